@@ -1,0 +1,79 @@
+/*
+ * CMicroHTTPD: the only C in mmapd. Each function here exists because Swift cannot express it
+ * (a variadic call, a va_list, a raw syscall wrapper, a signal handler that jumps). No business
+ * logic lives here; every symbol carries the cmhd_ prefix.
+ */
+#ifndef CMICROHTTPD_H
+#define CMICROHTTPD_H
+
+#include <microhttpd.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+/* ---- Daemon start -------------------------------------------------------------------------- */
+
+/* Everything MHD_start_daemon's variadic option list would carry; zero means MHD's default. */
+struct cmhd_daemon_config {
+    const char *host;                       /* numeric address or name; NULL = any */
+    uint16_t port;                          /* 0 = any free port (see cmhd_bound_port) */
+    unsigned int thread_pool_size;          /* worker threads, each with its own epoll */
+    unsigned int connection_limit;
+    unsigned int per_ip_connection_limit;
+    unsigned int connection_timeout_seconds;
+    size_t connection_memory_limit;         /* bytes of header/read buffer per connection */
+    unsigned int listen_backlog;
+};
+
+/* Receives each line libmicrohttpd logs, already formatted (the va_list trampoline). */
+typedef void (*cmhd_log_sink)(void *context, const char *message);
+
+/*
+ * Starts an epoll daemon with an internal thread pool, suspend/resume allowed. `uri_log` receives
+ * the raw request-target before any decoding; its return value becomes the request's context.
+ * Returns NULL on failure with a one-line reason in `error` (capacity `error_capacity`).
+ */
+struct MHD_Daemon *cmhd_start_daemon(const struct cmhd_daemon_config *config,
+                                     MHD_AccessHandlerCallback access, void *access_context,
+                                     MHD_RequestCompletedCallback completed, void *completed_context,
+                                     void *(*uri_log)(void *context, const char *uri,
+                                                      struct MHD_Connection *connection),
+                                     void *uri_log_context,
+                                     MHD_NotifyConnectionCallback connection_notify,
+                                     void *connection_notify_context,
+                                     cmhd_log_sink log, void *log_context,
+                                     char *error, size_t error_capacity);
+
+/* The port the daemon really listens on (the answer to port 0). */
+uint16_t cmhd_bound_port(struct MHD_Daemon *daemon);
+
+/* The client's numeric address (MHD_get_connection_info is variadic). 0 on success. */
+int cmhd_client_address(struct MHD_Connection *connection, char *text, size_t capacity);
+
+/* ---- Confined open ------------------------------------------------------------------------- */
+
+/*
+ * openat2(dirfd, path, flags | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS): the kernel
+ * refuses any resolution that leaves dirfd, through "..", absolute symlinks or magic links.
+ * Returns the descriptor or -1 with errno set (ENOSYS on kernels before 5.6).
+ */
+int cmhd_open_beneath(int dirfd, const char *path, int flags);
+
+/* ---- Memory fault guard -------------------------------------------------------------------- */
+
+/*
+ * Reading a mapping whose file was truncated raises SIGBUS. cmhd_fault_guard_install() (once per
+ * process) installs a handler that, when the faulting thread is inside cmhd_fault_guard_call,
+ * jumps back to it (sigsetjmp per call, per thread) so the call returns -1 instead of the process
+ * dying. A SIGBUS outside a guarded call is not ours: the default action is restored and the
+ * fault repeats fatally, as it would without us.
+ *
+ * Trade-off: siglongjmp skips whatever the body was doing. Bodies must therefore only read or
+ * write mapped memory and plain local state: no locks, no reference-counted objects held across
+ * the access. Kernel-side copies (send/sendmsg from a mapping) never raise SIGBUS; they fail with
+ * EFAULT and need no guard.
+ */
+int cmhd_fault_guard_install(void);
+int cmhd_fault_guard_call(void (*body)(void *context), void *context);
+
+#endif

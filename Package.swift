@@ -1,0 +1,56 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Warnings are errors in every target we own: the brief asks for none, and CI is the place that keeps it so.
+let strict: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"])]
+
+let package = Package(
+    name: "mmapd",
+    products: [
+        .executable(name: "mmapd", targets: ["mmapd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0", traits: [.defaults, "CommandLineArguments"]),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+    ],
+    targets: [
+        // The only C: what Swift cannot express (variadic daemon start, va_list logging,
+        // the openat2 syscall, a SIGBUS handler).
+        .target(
+            name: "CMicroHTTPD",
+            path: "CMicroHTTPD",
+            linkerSettings: [.linkedLibrary("microhttpd")]
+        ),
+        // PCRE2's header needs PCRE2_CODE_UNIT_WIDTH defined before it is included; a module map
+        // and a one-line header do that. No C code lives here.
+        .systemLibrary(name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8"),
+        .target(
+            name: "MappedFiles",
+            dependencies: ["CMicroHTTPD", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict
+        ),
+        .target(name: "ByteSearch", dependencies: ["CPCRE2", "MappedFiles"], swiftSettings: strict),
+        .target(name: "HTTPSemantics", swiftSettings: strict),
+        .target(name: "MicroHTTP", dependencies: ["CMicroHTTPD"], swiftSettings: strict),
+        .target(
+            name: "Mmapd",
+            dependencies: [
+                "MappedFiles", "ByteSearch", "HTTPSemantics", "MicroHTTP",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "mmapd",
+            dependencies: ["Mmapd", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "HTTPSemanticsTests", dependencies: ["HTTPSemantics"]),
+        .testTarget(name: "MappedFilesTests", dependencies: ["MappedFiles"]),
+        .testTarget(name: "ByteSearchTests", dependencies: ["ByteSearch"]),
+        .testTarget(name: "MmapdTests", dependencies: ["Mmapd"]),
+    ]
+)

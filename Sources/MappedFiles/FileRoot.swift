@@ -1,0 +1,61 @@
+import CMicroHTTPD
+import Glibc
+import SystemPackage
+
+/// The directory every request is confined to. Paths are opened relative to a descriptor of it
+/// with openat2(RESOLVE_BENEATH), so the kernel, not string checks, decides what is inside: `..`,
+/// absolute symlinks and symlinks whose target leaves the root all fail to resolve.
+public final class FileRoot: Sendable {
+    public let descriptor: Int32
+    public let path: String
+
+    /// Opens `path` as the root; fails with a one-line reason an operator can act on.
+    public init(path: String) throws(RootError) {
+        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw RootError(reason: "cannot open root directory '\(path)': \(Errno(rawValue: errno))") }
+        // Probe openat2 now: on a kernel without it every request would fail later.
+        let probe = cmhd_open_beneath(fd, ".", O_RDONLY | O_DIRECTORY)
+        guard probe >= 0 else {
+            let reason = Errno(rawValue: errno)
+            close(fd)
+            throw RootError(reason: "root confinement needs openat2 (Linux 5.6 or later): \(reason)")
+        }
+        close(probe)
+        descriptor = fd
+        self.path = path
+    }
+
+    deinit { close(descriptor) }
+
+    /// Opens a file or directory below the root; `relativePath` must not start with "/".
+    public func open(_ relativePath: String, flags: Int32 = O_RDONLY) throws(FileAccessError) -> Int32 {
+        // O_NONBLOCK: a FIFO swapped in between stat and open must not hang the thread.
+        let fd = cmhd_open_beneath(descriptor, relativePath.isEmpty ? "." : relativePath, flags | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else { throw FileAccessError.from(errno: errno) }
+        return fd
+    }
+
+    /// Cheap revalidation by path (one statx, no descriptor). Following a symlink out of the root
+    /// here is harmless: a foreign identity never matches a cached mapping, and the open that
+    /// follows a mismatch is confined.
+    public func status(of relativePath: String) throws(FileAccessError) -> FileIdentity {
+        var buffer = stat()
+        guard fstatat(descriptor, relativePath.isEmpty ? "." : relativePath, &buffer, 0) == 0 else {
+            throw FileAccessError.from(errno: errno)
+        }
+        return FileIdentity(buffer)
+    }
+
+    /// The identity of an open descriptor.
+    public static func status(of fd: Int32) throws(FileAccessError) -> FileIdentity {
+        var buffer = stat()
+        guard fstat(fd, &buffer) == 0 else { throw FileAccessError.from(errno: errno) }
+        return FileIdentity(buffer)
+    }
+}
+
+/// Why the root cannot be used; `reason` is one line meant for an operator.
+public struct RootError: Error, Sendable, CustomStringConvertible {
+    public let reason: String
+    public var description: String { reason }
+}

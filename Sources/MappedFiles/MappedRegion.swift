@@ -1,0 +1,64 @@
+import Glibc
+import SystemPackage
+import Synchronization
+
+/// One mapping of a whole file. A region is immutable and unmapped only in `deinit`, so any
+/// holder (the pool, a response that points into it) keeps the bytes valid: holding a reference
+/// *is* the lease, and eviction from the pool never pulls memory from under a response.
+public final class MappedRegion: Sendable {
+    /// nil for an empty file, which is never mapped (mmap of length 0 fails).
+    nonisolated(unsafe) public let base: UnsafeRawPointer?
+    public let count: Int
+    /// The identity the mapping was made from.
+    public let identity: FileIdentity
+    public let isWritable: Bool
+
+    /// Regions alive right now, in or out of the pool: a number that must return to the pool's
+    /// size once responses finish, which is how tests prove nothing leaks.
+    static let alive = Atomic<Int>(0)
+    public static var aliveCount: Int { alive.load(ordering: .relaxed) }
+
+    /// Maps `count` bytes of `fd` shared; the descriptor may be closed afterwards.
+    init(fd: Int32, identity: FileIdentity, writable: Bool) throws(FileAccessError) {
+        self.identity = identity
+        self.isWritable = writable
+        guard identity.size > 0 else {
+            base = nil
+            count = 0
+            Self.alive.add(1, ordering: .relaxed)
+            return
+        }
+        guard identity.size <= UInt64(Int.max) else { throw .system(.fileTooLarge) }
+        count = Int(identity.size)
+        let protection = writable ? (PROT_READ | PROT_WRITE) : PROT_READ
+        let address = mmap(nil, count, protection, MAP_SHARED, fd, 0)
+        guard let address, address != MAP_FAILED else { throw FileAccessError.from(errno: errno) }
+        base = UnsafeRawPointer(address)
+        Self.alive.add(1, ordering: .relaxed)
+    }
+
+    deinit {
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+        Self.alive.subtract(1, ordering: .relaxed)
+    }
+
+    /// The bytes of the whole file; empty for an empty file.
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// Access-pattern hint for the kernel's read-ahead. Advisory: failure changes nothing.
+    public func advise(_ advice: Advice, offset: Int = 0, length: Int? = nil) {
+        guard let base else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = offset / page * page
+        let end = min(count, offset + (length ?? (count - offset)))
+        guard end > start else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, advice.rawValue)
+    }
+
+    public enum Advice: Int32, Sendable {
+        case normal = 0 /* MADV_NORMAL */
+        case random = 1 /* MADV_RANDOM */
+        case sequential = 2 /* MADV_SEQUENTIAL */
+        case willNeed = 3 /* MADV_WILLNEED */
+    }
+}

@@ -1,0 +1,174 @@
+import Glibc
+import Synchronization
+
+/// Read-only mappings cached by path, revalidated on every lease and evicted least-recently-used
+/// within a count and a mapped-bytes budget.
+///
+/// A lease costs one statx on a hit: no open, no mmap. The lock is held only for the dictionary
+/// work, never across a syscall, so 64 connections on two threads do not queue behind each other.
+public final class MappingPool: Sendable {
+    public struct Limits: Sendable {
+        /// Most mappings kept; each is one VMA (vm.max_map_count is 65530 by default).
+        public var maxMappings: Int
+        /// Most bytes of address space kept mapped. Mapped is not resident: the kernel pages in
+        /// only what is read and reclaims it under pressure; this bounds VMAs and page tables.
+        public var maxMappedBytes: UInt64
+
+        public init(maxMappings: Int = 1024, maxMappedBytes: UInt64 = 64 << 30) {
+            self.maxMappings = maxMappings
+            self.maxMappedBytes = maxMappedBytes
+        }
+    }
+
+    /// Counters and gauges for /metrics.
+    public struct Statistics: Sendable, Equatable {
+        public var mappings = 0
+        public var mappedBytes: UInt64 = 0
+        public var hits = 0
+        public var misses = 0
+        public var evictions = 0
+        /// Cached mappings dropped because the file was replaced, grown or truncated.
+        public var remaps = 0
+    }
+
+    /// A leased mapping with the file's identity as of this lease (fresher than the region's own
+    /// when the file was rewritten in place at the same size).
+    public struct Lease: Sendable {
+        public let region: MappedRegion
+        public let identity: FileIdentity
+    }
+
+    private struct Entry {
+        var region: MappedRegion
+        var lastUse: UInt64
+    }
+
+    private struct State {
+        var entries: [PathKey: Entry] = [:]
+        var clock: UInt64 = 0
+        var statistics = Statistics()
+    }
+
+    public let root: FileRoot
+    public let limits: Limits
+    private let state = Mutex(State())
+
+    public init(root: FileRoot, limits: Limits = Limits()) {
+        self.root = root
+        self.limits = limits
+    }
+
+    public var statistics: Statistics { state.withLock { $0.statistics } }
+
+    /// A read-only mapping of the regular file at `relativePath` under the root.
+    public func lease(_ relativePath: String) throws(FileAccessError) -> Lease {
+        let current = try root.status(of: relativePath)
+        if current.isDirectory { throw .isDirectory }
+        guard current.isRegularFile else { throw .notFound }
+        if let region = cachedRegion(relativePath, matching: current) {
+            return Lease(region: region, identity: current)
+        }
+        let region = try mapFreshly(relativePath)
+        insert(region, at: relativePath)
+        return Lease(region: region, identity: region.identity)
+    }
+
+    /// Forgets the mapping of `relativePath`, e.g. after this process changed the file's size.
+    public func invalidate(_ relativePath: String) {
+        let dropped = state.withLock { state -> MappedRegion? in
+            guard let old = state.entries.removeValue(forKey: PathKey(relativePath)) else { return nil }
+            state.statistics.remaps += 1
+            Self.account(removed: old.region, in: &state)
+            return old.region
+        }
+        withExtendedLifetime(dropped) {}  // munmap, if this was the last reference, after unlocking
+    }
+
+    /// The cached region if it still shows the file; a stale one is dropped (and unmapped after
+    /// the lock is released, once no response holds it).
+    private func cachedRegion(_ path: String, matching current: FileIdentity) -> MappedRegion? {
+        let (hit, stale) = state.withLock { state -> (MappedRegion?, MappedRegion?) in
+            state.clock += 1
+            guard var entry = state.entries[PathKey(path)] else {
+                state.statistics.misses += 1
+                return (nil, nil)
+            }
+            guard entry.region.identity.mappingStillValid(for: current) else {
+                state.entries[PathKey(path)] = nil
+                state.statistics.misses += 1
+                state.statistics.remaps += 1
+                Self.account(removed: entry.region, in: &state)
+                return (nil, entry.region)
+            }
+            entry.lastUse = state.clock
+            state.entries[PathKey(path)] = entry
+            state.statistics.hits += 1
+            return (entry.region, nil)
+        }
+        withExtendedLifetime(stale) {}
+        return hit
+    }
+
+    /// open (confined) + fstat + mmap + close. The identity comes from the descriptor, not the
+    /// earlier stat by path, so the mapping and its identity always describe the same file.
+    private func mapFreshly(_ path: String) throws(FileAccessError) -> MappedRegion {
+        let fd = try root.open(path)
+        defer { close(fd) }
+        let identity = try FileRoot.status(of: fd)
+        if identity.isDirectory { throw .isDirectory }
+        guard identity.isRegularFile else { throw .notFound }
+        return try MappedRegion(fd: fd, identity: identity, writable: false)
+    }
+
+    /// Caches `region` and evicts least-recently-used entries beyond the limits. A file larger
+    /// than the whole byte budget is served but not cached: it lives as long as its responses.
+    private func insert(_ region: MappedRegion, at path: String) {
+        guard UInt64(region.count) <= limits.maxMappedBytes, limits.maxMappings > 0 else { return }
+        let dropped = state.withLock { state -> [MappedRegion] in
+            var dropped: [MappedRegion] = []
+            state.clock += 1
+            if let replaced = state.entries.updateValue(Entry(region: region, lastUse: state.clock), forKey: PathKey(path)) {
+                Self.account(removed: replaced.region, in: &state)
+                dropped.append(replaced.region)
+            }
+            state.statistics.mappings += 1
+            state.statistics.mappedBytes += UInt64(region.count)
+            while state.statistics.mappings > limits.maxMappings || state.statistics.mappedBytes > limits.maxMappedBytes,
+                  let victim = Self.leastRecentlyUsed(in: state.entries, sparing: PathKey(path)) {
+                let entry = state.entries.removeValue(forKey: victim)!
+                state.statistics.evictions += 1
+                Self.account(removed: entry.region, in: &state)
+                dropped.append(entry.region)
+            }
+            return dropped
+        }
+        withExtendedLifetime(dropped) {}
+    }
+
+    /// A linear scan: it runs only on a miss that overflows the limits, which already paid for an
+    /// open and an mmap, so a list kept in LRU order would save nothing measurable.
+    private static func leastRecentlyUsed(in entries: [PathKey: Entry], sparing path: PathKey) -> PathKey? {
+        var oldest: (key: PathKey, lastUse: UInt64)?
+        for (key, entry) in entries where key != path && entry.lastUse < (oldest?.lastUse ?? .max) {
+            oldest = (key, entry.lastUse)
+        }
+        return oldest?.key
+    }
+
+    private static func account(removed region: MappedRegion, in state: inout State) {
+        state.statistics.mappings -= 1
+        state.statistics.mappedBytes -= UInt64(region.count)
+    }
+}
+
+/// A path compared by its UTF-8 bytes. `String` equality is canonical equivalence, under which
+/// a precomposed "é" and "e" + combining accent are equal; on disk they are two different files.
+private struct PathKey: Hashable {
+    let path: String
+    init(_ path: String) { self.path = path }
+    static func == (lhs: PathKey, rhs: PathKey) -> Bool { lhs.path.utf8.elementsEqual(rhs.path.utf8) }
+    func hash(into hasher: inout Hasher) {
+        var path = path
+        path.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+}

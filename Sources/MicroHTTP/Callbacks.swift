@@ -1,0 +1,158 @@
+import CMicroHTTPD
+import Dispatch
+import Synchronization
+
+/// The `@convention(c)` entry points libmicrohttpd calls, and the per-request state machine:
+/// first call (headers complete) → body chunks → final call, with answers queued on a later
+/// call than the first so keep-alive survives.
+final class Callbacks: Sendable {
+    let handler: any RequestHandler
+    let log: @Sendable (String) -> Void
+    let drainBodyLimit: UInt64
+    let inFlight = Atomic<Int>(0)
+    let connections = Atomic<Int>(0)
+    let leases = LeaseTracker()
+    /// Deferred work (searches) runs here, never on a network thread.
+    private let workQueue = DispatchQueue(label: "mmapd.deferred", attributes: .concurrent)
+
+    init(handler: any RequestHandler, log: @escaping @Sendable (String) -> Void, drainBodyLimit: UInt64) {
+        self.handler = handler
+        self.log = log
+        self.drainBodyLimit = drainBodyLimit
+    }
+
+    private static func from(_ context: UnsafeMutableRawPointer?) -> Callbacks {
+        Unmanaged<Callbacks>.fromOpaque(context!).takeUnretainedValue()
+    }
+
+    /// The raw request-target arrives here before libmicrohttpd decodes anything; the returned
+    /// pointer becomes the request's context for the access handler and the completion callback.
+    static let uriLog: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?) -> UnsafeMutableRawPointer? = {
+        context, uri, connection in
+        from(context).inFlight.add(1, ordering: .relaxed)
+        let request = Request(target: uri.map { String(cString: $0) } ?? "")
+        request.connection = connection
+        return Unmanaged.passRetained(request).toOpaque()
+    }
+
+    static let access: MHD_AccessHandlerCallback = { context, connection, _, method, _, uploadData, uploadSize, requestContext in
+        guard let connection, let uploadSize, let raw = requestContext?.pointee else { return .NO }
+        let request = Unmanaged<Request>.fromOpaque(raw).takeUnretainedValue()
+        let chunk = UnsafeRawBufferPointer(start: uploadData, count: uploadSize.pointee)
+        uploadSize.pointee = 0
+        request.bytesReceived += UInt64(chunk.count)
+        return from(context).step(request, connection: connection, method: method, chunk: chunk)
+    }
+
+    static let completed: MHD_RequestCompletedCallback = { context, _, requestContext, termination in
+        guard let requestContext, let raw = requestContext.pointee else { return }
+        requestContext.pointee = nil
+        let request = Unmanaged<Request>.fromOpaque(raw).takeRetainedValue()
+        if termination != .REQUEST_TERMINATED_COMPLETED_OK {
+            request.abortReason = termination.description
+            if case .receiving(let receiver) = request.phase { receiver.abandon() }
+        }
+        let callbacks = from(context)
+        callbacks.handler.completed(request)
+        request.connection = nil
+        callbacks.inFlight.subtract(1, ordering: .relaxed)
+    }
+
+    static let connectionEvent: MHD_NotifyConnectionCallback = { context, _, _, event in
+        let callbacks = from(context)
+        if event == .CONNECTION_NOTIFY_STARTED {
+            callbacks.connections.add(1, ordering: .relaxed)
+        } else {
+            callbacks.connections.subtract(1, ordering: .relaxed)
+        }
+    }
+
+    static let logLine: cmhd_log_sink = { context, message in
+        guard let message else { return }
+        from(context).log(String(cString: message))
+    }
+
+    private func step(_ request: Request, connection: OpaquePointer, method: UnsafePointer<CChar>?,
+                      chunk: UnsafeRawBufferPointer) -> MHD_Result {
+        switch request.phase {
+        case .new:
+            request.method = method.map { String(cString: $0) } ?? ""
+            switch handler.begin(request) {
+            case .respond(let response):
+                let body = request.announcedBody
+                if !body.present {
+                    request.phase = .answerPending(response)
+                } else if let length = body.length, length <= drainBodyLimit {
+                    request.phase = .draining(response)
+                } else {
+                    return queue(response, for: request, on: connection)
+                }
+            case .receiveBody(let receiver):
+                request.phase = .receiving(receiver)
+            case .deferred(let work):
+                request.phase = .deferredPending(work)
+            }
+            return .YES
+        case .answerPending(let response):
+            return chunk.isEmpty ? queue(response, for: request, on: connection) : .YES
+        case .draining(let response):
+            guard chunk.isEmpty else { return request.bytesReceived <= drainBodyLimit ? .YES : .NO }
+            return queue(response, for: request, on: connection)
+        case .receiving(let receiver):
+            guard chunk.isEmpty else {
+                guard let early = receiver.receive(chunk) else { return .YES }
+                // libmicrohttpd may refuse an answer in the middle of a body; then read the rest
+                // (bounded) and answer at the end.
+                if queue(early, for: request, on: connection) == .YES { return .YES }
+                request.phase = .draining(early)
+                request.bytesReceived = 0
+                return .YES
+            }
+            return queue(receiver.finish(), for: request, on: connection)
+        case .deferredPending(let work):
+            guard chunk.isEmpty else { return .YES }
+            request.phase = .suspended
+            MHD_suspend_connection(connection)
+            let resumable = SuspendedConnection(connection)
+            workQueue.async {
+                request.phase = .answerPending(work())
+                MHD_resume_connection(resumable.connection)
+            }
+            return .YES
+        case .suspended, .answered:
+            return .YES
+        }
+    }
+
+    private func queue(_ response: Response, for request: Request, on connection: OpaquePointer) -> MHD_Result {
+        guard let made = MHDResponse.make(response, tracker: leases) else { return .NO }
+        defer { MHD_destroy_response(made) }
+        let result = MHD_queue_response(connection, UInt32(response.status), made)
+        if result == .YES {
+            request.phase = .answered
+            request.status = response.status
+            request.bodyLength = request.method == "HEAD" ? 0 : response.bodyLength
+        }
+        return result
+    }
+}
+
+/// A suspended connection handed to a worker: libmicrohttpd leaves it untouched until resumed.
+private struct SuspendedConnection: @unchecked Sendable {
+    let connection: OpaquePointer
+    init(_ connection: OpaquePointer) { self.connection = connection }
+}
+
+extension MHD_RequestTerminationCode: @retroactive CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .REQUEST_TERMINATED_COMPLETED_OK: "completed"
+        case .REQUEST_TERMINATED_WITH_ERROR: "error"
+        case .REQUEST_TERMINATED_TIMEOUT_REACHED: "timeout"
+        case .REQUEST_TERMINATED_DAEMON_SHUTDOWN: "shutdown"
+        case .REQUEST_TERMINATED_READ_ERROR: "read error"
+        case .REQUEST_TERMINATED_CLIENT_ABORT: "client abort"
+        default: "terminated"
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import CMicroHTTPD
+import Glibc
+import Synchronization
+
+/// Builds libmicrohttpd responses from `Response` values without copying borrowed memory.
+enum MHDResponse {
+    static func make(_ response: Response, tracker: LeaseTracker) -> OpaquePointer? {
+        let made: OpaquePointer?
+        switch response.body {
+        case .empty, .bytes([]):
+            made = MHD_create_response_from_buffer(0, nil, .RESPMEM_PERSISTENT)
+        case .bytes(let bytes):
+            made = bytes.withUnsafeBytes { buffer in
+                MHD_create_response_from_buffer(buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress),
+                                                .RESPMEM_MUST_COPY)
+            }
+        case .borrowed(let buffer, let owner):
+            let context = retain(Hold(owner, tracker))
+            made = MHD_create_response_from_buffer_with_free_callback_cls(
+                buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress), releaseOwner, context)
+            if made == nil { releaseOwner(context) }
+        case .pieces(let pieces, let owner):
+            let storage = IovecStorage(pieces: pieces, owner: Hold(owner, tracker))
+            let context = retain(storage)
+            made = storage.vectors.withUnsafeBufferPointer { vectors in
+                MHD_create_response_from_iovec(vectors.baseAddress, UInt32(vectors.count), releaseOwner, context)
+            }
+            if made == nil { releaseOwner(context) }
+        }
+        guard let made else { return nil }
+        for (name, value) in response.headers {
+            MHD_add_response_header(made, name, value)
+        }
+        return made
+    }
+
+    private static func retain(_ owner: AnyObject) -> UnsafeMutableRawPointer {
+        Unmanaged.passRetained(owner).toOpaque()
+    }
+
+    private static let releaseOwner: @convention(c) (UnsafeMutableRawPointer?) -> Void = { context in
+        guard let context else { return }
+        Unmanaged<AnyObject>.fromOpaque(context).release()
+    }
+}
+
+/// Counts the zero-copy responses whose memory libmicrohttpd still holds. It returns to zero once
+/// every response has been sent or dropped: the "leases in use" gauge, and the proof in tests
+/// that no aborted download keeps a mapping alive.
+public final class LeaseTracker: Sendable {
+    let count = Atomic<Int>(0)
+    public init() {}
+    public var held: Int { count.load(ordering: .relaxed) }
+}
+
+/// Keeps a response's memory owner alive and counted until libmicrohttpd frees the response.
+private final class Hold {
+    let owner: AnyObject
+    let tracker: LeaseTracker
+
+    init(_ owner: AnyObject, _ tracker: LeaseTracker) {
+        self.owner = owner
+        self.tracker = tracker
+        tracker.count.add(1, ordering: .relaxed)
+    }
+
+    deinit { tracker.count.subtract(1, ordering: .relaxed) }
+}
+
+/// The generated parts of an iovec body, in one allocation, plus the owner of the borrowed parts.
+private final class IovecStorage {
+    let vectors: [MHD_IoVec]
+    private let generated: UnsafeMutableRawBufferPointer
+    private let owner: AnyObject
+
+    init(pieces: [Response.Piece], owner: AnyObject) {
+        self.owner = owner
+        var generatedCount = 0
+        for case .bytes(let bytes) in pieces { generatedCount += bytes.count }
+        // One block for every generated piece: a multipart answer costs one allocation, not one per part.
+        generated = .allocate(byteCount: max(generatedCount, 1), alignment: 1)
+        var cursor = 0
+        var vectors: [MHD_IoVec] = []
+        vectors.reserveCapacity(pieces.count)
+        for piece in pieces {
+            switch piece {
+            case .bytes(let bytes) where bytes.isEmpty:
+                continue
+            case .bytes(let bytes):
+                let destination = generated.baseAddress! + cursor
+                bytes.withUnsafeBytes { destination.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                vectors.append(MHD_IoVec(iov_base: UnsafeRawPointer(destination), iov_len: bytes.count))
+                cursor += bytes.count
+            case .borrowed(let buffer):
+                vectors.append(MHD_IoVec(iov_base: buffer.baseAddress, iov_len: buffer.count))
+            }
+        }
+        self.vectors = vectors
+    }
+
+    deinit { generated.deallocate() }
+}

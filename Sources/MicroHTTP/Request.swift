@@ -1,0 +1,75 @@
+import CMicroHTTPD
+import Glibc
+
+/// One request's state, from the raw request-target (libmicrohttpd's URI log callback) to the
+/// request-completed callback that frees it, also when the client aborts.
+///
+/// libmicrohttpd calls back for a connection on one thread at a time, and a deferred request is
+/// touched by its worker only while the connection is suspended; that hand-off is what makes the
+/// unchecked Sendable sound.
+public final class Request: @unchecked Sendable {
+    /// The request-target exactly as sent, before any decoding: confinement and query parsing
+    /// work on it, so `%00` or `%2F` can never be lost or reinterpreted on the way.
+    public let target: String
+    public internal(set) var method: String = ""
+    /// When the request line arrived, for the access log's duration.
+    public let startedAt: ContinuousClock.Instant
+    /// Status and body length of the answer, once one was queued (0 if none was).
+    public internal(set) var status: Int = 0
+    public internal(set) var bodyLength: Int = 0
+    /// Body bytes received from the client.
+    public internal(set) var bytesReceived: UInt64 = 0
+    /// Set when the request ended without its answer being sent in full.
+    public internal(set) var abortReason: String?
+    /// Application data that lives as long as the request (e.g. the matched route for metrics).
+    public var context: AnyObject?
+
+    var connection: OpaquePointer?
+    var phase: Phase = .new
+
+    enum Phase {
+        case new
+        /// Answer on the next call: queuing on the first call costs the keep-alive (libmicrohttpd 0.9.75).
+        case answerPending(Response)
+        /// The answer came before a small body: read and discard it, then answer.
+        case draining(Response)
+        case receiving(any BodyReceiver)
+        case deferredPending(@Sendable () -> Response)
+        case suspended
+        case answered
+    }
+
+    init(target: String) {
+        self.target = target
+        startedAt = .now
+    }
+
+    /// A request header's value (names are case-insensitive), nil when absent.
+    public func header(_ name: String) -> String? {
+        guard let connection else { return nil }
+        var value: UnsafePointer<CChar>? = nil
+        var length = 0
+        let found = name.withCString { key in
+            MHD_lookup_connection_value_n(connection, .HEADER_KIND, key, strlen(key), &value, &length)
+        }
+        guard found == .YES, let value else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: value, count: length), as: UTF8.self)
+    }
+
+    /// Whether the client announced a body, and how long it is if it said.
+    var announcedBody: (present: Bool, length: UInt64?) {
+        if let length = header("Content-Length") {
+            let value = UInt64(length)
+            return (value != 0, value)
+        }
+        return (header("Transfer-Encoding") != nil, nil)
+    }
+
+    /// The peer's address as text, for the access log.
+    public var clientAddress: String {
+        guard let connection else { return "-" }
+        var text = [CChar](repeating: 0, count: 64)
+        guard cmhd_client_address(connection, &text, text.count) == 0 else { return "-" }
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

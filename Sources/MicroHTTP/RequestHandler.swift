@@ -1,0 +1,29 @@
+/// What the application does with a request once its headers are in.
+public protocol RequestHandler: Sendable {
+    /// Called once per request on a libmicrohttpd thread, when the headers are complete and no
+    /// body byte has been read yet.
+    func begin(_ request: Request) -> Disposition
+    /// Called once per request when libmicrohttpd is done with it, also after an abort.
+    func completed(_ request: Request)
+}
+
+public enum Disposition {
+    /// Answer now (the body, if any, is discarded).
+    case respond(Response)
+    /// Hand the body to `receiver` chunk by chunk as it arrives, then answer with its result.
+    case receiveBody(any BodyReceiver)
+    /// Run `work` off the network threads with the connection suspended, then answer with its
+    /// result: long work (a search over a large file) never stalls other clients.
+    case deferred(@Sendable () -> Response)
+}
+
+/// Consumes a request body as it streams in; called on one thread at a time.
+public protocol BodyReceiver: AnyObject {
+    /// Takes the next chunk. Returning a response stops reading: the answer goes out and the
+    /// connection closes, since the rest of the body was not read.
+    func receive(_ chunk: UnsafeRawBufferPointer) -> Response?
+    /// The whole body has arrived.
+    func finish() -> Response
+    /// The client went away before the body was complete.
+    func abandon()
+}

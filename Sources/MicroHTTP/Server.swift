@@ -1,0 +1,91 @@
+import CMicroHTTPD
+import Dispatch
+import Glibc
+import Synchronization
+
+/// A running libmicrohttpd daemon that hands requests to a `RequestHandler`.
+///
+/// The daemon runs epoll with an internal pool of threads; callbacks reach Swift through the
+/// `@convention(c)` functions below with this object as their context, so the object must stay
+/// alive until `stop()` has returned (the daemon is stopped in `deinit` at the latest).
+public final class Server: Sendable {
+    public let port: UInt16
+    private let daemon: Daemon
+    private let callbacks: Callbacks
+
+    /// Starts listening. `log` receives libmicrohttpd's own diagnostics.
+    public init(options: ServerOptions, handler: any RequestHandler, log: @escaping @Sendable (String) -> Void) throws(ServerError) {
+        let callbacks = Callbacks(handler: handler, log: log, drainBodyLimit: options.drainBodyLimit)
+        let context = Unmanaged.passUnretained(callbacks).toOpaque()
+        var error = [CChar](repeating: 0, count: 256)
+        let started: OpaquePointer? = options.host.withCString { host in
+            var config = cmhd_daemon_config(
+                host: host, port: options.port, thread_pool_size: UInt32(clamping: options.threads),
+                connection_limit: UInt32(clamping: options.connectionLimit),
+                per_ip_connection_limit: UInt32(clamping: options.perIPConnectionLimit),
+                connection_timeout_seconds: UInt32(clamping: options.connectionTimeoutSeconds),
+                connection_memory_limit: options.memoryPerConnection, listen_backlog: 0)
+            return cmhd_start_daemon(&config, Callbacks.access, context, Callbacks.completed, context,
+                                     Callbacks.uriLog, context, Callbacks.connectionEvent, context,
+                                     Callbacks.logLine, context, &error, error.count)
+        }
+        guard let started else {
+            throw ServerError(description: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        self.callbacks = callbacks
+        self.daemon = Daemon(pointer: started)
+        self.port = cmhd_bound_port(started)
+    }
+
+    deinit { daemon.stop() }
+
+    /// Requests between their request line and their completion callback.
+    public var requestsInFlight: Int { callbacks.inFlight.load(ordering: .relaxed) }
+    /// Open client connections.
+    public var connections: Int { callbacks.connections.load(ordering: .relaxed) }
+    /// Zero-copy responses whose memory libmicrohttpd still holds.
+    public var responsesHoldingMemory: Int { callbacks.leases.held }
+
+    /// Graceful stop: stop accepting, let in-flight requests finish for at most `grace`, then
+    /// close everything. Idle keep-alive connections are not waited for.
+    public func shutdown(grace: Duration) {
+        daemon.quiesce()
+        let deadline = ContinuousClock.now + grace
+        // A bounded poll is enough here: it runs once per process lifetime, and libmicrohttpd
+        // offers no completion notification to wait on.
+        while callbacks.inFlight.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
+            usleep(5_000)
+        }
+        daemon.stop()
+    }
+}
+
+/// Owns the daemon pointer; stopping twice is harmless. libmicrohttpd's daemon functions are
+/// thread-safe, the pointer itself is only read and cleared under the lock.
+private final class Daemon: Sendable {
+    private struct Handle: @unchecked Sendable {
+        var pointer: OpaquePointer?
+        var listening = true
+    }
+
+    private let handle: Mutex<Handle>
+
+    init(pointer: OpaquePointer) { handle = Mutex(Handle(pointer: pointer)) }
+
+    func quiesce() {
+        handle.withLock { handle in
+            guard let pointer = handle.pointer, handle.listening else { return }
+            let socket = MHD_quiesce_daemon(pointer)
+            if socket >= 0 { close(socket) }
+            handle.listening = false
+        }
+    }
+
+    func stop() {
+        let stopping = handle.withLock { handle -> Handle in
+            defer { handle.pointer = nil }
+            return handle
+        }
+        if let pointer = stopping.pointer { MHD_stop_daemon(pointer) }
+    }
+}

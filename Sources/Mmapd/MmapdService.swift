@@ -1,0 +1,58 @@
+import Logging
+import MappedFiles
+import MicroHTTP
+
+/// The assembled server: root, mapping pool, routes and the libmicrohttpd daemon.
+public final class MmapdService: Sendable {
+    public let settings: Settings
+    private let server: Server
+    private let logger: Logger
+
+    /// Opens the root and starts listening; fails with one operator-readable line.
+    public init(settings: Settings, logger: Logger) throws(SettingsError) {
+        self.settings = settings
+        self.logger = logger
+        MemoryFaultGuard.install()
+        let root: FileRoot
+        do {
+            root = try FileRoot(path: settings.root)
+        } catch {
+            throw SettingsError(error.reason)
+        }
+        let pool = MappingPool(root: root, limits: .init(maxMappings: settings.maxMappings,
+                                                         maxMappedBytes: UInt64(settings.maxMappedBytes)))
+        let routes = Routes(
+            files: FileReads(pool: pool, generations: WriteGenerations(), maxRanges: settings.maxRanges, listings: settings.listings),
+            accessLog: AccessLog(logger: logger))
+        let options = ServerOptions(
+            host: settings.host, port: UInt16(settings.port), threads: settings.threads,
+            connectionLimit: settings.maxConnections, perIPConnectionLimit: settings.maxConnectionsPerIP,
+            connectionTimeoutSeconds: settings.connectionTimeout, memoryPerConnection: settings.maxHeaderBytes)
+        let daemonLogger = logger
+        do {
+            server = try Server(options: options, handler: routes) { line in daemonLogger.warning("\(line)") }
+        } catch {
+            throw SettingsError(error.description)
+        }
+    }
+
+    /// The port really bound (the answer to `--port 0`).
+    public var port: UInt16 { server.port }
+
+    /// Zero-copy responses still holding a mapping; zero when the server is idle.
+    public var responsesHoldingMemory: Int { server.responsesHoldingMemory }
+    /// Requests between their request line and their completion.
+    public var requestsInFlight: Int { server.requestsInFlight }
+
+    /// The address clients use, as the startup line prints it.
+    public var url: String {
+        let host = settings.host.contains(":") ? "[\(settings.host)]" : settings.host
+        return "http://\(host):\(port)"
+    }
+
+    /// Stops accepting, lets in-flight requests finish within the configured grace, closes all.
+    public func shutdown() {
+        logger.info("shutting down", metadata: ["inFlight": "\(server.requestsInFlight)"])
+        server.shutdown(grace: .seconds(settings.shutdownGrace))
+    }
+}

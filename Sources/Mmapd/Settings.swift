@@ -1,0 +1,127 @@
+import Configuration
+import Glibc
+import SystemPackage
+
+/// Every option mmapd reads, resolved from (highest first) flags, `MMAPD_*` environment
+/// variables, the JSON config file, and the built-in defaults of `Settings.options`.
+public struct Settings: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var root = "./data"
+    public var writable = false
+    public var tokens: [String] = []
+    public var threads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    public var maxConnections = 1024
+    public var maxConnectionsPerIP = 256
+    public var connectionTimeout = 30
+    public var maxHeaderBytes = 64 * 1024
+    public var maxMappings = 1024
+    public var maxMappedBytes = 64 << 30
+    public var maxRanges = 100
+    public var maxBodyBytes = 1 << 30
+    public var maxBufferedBodyBytes = 64 << 20
+    public var maxPatternBytes = 4096
+    public var maxSearchResults = 10_000
+    public var searchTimeoutMilliseconds = 10_000
+    public var listings = true
+    public var logLevel = "info"
+    public var shutdownGrace = 10
+
+    public init() {}
+
+    /// One row per option: the single table behind parsing, validation and `--help`.
+    public struct Option: Sendable {
+        public let key: String
+        public let help: String
+        let apply: @Sendable (inout Settings, ConfigReader) throws(SettingsError) -> Void
+
+        /// The flag spelling (`maxRanges` → `--max-ranges`).
+        public var flag: String { "--" + Self.dashCase(key) }
+        /// The environment spelling (`maxRanges` → `MMAPD_MAX_RANGES`).
+        public var environment: String { "MMAPD_" + Self.dashCase(key).replacingDashes(with: "_").uppercased() }
+
+        static func dashCase(_ key: String) -> String {
+            var result = ""
+            for character in key {
+                if character.isUppercase, !result.isEmpty { result.append("-") }
+                result.append(contentsOf: character.lowercased())
+            }
+            return result
+        }
+    }
+
+    public static let options: [Option] = [
+        text("host", "address to listen on", \.host),
+        integer("port", "TCP port; 0 picks a free one", \.port, 0...65535),
+        text("root", "directory whose files are served", \.root),
+        boolean("writable", "allow PATCH", \.writable),
+        Option(key: "token", help: "bearer token PATCH requires (repeatable; comma-separated in the environment)") {
+            settings, reader throws(SettingsError) in
+            if let tokens = reader.stringArray(forKey: "token", isSecret: true) { settings.tokens = tokens.filter { !$0.isEmpty } }
+        },
+        integer("threads", "network threads (default: cores)", \.threads, 1...256),
+        integer("maxConnections", "open connections at most", \.maxConnections, 1...1_000_000),
+        integer("maxConnectionsPerIP", "open connections per client address (0 = no limit)", \.maxConnectionsPerIP, 0...1_000_000),
+        integer("connectionTimeout", "seconds a connection may stay idle or stall", \.connectionTimeout, 1...86_400),
+        integer("maxHeaderBytes", "bytes for the request line and headers per connection", \.maxHeaderBytes, 4096...(16 << 20)),
+        integer("maxMappings", "cached file mappings at most", \.maxMappings, 0...60_000),
+        integer("maxMappedBytes", "bytes of address space the cached mappings may cover", \.maxMappedBytes, 0...Int.max),
+        integer("maxRanges", "ranges per request after merging; more serves the whole file", \.maxRanges, 1...10_000),
+        integer("maxBodyBytes", "largest PATCH body", \.maxBodyBytes, 0...Int.max),
+        integer("maxBufferedBodyBytes", "largest multipart or message/byterange PATCH body (held in memory)", \.maxBufferedBodyBytes, 0...Int.max),
+        integer("maxPatternBytes", "longest search pattern", \.maxPatternBytes, 1...(1 << 20)),
+        integer("maxSearchResults", "largest search limit a client may ask for", \.maxSearchResults, 1...10_000_000),
+        integer("searchTimeoutMilliseconds", "time budget of one search", \.searchTimeoutMilliseconds, 1...3_600_000),
+        boolean("listings", "answer GET on a directory with a JSON listing", \.listings),
+        text("logLevel", "trace, debug, info, notice, warning, error or critical", \.logLevel),
+        integer("shutdownGrace", "seconds in-flight requests get to finish on SIGTERM", \.shutdownGrace, 0...3600),
+    ]
+
+    /// Reads every option from `reader`, rejecting values that are present but malformed or out of
+    /// range (a typo in a limit must not silently become the default).
+    public static func resolve(from reader: ConfigReader) throws(SettingsError) -> Settings {
+        var settings = Settings()
+        for option in options { try option.apply(&settings, reader) }
+        return settings
+    }
+
+    private static func text(_ key: String, _ help: String, _ field: WritableKeyPath<Settings, String> & Sendable) -> Option {
+        Option(key: key, help: help) { settings, reader throws(SettingsError) in
+            if let value = reader.string(forKey: ConfigKey(key)) { settings[keyPath: field] = value }
+        }
+    }
+
+    private static func integer(_ key: String, _ help: String, _ field: WritableKeyPath<Settings, Int> & Sendable,
+                                _ range: ClosedRange<Int>) -> Option {
+        Option(key: key, help: help) { settings, reader throws(SettingsError) in
+            if let value = reader.int(forKey: ConfigKey(key)) {
+                guard range.contains(value) else { throw SettingsError("\(key) must be within \(range.lowerBound)...\(range.upperBound), got \(value)") }
+                settings[keyPath: field] = value
+            } else if let text = reader.string(forKey: ConfigKey(key)) {
+                throw SettingsError("\(key) must be a whole number, got '\(text)'")
+            }
+        }
+    }
+
+    private static func boolean(_ key: String, _ help: String, _ field: WritableKeyPath<Settings, Bool> & Sendable) -> Option {
+        Option(key: key, help: help) { settings, reader throws(SettingsError) in
+            if let value = reader.bool(forKey: ConfigKey(key)) {
+                settings[keyPath: field] = value
+            } else if let text = reader.string(forKey: ConfigKey(key)) {
+                throw SettingsError("\(key) must be true or false, got '\(text)'")
+            }
+        }
+    }
+}
+
+/// A configuration problem, as the one line the operator sees before mmapd exits.
+public struct SettingsError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension String {
+    fileprivate func replacingDashes(with replacement: Character) -> String {
+        String(map { $0 == "-" ? replacement : $0 })
+    }
+}

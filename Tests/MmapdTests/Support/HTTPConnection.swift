@@ -1,0 +1,142 @@
+import Foundation
+import Glibc
+
+/// A parsed HTTP/1.1 response.
+struct HTTPResponse {
+    let status: Int
+    let headers: [(name: String, value: String)]
+    let body: [UInt8]
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+
+    var text: String { String(decoding: body, as: UTF8.self) }
+
+    /// The body as a JSON object (problem details, listings, search results).
+    var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
+    }
+}
+
+struct HTTPTestError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// A raw HTTP/1.1 client over one blocking socket with receive timeouts, so a misbehaving
+/// server fails the test instead of hanging it. Raw bytes go out exactly as given: targets like
+/// `/files/%2e%2e/x` reach the server unnormalised, which URL-based clients would not allow.
+final class HTTPConnection {
+    private let socket: Int32
+    private var buffer: [UInt8] = []
+
+    init(port: UInt16, timeoutSeconds: Int = 30) throws {
+        socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw HTTPTestError(description: "socket: \(errno)") }
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(socket)
+            throw HTTPTestError(description: "connect to port \(port): errno \(errno)")
+        }
+    }
+
+    deinit { close(socket) }
+
+    func sendRaw(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard sent > 0 else { throw HTTPTestError(description: "send failed: errno \(errno)") }
+            offset += sent
+        }
+    }
+
+    func send(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8] = [],
+              expectBody: Bool? = nil) throws -> HTTPResponse {
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        if !body.isEmpty || method == "PATCH" || method == "POST" || method == "PUT" {
+            if !headers.contains(where: { $0.0.lowercased() == "content-length" || $0.0.lowercased() == "transfer-encoding" }) {
+                head += "Content-Length: \(body.count)\r\n"
+            }
+        }
+        head += "\r\n"
+        try sendRaw(Array(head.utf8) + body)
+        return try readResponse(hasBody: expectBody ?? (method != "HEAD"))
+    }
+
+    /// Reads one response; `hasBody` false for HEAD, where Content-Length describes a body not sent.
+    func readResponse(hasBody: Bool = true) throws -> HTTPResponse {
+        let headEnd = try fill(until: { buffer in buffer.firstRange(of: [13, 10, 13, 10])?.upperBound })
+        let head = String(decoding: buffer[..<(headEnd - 4)], as: UTF8.self)
+        buffer.removeFirst(headEnd)
+        var lines = head.components(separatedBy: "\r\n")
+        let statusLine = lines.removeFirst().split(separator: " ")
+        guard statusLine.count >= 2, let status = Int(statusLine[1]) else { throw HTTPTestError(description: "bad status line: \(head)") }
+        let headers = lines.compactMap { line -> (String, String)? in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        }
+        let response = HTTPResponse(status: status, headers: headers, body: [])
+        guard hasBody, status != 204, status != 304, !(100..<200).contains(status) else { return response }
+        var body: [UInt8]
+        if let length = response.header("Content-Length").flatMap(Int.init) {
+            _ = try fill(until: { $0.count >= length ? length : nil })
+            body = Array(buffer[..<length])
+            buffer.removeFirst(length)
+        } else if response.header("Transfer-Encoding")?.lowercased().contains("chunked") == true {
+            body = []
+            while true {
+                let lineEnd = try fill(until: { $0.firstRange(of: [13, 10])?.upperBound })
+                let sizeText = String(decoding: buffer[..<(lineEnd - 2)], as: UTF8.self).split(separator: ";")[0]
+                buffer.removeFirst(lineEnd)
+                guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else {
+                    throw HTTPTestError(description: "bad chunk size")
+                }
+                _ = try fill(until: { $0.count >= size + 2 ? size + 2 : nil })
+                body += buffer[..<size]
+                buffer.removeFirst(size + 2)
+                if size == 0 { break }
+            }
+        } else {
+            body = try readToEnd()
+        }
+        return HTTPResponse(status: status, headers: headers, body: body)
+    }
+
+    /// Everything until the server closes the connection.
+    func readToEnd() throws -> [UInt8] {
+        while try receiveMore() {}
+        defer { buffer.removeAll() }
+        return buffer
+    }
+
+    /// Whether the server has closed the connection (reads until EOF or the timeout).
+    func isClosedByServer() -> Bool {
+        (try? readToEnd()) != nil
+    }
+
+    private func fill(until done: ([UInt8]) -> Int?) throws -> Int {
+        while true {
+            if let index = done(buffer) { return index }
+            guard try receiveMore() else { throw HTTPTestError(description: "connection closed early after \(buffer.count) bytes") }
+        }
+    }
+
+    private func receiveMore() throws -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
+        let received = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+        if received < 0 { throw HTTPTestError(description: "recv failed or timed out: errno \(errno)") }
+        if received == 0 { return false }
+        buffer += chunk[..<received]
+        return true
+    }
+}
