@@ -1,0 +1,152 @@
+/// An entity tag (RFC 9110 §8.8.3): `"opaque"` (strong) or `W/"opaque"` (weak).
+///
+/// Equality, hashing and both comparison functions look at the opaque tag's bytes, not at Swift's
+/// `String` equality: §8.8.3.2 compares tags "character-by-character", and `String` would call two
+/// different byte sequences equal when they are canonically equivalent Unicode.
+public struct EntityTag: Sendable, Hashable {
+    /// True for `W/"…"`: a weak validator (§8.8.1), which never passes a strong comparison.
+    public let isWeak: Bool
+    /// The characters between the quotes.
+    public let opaque: String
+
+    /// A strong tag.
+    ///
+    /// - Precondition: `opaque` holds only `etagc` characters (§8.8.3: no `"`, no whitespace, no
+    ///   controls), so that ``headerValue`` is a valid field value.
+    public init(strong opaque: String) {
+        self.init(opaque: opaque, isWeak: false)
+    }
+
+    /// A weak tag; the same precondition as ``init(strong:)``.
+    public init(weak opaque: String) {
+        self.init(opaque: opaque, isWeak: true)
+    }
+
+    private init(opaque: String, isWeak: Bool) {
+        precondition(opaque.utf8.allSatisfy(Self.isEntityTagCharacter), "not an entity-tag opaque value")
+        self.opaque = opaque
+        self.isWeak = isWeak
+    }
+
+    /// The field value to send in `ETag`.
+    public var headerValue: String { (isWeak ? "W/\"" : "\"") + opaque + "\"" }
+
+    /// Strong comparison (§8.8.3.2): both tags strong and their opaque tags identical. Used by
+    /// If-Match and If-Range, where the bytes themselves must be the same.
+    public func strongMatch(_ other: EntityTag) -> Bool {
+        !isWeak && !other.isWeak && sameOpaque(other)
+    }
+
+    /// Weak comparison (§8.8.3.2): the opaque tags are identical, whatever their weakness. Used
+    /// by If-None-Match, where any equivalent representation makes a cached copy usable.
+    public func weakMatch(_ other: EntityTag) -> Bool {
+        sameOpaque(other)
+    }
+
+    public static func == (lhs: EntityTag, rhs: EntityTag) -> Bool {
+        lhs.isWeak == rhs.isWeak && lhs.sameOpaque(rhs)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(isWeak)
+        for byte in opaque.utf8 { hasher.combine(byte) }
+    }
+
+    private func sameOpaque(_ other: EntityTag) -> Bool {
+        opaque.utf8.elementsEqual(other.opaque.utf8)
+    }
+
+    /// Parses one `entity-tag`, with only surrounding whitespace allowed; nil otherwise.
+    ///
+    /// `W/` is case-sensitive (`%s"W/"` in §8.8.3), so `w/"x"` is not a tag.
+    public static func parse(_ value: String) -> EntityTag? {
+        let bytes = trimmingWhitespace(Array(value.utf8)[...])
+        guard let (tag, next) = scanTag(bytes, from: bytes.startIndex), next == bytes.endIndex else { return nil }
+        return tag
+    }
+
+    /// Parses an If-Match or If-None-Match field value: `"*" / #entity-tag` (§13.1.1, §13.1.2).
+    ///
+    /// Returns nil when the value breaks the grammar: an unquoted tag, two tags without a comma,
+    /// `*` next to tags. What nil means is the caller's decision (see ``ConditionalRequest``).
+    /// Following the list rule of §5.6.1, empty elements and whitespace around commas are
+    /// accepted, and an empty value is an empty list, which no tag matches.
+    public static func parseList(_ value: String) -> EntityTagList? {
+        let bytes = trimmingWhitespace(Array(value.utf8)[...])
+        if bytes.elementsEqual([UInt8(ascii: "*")]) { return .any }
+
+        var tags: [EntityTag] = []
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: ",") || isWhitespace(byte) {
+                index += 1
+                continue
+            }
+            guard let (tag, next) = scanTag(bytes, from: index) else { return nil }
+            tags.append(tag)
+            index = next
+            while index < bytes.endIndex, isWhitespace(bytes[index]) { index += 1 }
+            guard index == bytes.endIndex || bytes[index] == UInt8(ascii: ",") else { return nil }
+        }
+        return .tags(tags)
+    }
+
+    /// Reads `[ W/ ] DQUOTE *etagc DQUOTE` starting at `index`; returns the tag and the index
+    /// just past the closing quote.
+    private static func scanTag(_ bytes: ArraySlice<UInt8>, from index: Int) -> (EntityTag, Int)? {
+        var index = index
+        let isWeak = bytes[index...].starts(with: [UInt8(ascii: "W"), UInt8(ascii: "/")])
+        if isWeak { index += 2 }
+        guard index < bytes.endIndex, bytes[index] == UInt8(ascii: "\"") else { return nil }
+        let opaqueStart = index + 1
+        guard let closingQuote = bytes[opaqueStart...].firstIndex(of: UInt8(ascii: "\"")),
+              bytes[opaqueStart..<closingQuote].allSatisfy(isEntityTagCharacter)
+        else { return nil }
+        let opaque = String(decoding: bytes[opaqueStart..<closingQuote], as: UTF8.self)
+        return (EntityTag(opaque: opaque, isWeak: isWeak), closingQuote + 1)
+    }
+
+    /// `etagc = %x21 / %x23-7E / obs-text`.
+    private static func isEntityTagCharacter(_ byte: UInt8) -> Bool {
+        byte == 0x21 || (byte >= 0x23 && byte != 0x7F)
+    }
+
+    private static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
+    }
+
+    /// Drops OWS (RFC 9110 §5.6.3) from both ends.
+    private static func trimmingWhitespace(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        guard let first = bytes.firstIndex(where: { !isWhitespace($0) }),
+              let last = bytes.lastIndex(where: { !isWhitespace($0) })
+        else { return bytes[bytes.endIndex...] }
+        return bytes[first...last]
+    }
+}
+
+/// A parsed If-Match or If-None-Match value.
+public enum EntityTagList: Sendable, Equatable {
+    /// `*`: any current representation.
+    case any
+    /// The listed tags, possibly none.
+    case tags([EntityTag])
+
+    /// Whether the list matches `current` by strong comparison; `*` matches, since `current`
+    /// exists (If-Match, RFC 9110 §13.1.1).
+    public func strongMatch(_ current: EntityTag) -> Bool {
+        switch self {
+        case .any: true
+        case .tags(let tags): tags.contains { $0.strongMatch(current) }
+        }
+    }
+
+    /// Whether the list matches `current` by weak comparison; `*` matches, since `current`
+    /// exists (If-None-Match, RFC 9110 §13.1.2).
+    public func weakMatch(_ current: EntityTag) -> Bool {
+        switch self {
+        case .any: true
+        case .tags(let tags): tags.contains { $0.weakMatch(current) }
+        }
+    }
+}
