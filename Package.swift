@@ -45,7 +45,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "mmapd",
-            dependencies: ["Mmapd", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Mmapd", "MicroHTTP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         .testTarget(name: "HTTPSemanticsTests", dependencies: ["HTTPSemantics"]),

@@ -75,11 +75,12 @@ struct MHD_Daemon *cmhd_start_daemon(const struct cmhd_daemon_config *config,
     unsigned int count = 0;
 #define CMHD_OPTION(name, value, pointer) \
     options[count++] = (struct MHD_OptionItem){(name), (intptr_t)(value), (void *)(pointer)}
+    /* The logger first: libmicrohttpd reports problems with later options through it. */
+    CMHD_OPTION(MHD_OPTION_EXTERNAL_LOGGER, cmhd_log_trampoline, &cmhd_log_target_storage);
     CMHD_OPTION(MHD_OPTION_SOCK_ADDR, 0, &address);
     CMHD_OPTION(MHD_OPTION_NOTIFY_COMPLETED, completed, completed_context);
     CMHD_OPTION(MHD_OPTION_URI_LOG_CALLBACK, uri_log, uri_log_context);
     CMHD_OPTION(MHD_OPTION_NOTIFY_CONNECTION, connection_notify, connection_notify_context);
-    CMHD_OPTION(MHD_OPTION_EXTERNAL_LOGGER, cmhd_log_trampoline, &cmhd_log_target_storage);
     if (config->thread_pool_size > 1) CMHD_OPTION(MHD_OPTION_THREAD_POOL_SIZE, config->thread_pool_size, NULL);
     if (config->connection_limit) CMHD_OPTION(MHD_OPTION_CONNECTION_LIMIT, config->connection_limit, NULL);
     if (config->per_ip_connection_limit)
@@ -121,6 +122,36 @@ int cmhd_open_beneath(int dirfd, const char *path, int flags) {
         .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
     };
     return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+/* ---- Stop signals ------------------------------------------------------------------------- */
+
+static int cmhd_stop_pipe[2] = {-1, -1};
+
+/* Async-signal-safe: one write to a pipe the main thread waits on. */
+static void cmhd_on_stop_signal(int signal_number) {
+    unsigned char byte = (unsigned char)signal_number;
+    int saved = errno;
+    (void)!write(cmhd_stop_pipe[1], &byte, 1);
+    errno = saved;
+}
+
+int cmhd_stop_signals_install(void) {
+    if (pipe2(cmhd_stop_pipe, O_CLOEXEC) != 0) return -1;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = cmhd_on_stop_signal;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    if (sigaction(SIGINT, &action, NULL) != 0 || sigaction(SIGTERM, &action, NULL) != 0) return -1;
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+int cmhd_stop_signals_wait(void) {
+    unsigned char byte = 0;
+    while (read(cmhd_stop_pipe[0], &byte, 1) < 0 && errno == EINTR) {}
+    return byte;
 }
 
 /* ---- Memory fault guard -------------------------------------------------------------------- */

@@ -59,6 +59,17 @@ int cmhd_client_address(struct MHD_Connection *connection, char *text, size_t ca
  */
 int cmhd_open_beneath(int dirfd, const char *path, int flags);
 
+/* ---- Stop signals ------------------------------------------------------------------------- */
+
+/*
+ * SIGINT and SIGTERM become a byte on a pipe that cmhd_stop_signals_wait() reads: whichever
+ * thread the kernel picks to take the signal, the main thread learns of it, and nothing but
+ * write() runs in signal context. Also ignores SIGPIPE.
+ */
+int cmhd_stop_signals_install(void);
+/* Blocks until a stop signal arrives; returns its number. */
+int cmhd_stop_signals_wait(void);
+
 /* ---- Memory fault guard -------------------------------------------------------------------- */
 
 /*

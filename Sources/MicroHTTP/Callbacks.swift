@@ -7,7 +7,10 @@ import Synchronization
 /// call than the first so keep-alive survives.
 final class Callbacks: Sendable {
     let handler: any RequestHandler
-    let log: @Sendable (String) -> Void
+    private let log: @Sendable (String) -> Void
+    /// libmicrohttpd's messages while the daemon starts: kept to explain a failure in one line
+    /// (bind errors), forwarded to `log` once it is running. nil afterwards.
+    private let startupMessages = Mutex<[String]?>([])
     let drainBodyLimit: UInt64
     let inFlight = Atomic<Int>(0)
     let connections = Atomic<Int>(0)
@@ -69,7 +72,24 @@ final class Callbacks: Sendable {
 
     static let logLine: cmhd_log_sink = { context, message in
         guard let message else { return }
-        from(context).log(String(cString: message))
+        from(context).record(String(cString: message))
+    }
+
+    private func record(_ message: String) {
+        let forward = startupMessages.withLock { messages -> Bool in
+            guard messages != nil else { return true }
+            messages!.append(message)
+            return false
+        }
+        if forward { log(message) }
+    }
+
+    /// Ends the start-up phase and returns what libmicrohttpd said during it.
+    func finishStartup() -> [String] {
+        startupMessages.withLock { messages in
+            defer { messages = nil }
+            return messages ?? []
+        }
     }
 
     private func step(_ request: Request, connection: OpaquePointer, method: UnsafePointer<CChar>?,

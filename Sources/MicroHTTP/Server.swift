@@ -29,9 +29,12 @@ public final class Server: Sendable {
                                      Callbacks.uriLog, context, Callbacks.connectionEvent, context,
                                      Callbacks.logLine, context, &error, error.count)
         }
+        let messages = callbacks.finishStartup()
         guard let started else {
-            throw ServerError(description: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            let reason = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw ServerError(description: ([reason] + messages).joined(separator: ": "))
         }
+        messages.forEach(log)
         self.callbacks = callbacks
         self.daemon = Daemon(pointer: started)
         self.port = cmhd_bound_port(started)

@@ -1,3 +1,4 @@
+import Glibc
 import HTTPSemantics
 import MappedFiles
 import MicroHTTP
@@ -28,7 +29,8 @@ struct FileReads: Sendable {
             ifMatch: request.header("If-Match"), ifNoneMatch: request.header("If-None-Match"),
             ifModifiedSince: request.header("If-Modified-Since"), ifUnmodifiedSince: request.header("If-Unmodified-Since"),
             ifRange: request.header("If-Range"))
-        switch ConditionalRequest.evaluate(conditions, isSafe: true, current: validators) {
+        let now = Int64(time(nil))
+        switch ConditionalRequest.evaluate(conditions, isSafe: true, current: validators, now: now) {
         case .preconditionFailed:
             return Responses.problem(.preconditionFailed("The file's current validators do not satisfy the request's preconditions."),
                                      headers: validators.headers)
@@ -42,7 +44,7 @@ struct FileReads: Sendable {
         let region = lease.region
 
         guard let rangeValue = request.header("Range"),
-              ConditionalRequest.rangeApplies(ifRange: conditions.ifRange, current: validators) else {
+              ConditionalRequest.rangeApplies(ifRange: conditions.ifRange, current: validators, now: now) else {
             return whole(region, size: size, headers: headers + [("Content-Type", contentType)])
         }
         let resolution: RangeResolution

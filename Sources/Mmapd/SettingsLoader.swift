@@ -13,7 +13,7 @@ extension Settings {
             guard known.contains(flag) else { throw SettingsError("unknown option '\(flag)' (see --help)") }
         }
         var providers: [any ConfigProvider] = [
-            CommandLineArgumentsProvider(arguments: ["mmapd"] + arguments, secretsSpecifier: .specific(["--token"])),
+            CommandLineArgumentsProvider(arguments: ["mmapd"] + lastOccurrences(arguments), secretsSpecifier: .specific(["--token"])),
             KeyMappingProvider(
                 upstream: EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["MMAPD_TOKEN"])),
                 keyMapper: { key in key.prepending(["mmapd"]) }
@@ -27,6 +27,25 @@ extension Settings {
             }
         }
         return try resolve(from: ConfigReader(providers: providers))
+    }
+
+    /// A repeated flag means "this one, not that one" (as with `--port 0` appended to a script's
+    /// arguments), except `--token`, which adds. The CLI provider would read repeats as a list.
+    private static func lastOccurrences(_ arguments: [String]) -> [String] {
+        var groups: [(flag: String, words: [String])] = []
+        for argument in arguments {
+            if argument.hasPrefix("--") || groups.isEmpty {
+                groups.append((String(argument.prefix { $0 != "=" }), [argument]))
+            } else {
+                groups[groups.count - 1].words.append(argument)
+            }
+        }
+        var kept: [String] = []
+        for (index, group) in groups.enumerated()
+        where group.flag == "--token" || !groups[(index + 1)...].contains(where: { $0.flag == group.flag }) {
+            kept += group.words
+        }
+        return kept
     }
 
     /// The option table as help text, flag and environment spellings side by side.

@@ -1,16 +1,11 @@
 import ArgumentParser
 import Glibc
 import Logging
+import MicroHTTP
 import Mmapd
 
-// Block the stop signals before any thread exists, so every thread inherits the mask and the
-// main thread alone receives them through sigwait below: no async-signal-unsafe handler needed.
-var stopSignals = sigset_t()
-sigemptyset(&stopSignals)
-sigaddset(&stopSignals, SIGINT)
-sigaddset(&stopSignals, SIGTERM)
-pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
-signal(SIGPIPE, SIG_IGN)
+// First thing: a stop signal that arrives while starting must still stop us cleanly.
+StopSignals.install()
 
 /// Serves files under a root from memory maps: ranges, search and in-place patches over HTTP.
 struct Command: ParsableCommand {
@@ -68,7 +63,6 @@ do {
 print("mmapd listening on \(service.url)")
 fflush(nil)  // the startup line must reach a pipe at once: scripts wait for it
 
-var received: Int32 = 0
-sigwait(&stopSignals, &received)
+StopSignals.wait()
 service.shutdown()
 exit(0)

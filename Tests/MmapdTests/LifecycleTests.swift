@@ -1,0 +1,139 @@
+import Foundation
+import Glibc
+import Testing
+
+/// The executable as an operator meets it: startup line, configuration layers, bad
+/// configuration, graceful stop.
+@Suite struct LifecycleTests {
+    static func makeRoot(_ files: [String: String]) throws -> URL {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("mmapd-life-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        for (name, text) in files { try Data(text.utf8).write(to: root.appendingPathComponent(name)) }
+        return root
+    }
+
+    @Test func printsTheStartupLineServesAndExitsZeroOnSIGTERM() throws {
+        let root = try Self.makeRoot(["a.txt": "alpha"])
+        let server = try SpawnedServer(arguments: ["--port", "0", "--root", root.path])
+        let line = server.waitForStartup()
+        #expect(line.hasPrefix("mmapd listening on http://127.0.0.1:"))
+        let port = try #require(server.port)
+        #expect(port != 0)
+        let response = try HTTPConnection(port: port).send("GET", "/files/a.txt")
+        #expect(response.text == "alpha")
+        server.signal(SIGTERM)
+        #expect(server.waitForExit().status == 0)
+    }
+
+    @Test func sigintAlsoStopsCleanly() throws {
+        let root = try Self.makeRoot([:])
+        let server = try SpawnedServer(arguments: ["--port", "0", "--root", root.path])
+        _ = server.waitForStartup()
+        server.signal(SIGINT)
+        #expect(server.waitForExit().status == 0)
+    }
+
+    @Test func shutdownWaitsForAnInFlightDownloadAtMostTheGrace() throws {
+        let root = try Self.makeRoot([:])
+        let big = root.appendingPathComponent("big.bin")
+        _ = FileManager.default.createFile(atPath: big.path, contents: nil)
+        truncate(big.path, 256 << 20)
+        let server = try SpawnedServer(arguments: ["--port", "0", "--root", root.path, "--shutdown-grace", "1"])
+        _ = server.waitForStartup()
+        let port = try #require(server.port)
+        // Ask for 256 MiB and read only the head: the response stays in flight.
+        let connection = try HTTPConnection(port: port)
+        try connection.sendRaw(Array("GET /files/big.bin HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        _ = try connection.readSome()
+        let started = ContinuousClock.now
+        server.signal(SIGTERM)
+        #expect(server.waitForExit().status == 0)
+        // Bounded: the grace (1 s) plus start-up slack, never the time to drain 256 MiB to nobody.
+        #expect(ContinuousClock.now - started < .seconds(15))
+    }
+
+    @Test(arguments: [
+        (["--port", "70000"], "port"),
+        (["--port", "eighty"], "port"),
+        (["--root", "/nonexistent/mmapd-root"], "root"),
+        (["--config", "/nonexistent/mmapd.json"], "config"),
+        (["--bogus-option", "1"], "bogus"),
+        (["--max-ranges", "0"], "maxRanges"),
+        (["--log-level", "chatty"], "logLevel"),
+    ])
+    func badConfigurationExitsNonZeroWithOneClearLine(arguments: [String], mentions: String) throws {
+        let root = try Self.makeRoot([:])
+        var all = ["--port", "0", "--root", root.path]
+        all += arguments
+        let server = try SpawnedServer(arguments: all)
+        let (status, stderr) = server.waitForExit()
+        #expect(status != 0)
+        let lines = stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(stderr)")
+        #expect(stderr.lowercased().contains(mentions.lowercased()), "\(stderr)")
+    }
+
+    @Test func malformedConfigFileIsOneClearLine() throws {
+        let root = try Self.makeRoot([:])
+        let config = root.appendingPathComponent("broken.json")
+        try Data("{ not json".utf8).write(to: config)
+        let server = try SpawnedServer(arguments: ["--config", config.path, "--port", "0", "--root", root.path])
+        let (status, stderr) = server.waitForExit()
+        #expect(status != 0)
+        #expect(stderr.split(separator: "\n").count == 1)
+        #expect(stderr.contains("config"))
+    }
+
+    /// flag > environment > file > default, shown by which root gets served.
+    @Test func precedenceIsFlagThenEnvironmentThenFileThenDefault() throws {
+        let fileRoot = try Self.makeRoot(["which": "file"])
+        let envRoot = try Self.makeRoot(["which": "environment"])
+        let flagRoot = try Self.makeRoot(["which": "flag"])
+        let config = fileRoot.appendingPathComponent("mmapd.json")
+        try Data(#"{"root": "\#(fileRoot.path)", "port": 0, "maxRanges": 7}"#.utf8).write(to: config)
+
+        func served(_ arguments: [String], _ environment: [String: String]) throws -> String {
+            let server = try SpawnedServer(arguments: ["--config", config.path] + arguments, environment: environment)
+            _ = server.waitForStartup()
+            let port = try #require(server.port)
+            defer {
+                server.signal(SIGTERM)
+                _ = server.waitForExit()
+            }
+            return try HTTPConnection(port: port).send("GET", "/files/which").text
+        }
+        #expect(try served([], [:]) == "file")
+        #expect(try served([], ["MMAPD_ROOT": envRoot.path]) == "environment")
+        #expect(try served(["--root", flagRoot.path], ["MMAPD_ROOT": envRoot.path]) == "flag")
+    }
+
+    @Test func configFileFromTheEnvironment() throws {
+        let root = try Self.makeRoot(["x": "from config"])
+        let config = root.appendingPathComponent("c.json")
+        try Data(#"{"root": "\#(root.path)", "port": 0}"#.utf8).write(to: config)
+        let server = try SpawnedServer(arguments: [], environment: ["MMAPD_CONFIG": config.path])
+        _ = server.waitForStartup()
+        let port = try #require(server.port)
+        #expect(try HTTPConnection(port: port).send("GET", "/files/x").text == "from config")
+        server.signal(SIGTERM)
+        #expect(server.waitForExit().status == 0)
+    }
+
+    @Test func helpListsEveryOptionWithItsEnvironmentName() throws {
+        let result = try run(mmapdExecutable, ["--help"])
+        #expect(result.status == 0)
+        for text in ["--port", "MMAPD_PORT", "--max-ranges", "MMAPD_MAX_RANGES", "--writable", "--token"] {
+            #expect(result.stdoutText.contains(text), "\(text)")
+        }
+    }
+
+    @Test func theShippedConfigFileIsValid() throws {
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config/mmapd.json")
+        let root = try Self.makeRoot([:])
+        let server = try SpawnedServer(arguments: ["--config", shipped.path, "--port", "0", "--root", root.path])
+        #expect(server.waitForStartup().hasPrefix("mmapd listening on "))
+        server.signal(SIGTERM)
+        #expect(server.waitForExit().status == 0)
+    }
+}
