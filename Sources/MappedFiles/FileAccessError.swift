@@ -6,6 +6,10 @@ import SystemPackage
 public enum FileAccessError: Error, Sendable, Equatable {
     case notFound
     case isDirectory
+    /// The file exists but may not be written (permissions, read-only filesystem).
+    case notWritable
+    /// The filesystem is full (or the quota reached).
+    case noSpace
     /// The file changed size while it was being read (truncated underneath us).
     case changedWhileReading
     case system(Errno)
@@ -17,6 +21,8 @@ public enum FileAccessError: Error, Sendable, Equatable {
             return .notFound
         case EISDIR:
             return .isDirectory
+        case ENOSPC, EDQUOT:
+            return .noSpace
         default:
             return .system(Errno(rawValue: code))
         }

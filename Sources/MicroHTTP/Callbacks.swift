@@ -53,7 +53,11 @@ final class Callbacks: Sendable {
         let request = Unmanaged<Request>.fromOpaque(raw).takeRetainedValue()
         if termination != .REQUEST_TERMINATED_COMPLETED_OK {
             request.abortReason = termination.description
-            if case .receiving(let receiver) = request.phase { receiver.abandon() }
+            switch request.phase {
+            case .receiving(let receiver): receiver.abandon()
+            case .waiting(let turn, granted: true): turn.abandoned()
+            default: break
+            }
         }
         let callbacks = from(context)
         callbacks.handler.completed(request)
@@ -97,22 +101,9 @@ final class Callbacks: Sendable {
         switch request.phase {
         case .new:
             request.method = method.map { String(cString: $0) } ?? ""
-            switch handler.begin(request) {
-            case .respond(let response):
-                let body = request.announcedBody
-                if !body.present {
-                    request.phase = .answerPending(response)
-                } else if let length = body.length, length <= drainBodyLimit {
-                    request.phase = .draining(response)
-                } else {
-                    return queue(response, for: request, on: connection)
-                }
-            case .receiveBody(let receiver):
-                request.phase = .receiving(receiver)
-            case .deferred(let work):
-                request.phase = .deferredPending(work)
-            }
-            return .YES
+            return adopt(handler.begin(request), for: request, on: connection, chunk: chunk)
+        case .waiting(let turn, granted: true):
+            return adopt(turn.granted(), for: request, on: connection, chunk: chunk)
         case .answerPending(let response):
             return chunk.isEmpty ? queue(response, for: request, on: connection) : .YES
         case .draining(let response):
@@ -139,9 +130,41 @@ final class Callbacks: Sendable {
                 MHD_resume_connection(resumable.connection)
             }
             return .YES
-        case .suspended, .answered:
+        case .suspended, .answered, .waiting(_, granted: false):
             return .YES
         }
+    }
+
+    /// Enters the phase a disposition asks for. `chunk` is body data that came with this call
+    /// (possible only after a wait, when libmicrohttpd resumes with data already buffered).
+    private func adopt(_ disposition: Disposition, for request: Request, on connection: OpaquePointer,
+                       chunk: UnsafeRawBufferPointer) -> MHD_Result {
+        switch disposition {
+        case .respond(let response):
+            let body = request.announcedBody
+            if !body.present {
+                request.phase = .answerPending(response)
+            } else if let length = body.length, length <= drainBodyLimit {
+                request.phase = .draining(response)
+            } else {
+                return queue(response, for: request, on: connection)
+            }
+        case .receiveBody(let receiver):
+            request.phase = .receiving(receiver)
+        case .deferred(let work):
+            request.phase = .deferredPending(work)
+        case .waitForTurn(let turn):
+            request.phase = .waiting(turn, granted: false)
+            MHD_suspend_connection(connection)
+            let resumable = SuspendedConnection(connection)
+            turn.enqueue {
+                request.phase = .waiting(turn, granted: true)
+                MHD_resume_connection(resumable.connection)
+            }
+            return .YES
+        }
+        // Data that arrived with this very call belongs to the new phase.
+        return chunk.isEmpty ? .YES : step(request, connection: connection, method: nil, chunk: chunk)
     }
 
     private func queue(_ response: Response, for request: Request, on connection: OpaquePointer) -> MHD_Result {

@@ -36,6 +36,8 @@ public final class Request: @unchecked Sendable {
         case receiving(any BodyReceiver)
         case deferredPending(@Sendable () -> Response)
         case suspended
+        /// Waiting for a turn; `granted` once it came and the connection was resumed.
+        case waiting(any Turn, granted: Bool)
         case answered
     }
 

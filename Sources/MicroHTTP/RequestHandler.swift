@@ -15,6 +15,21 @@ public enum Disposition {
     /// Run `work` off the network threads with the connection suspended, then answer with its
     /// result: long work (a search over a large file) never stalls other clients.
     case deferred(@Sendable () -> Response)
+    /// Suspend the connection, without reading the body, until `turn` grants it, then carry on
+    /// with what `turn.granted()` decides. Writers queue for a file this way: no network thread
+    /// ever blocks on another request.
+    case waitForTurn(any Turn)
+}
+
+/// Something a request must wait for (a file's write lock), granted through a callback.
+public protocol Turn: AnyObject, Sendable {
+    /// Calls `grant` (from any thread, possibly at once) when the request's turn comes.
+    func enqueue(grant: @escaping @Sendable () -> Void)
+    /// The turn has come: decide what to do now. Runs on the network thread.
+    func granted() -> Disposition
+    /// The request ended after its turn came but before `granted()` ran (client gone): give the
+    /// turn back.
+    func abandoned()
 }
 
 /// Consumes a request body as it streams in; called on one thread at a time.

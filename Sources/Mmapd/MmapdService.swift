@@ -21,8 +21,13 @@ public final class MmapdService: Sendable {
         }
         let pool = MappingPool(root: root, limits: .init(maxMappings: settings.maxMappings,
                                                          maxMappedBytes: UInt64(settings.maxMappedBytes)))
+        let generations = WriteGenerations()
         let routes = Routes(
-            files: FileReads(pool: pool, generations: WriteGenerations(), maxRanges: settings.maxRanges, listings: settings.listings),
+            files: FileReads(pool: pool, generations: generations, maxRanges: settings.maxRanges, listings: settings.listings),
+            patches: FilePatches(
+                root: root, writableFiles: WritableFiles(root: root), queue: WriteQueue(), generations: generations,
+                tokens: BearerTokens(settings.tokens), writable: settings.writable,
+                maxBodyBytes: UInt64(settings.maxBodyBytes), maxBufferedBodyBytes: UInt64(settings.maxBufferedBodyBytes)),
             accessLog: AccessLog(logger: logger))
         let options = ServerOptions(
             host: settings.host, port: UInt16(settings.port), threads: settings.threads,

@@ -4,6 +4,7 @@ import MicroHTTP
 /// Maps each request to the handler of its route and method; answers 404/405 for the rest.
 struct Routes: RequestHandler {
     let files: FileReads
+    let patches: FilePatches
     let accessLog: AccessLog
 
     func begin(_ request: Request) -> Disposition {
@@ -16,8 +17,11 @@ struct Routes: RequestHandler {
         let method = request.method
         switch target.route {
         case .files(let file):
-            guard method == "GET" || method == "HEAD" else { return .respond(Responses.methodNotAllowed(method, allowed: ["GET", "HEAD"])) }
-            return .respond(files.respond(to: request, file: file))
+            switch method {
+            case "GET", "HEAD": return .respond(files.respond(to: request, file: file))
+            case "PATCH": return patches.begin(request, file: file)
+            default: return .respond(Responses.methodNotAllowed(method, allowed: patches.writable ? ["GET", "HEAD", "PATCH"] : ["GET", "HEAD"]))
+            }
         case .search:
             return .respond(Responses.problem(.notFound()))
         case .healthz:

@@ -1,0 +1,152 @@
+import Glibc
+import HTTPSemantics
+import MappedFiles
+import MicroHTTP
+
+/// PATCH on `/files/<path>`: byte-range writes through a shared writable mapping, durable before
+/// the 204 (see docs/PATCH.md for exactly what an acknowledged PATCH guarantees).
+///
+/// Order of checks: writable server (405) → token (401, before anything about the file) → body
+/// form and size (400/413/415) → wait for the file's write turn → file exists (404) →
+/// preconditions (412) → ranges against the current size (416) → space (507) → write, flush, 204.
+struct FilePatches: Sendable {
+    let root: FileRoot
+    let writableFiles: WritableFiles
+    let queue: WriteQueue
+    let generations: WriteGenerations
+    let tokens: BearerTokens
+    let writable: Bool
+    let maxBodyBytes: UInt64
+    let maxBufferedBodyBytes: UInt64
+
+    func begin(_ request: Request, file: FileTarget) -> Disposition {
+        guard writable else {
+            return .respond(Responses.problem(.methodNotAllowed("This server is read-only; start it with --writable to allow PATCH."),
+                                              headers: [("Allow", "GET, HEAD")]))
+        }
+        guard tokens.accepts(authorization: request.header("Authorization")) else {
+            return .respond(Responses.problem(.unauthorized("PATCH needs 'Authorization: Bearer <token>' with a valid token."),
+                                              headers: [("WWW-Authenticate", #"Bearer realm="mmapd""#)]))
+        }
+        guard !file.isDirectory else { return .respond(Responses.problem(.notFound())) }
+        let form: PatchForm
+        do {
+            form = try PatchForm(contentType: request.header("Content-Type"), contentRange: request.header("Content-Range"))
+        } catch {
+            return .respond(Responses.problem(error))
+        }
+        let declared = request.header("Content-Length").flatMap { UInt64($0) }
+        let limit: UInt64
+        if case .contentRange(_, let length, _) = form {
+            if let declared, declared != length {
+                return .respond(Responses.problem(.badRequest("The body is \(declared) bytes but the Content-Range names \(length) bytes.")))
+            }
+            limit = maxBodyBytes
+            if length > limit { return .respond(Self.tooLarge(length, limit)) }
+        } else {
+            limit = maxBufferedBodyBytes
+        }
+        if let declared, declared > limit { return .respond(Self.tooLarge(declared, limit)) }
+        let conditions = ConditionalHeaders(ifMatch: request.header("If-Match"), ifNoneMatch: request.header("If-None-Match"),
+                                            ifUnmodifiedSince: request.header("If-Unmodified-Since"))
+        return .waitForTurn(PatchTurn(patches: self, path: file.path.string, form: form, conditions: conditions,
+                                      streamedLength: declared == nil ? nil : form.rawLength, bufferLimit: limit))
+    }
+
+    static func tooLarge(_ size: UInt64, _ limit: UInt64) -> Response {
+        Responses.problem(.contentTooLarge("The body is \(size) bytes; this server accepts at most \(limit) for this form of PATCH."))
+    }
+}
+
+extension PatchForm {
+    /// The raw form's body length, known before the body arrives.
+    var rawLength: UInt64? {
+        if case .contentRange(_, let length, _) = self { return length }
+        return nil
+    }
+}
+
+/// A PATCH waiting for, then holding, its file's write turn. Every path out of it (answer sent,
+/// client gone) releases the turn exactly once.
+final class PatchTurn: Turn, @unchecked Sendable {
+    let patches: FilePatches
+    let path: String
+    let form: PatchForm
+    let conditions: ConditionalHeaders
+    /// Set when the raw body's length is declared up front: stream it straight into the mapping.
+    let streamedLength: UInt64?
+    let bufferLimit: UInt64
+    private var released = false
+
+    init(patches: FilePatches, path: String, form: PatchForm, conditions: ConditionalHeaders, streamedLength: UInt64?, bufferLimit: UInt64) {
+        self.patches = patches
+        self.path = path
+        self.form = form
+        self.conditions = conditions
+        self.streamedLength = streamedLength
+        self.bufferLimit = bufferLimit
+    }
+
+    func enqueue(grant: @escaping @Sendable () -> Void) { patches.queue.enqueue(path, grant: grant) }
+
+    func abandoned() { release() }
+
+    func release() {
+        guard !released else { return }
+        released = true
+        patches.queue.release(path)
+    }
+
+    func granted() -> Disposition {
+        do throws(ProblemDetails) {
+            let file = try openFile()
+            let identity = try Self.checked { () throws(FileAccessError) in try file.identity() }
+            let validators = Validators(identity, generation: patches.generations.current(identity))
+            if ConditionalRequest.evaluate(conditions, isSafe: false, current: validators, now: Int64(time(nil))) != .proceed {
+                throw ProblemDetails.preconditionFailed("The file changed: its validators no longer satisfy If-Match / If-Unmodified-Since.")
+            }
+            if case .contentRange(let start, let length, let complete) = form, let streamedLength {
+                let plan = try PatchPlan([PatchPart(start: start, data: 0..<Int(streamedLength), completeLength: complete)],
+                                         currentSize: file.size)
+                try Self.checked { () throws(FileAccessError) in try file.reserve(upTo: plan.finalSize) }
+                return .receiveBody(StreamingPatch(turn: self, file: file, offset: start, length: length))
+            }
+            return .receiveBody(BufferedPatch(turn: self, file: file, limit: bufferLimit))
+        } catch {
+            release()
+            return .respond(Responses.problem(error))
+        }
+    }
+
+    private func openFile() throws(ProblemDetails) -> WritableFile {
+        try Self.checked { () throws(FileAccessError) in try patches.writableFiles.file(path) }
+    }
+
+    /// Flushes the writes and answers 204 with the new validators; releases the turn.
+    func complete(_ file: WritableFile) -> Response {
+        defer { release() }
+        do throws(ProblemDetails) {
+            try Self.checked { () throws(FileAccessError) in try file.flush() }
+            var identity = try Self.checked { () throws(FileAccessError) in try file.identity() }
+            patches.generations.bump(identity)
+            identity = try Self.checked { () throws(FileAccessError) in try file.identity() }
+            return Response(status: 204, headers: Validators(identity, generation: patches.generations.current(identity)).headers)
+        } catch {
+            return Responses.problem(error)
+        }
+    }
+
+    /// A failed PATCH answer, releasing the turn.
+    func fail(_ problem: ProblemDetails) -> Response {
+        release()
+        return Responses.problem(problem)
+    }
+
+    static func checked<T>(_ body: () throws(FileAccessError) -> T) throws(ProblemDetails) -> T {
+        do {
+            return try body()
+        } catch {
+            throw error.problem
+        }
+    }
+}
