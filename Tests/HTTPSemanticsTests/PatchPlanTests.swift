@@ -6,9 +6,11 @@ import Testing
         PatchPart(start: start, data: 0..<length, completeLength: complete)
     }
 
-    @Test(arguments: [
-        // (parts as (start, length, complete), current size, final size or nil when refused with 416/400)
-        ([(0, 4, nil)] as [(UInt64, Int, UInt64?)], 10 as UInt64, 10 as UInt64?),   // overwrite inside
+    typealias Write = (start: UInt64, length: Int, complete: UInt64?)
+
+    /// (writes, current size, final size or nil when refused with 416/400)
+    static let cases: [([Write], UInt64, UInt64?)] = [
+        ([(0, 4, nil)], 10, 10),                        // overwrite inside
         ([(10, 5, nil)], 10, 15),                       // append at the end
         ([(8, 5, nil)], 10, 13),                        // runs past the end: grows
         ([(11, 1, nil)], 10, nil),                      // starts beyond the end: hole
@@ -23,8 +25,10 @@ import Testing
         ([(10, 2, 11)], 10, nil),
         ([(0, 2, 12), (10, 2, 12)], 10, 12),
         ([(0, 2, 10), (10, 2, 12)], 10, nil),           // one part's statement is stale
-    ])
-    func plans(parts: [(UInt64, Int, UInt64?)], current: UInt64, expected: UInt64?) {
+    ]
+
+    @Test(arguments: cases)
+    func plans(parts: [Write], current: UInt64, expected: UInt64?) {
         let patch = parts.map { Self.part($0.0, $0.1, complete: $0.2) }
         let plan = try? PatchPlan(patch, currentSize: current)
         #expect(plan?.finalSize == expected)

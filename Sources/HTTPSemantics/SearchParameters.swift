@@ -1,0 +1,67 @@
+/// The query contract of `GET /search/<path>`, validated.
+///
+/// | name | meaning | default |
+/// |---|---|---|
+/// | `q` | pattern bytes, required and non-empty | — |
+/// | `regex` | `q` is a PCRE2 pattern | false |
+/// | `icase` | case-insensitive | false |
+/// | `start`, `end` | byte window, Python slice rules (see ``window(fileSize:)``) | 0, size |
+/// | `limit` | most matches to return, `0` = count only, at most the configured maximum | 100 |
+/// | `reverse` | search from the end backwards | false |
+///
+/// Unknown parameters are ignored, so clients may add their own (cache busters, tracing).
+public struct SearchParameters: Sendable, Hashable {
+    /// The pattern, as bytes (a literal or a PCRE2 pattern).
+    public var pattern: [UInt8]
+    public var isRegex: Bool
+    public var isCaseInsensitive: Bool
+    /// `start` as given, possibly negative; `nil` when absent (0).
+    public var start: Int64?
+    /// `end` as given, possibly negative; `nil` when absent (the file size).
+    public var end: Int64?
+    public var limit: Int
+    public var isReverse: Bool
+
+    /// The `limit` when the client gives none (or the configured maximum, if that is lower).
+    public static let defaultLimit = 100
+
+    public init(
+        pattern: [UInt8], isRegex: Bool = false, isCaseInsensitive: Bool = false,
+        start: Int64? = nil, end: Int64? = nil, limit: Int = defaultLimit, isReverse: Bool = false
+    ) {
+        self.pattern = pattern
+        self.isRegex = isRegex
+        self.isCaseInsensitive = isCaseInsensitive
+        self.start = start
+        self.end = end
+        self.limit = limit
+        self.isReverse = isReverse
+    }
+
+    /// Validates `query` against the contract.
+    ///
+    /// - Parameter maximumLimit: The largest `limit` accepted (server configuration). A larger
+    ///   one is refused rather than silently lowered, so a client never mistakes a capped answer
+    ///   for the one it asked for.
+    /// - Throws: 400 naming the first offending parameter, checked in the table's order.
+    public init(_ query: QueryParameters, maximumLimit: Int) throws(ProblemDetails) {
+        guard let pattern = query.bytes("q") else {
+            throw .badRequest("The query parameter 'q' (what to search for) is required.")
+        }
+        guard !pattern.isEmpty else {
+            throw .badRequest("The query parameter 'q' must not be empty.")
+        }
+        let isRegex = try query.bool("regex") ?? false
+        let isCaseInsensitive = try query.bool("icase") ?? false
+        let start = try query.int64("start")
+        let end = try query.int64("end")
+        let limit = try query.int64("limit") ?? Int64(min(Self.defaultLimit, maximumLimit))
+        guard limit >= 0, limit <= maximumLimit else {
+            throw .badRequest("The query parameter 'limit' must be between 0 and \(maximumLimit), not \(limit).")
+        }
+        self.init(
+            pattern: pattern, isRegex: isRegex, isCaseInsensitive: isCaseInsensitive,
+            start: start, end: end, limit: Int(limit), isReverse: try query.bool("reverse") ?? false
+        )
+    }
+}
