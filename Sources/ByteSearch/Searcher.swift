@@ -1,0 +1,409 @@
+import CPCRE2
+
+/// Searches raw buffers (file mappings) for literals or PCRE2 patterns: the engine behind
+/// `GET /search/<path>`.
+///
+/// One `Searcher` serves the whole process: it is `Sendable`, keeps a small LRU of compiled patterns
+/// and a pool of per-thread PCRE2 resources, and may be called from any number of threads at once.
+///
+/// ## Semantics
+/// - Matches are non-overlapping and leftmost-first, like Python's `bytes.count` and `re.finditer`.
+///   A pattern is matched as `re.finditer` with `pos`/`endpos`: the subject ends at the window's
+///   end, lookbehinds see the bytes before its start.
+/// - `reverse` with a literal: right-to-left greedy, what repeated `rfind` returns (the rightmost
+///   occurrence, then the rightmost ending at or before its start...). With a pattern: the forward
+///   matches of the window, last first (chunks are then scanned from the end first, so that a
+///   budget cut keeps the end of the window).
+/// - `next` (when truncated) is where the next page starts: as `start` forward, as `end` reverse.
+///   Forward it is the start of the first match not returned, so following `next` returns exactly
+///   the remaining matches. With a pattern in reverse it is the end of the first match not
+///   returned; the next page is a new, shorter window, so a lookahead or `$` at its end may see
+///   differently. A page never repeats the previous one: an empty match at `next` that the next page
+///   would find again is left to the next page (or, when it is the only one returned, `next` moves
+///   one byte past it).
+/// - Line numbers are 1-based (`1 +` the number of `\n` before the match).
+///
+/// ## Budget
+/// The deadline and byte limit of ``SearchBudget`` are checked between blocks of about
+/// ``SearchConfiguration/blockSize`` bytes. When they run out the search answers with what it has:
+/// `count == nil`, `truncated == true` and `next` where the scan stopped (or the first match not
+/// returned); it throws ``SearchError/budgetExceeded`` only when nothing at all could be reported.
+/// Regeneration of returned matches and line numbering run after the budget and are not cut.
+///
+/// ## Memory faults
+/// Every read of the buffer, on every thread, runs inside `MemoryFaultGuard.run`; a file
+/// truncated under the search makes it throw ``SearchError/fileChanged``.
+public final class Searcher: Sendable {
+    public let configuration: SearchConfiguration
+    private let cache: PatternCache
+    private let pool: MatchResourcePool
+
+    public init(configuration: SearchConfiguration = SearchConfiguration()) {
+        self.configuration = configuration
+        self.cache = PatternCache(capacity: configuration.patternCacheCapacity)
+        self.pool = MatchResourcePool(configuration: configuration)
+    }
+
+    /// Number of compiled patterns currently cached.
+    public var cachedPatternCount: Int { cache.count }
+
+    /// Checks the pattern of `request` (compiling and caching it for a regex) without searching:
+    /// lets the HTTP layer answer 400 before touching the file.
+    public func validate(_ request: SearchRequest) throws(SearchError) {
+        try checkLength(request)
+        if request.isRegex {
+            _ = try cache.pattern(for: patternKey(request))
+        } else if request.pattern.isEmpty {
+            throw .invalidPattern(message: "empty pattern", offset: 0)
+        }
+    }
+
+    // MARK: Search
+
+    /// Searches `request.window` of `buffer` and returns at most `request.limit` matches with the
+    /// exact count (unless the budget cut the scan: see the type's documentation).
+    public func search(
+        _ request: SearchRequest, in buffer: UnsafeRawBufferPointer, budget: SearchBudget = .unlimited
+    ) throws(SearchError) -> SearchOutcome {
+        let (program, window) = try prepare(request, buffer)
+        let tracker = BudgetTracker(budget)
+        var engine = ScanEngine(program: program, tracker: tracker, configuration: configuration, buffer: buffer)
+        let limit = max(0, request.limit)
+        let wanted = limit >= Int.max - 1 ? Int.max : limit + 1
+        let territory = program.territory
+        let initial = ScanState.fresh(territory.lowerBound)
+        let page: Page
+        if request.isRegex && request.reverse {
+            engine.keepsMarks = true
+            let merged = try engine.scan(
+                from: initial, to: territory.upperBound, headCapacity: ScanEngine.syncHead, rightToLeft: true)
+            page = try lastFirstPage(engine: engine, merged: merged, limit: limit, wanted: wanted, window: window)
+        } else {
+            let merged = try engine.scan(
+                from: initial, to: territory.upperBound, headCapacity: min(wanted, 1 << 16), rightToLeft: false)
+            page = try scanOrderPage(engine: engine, merged: merged, limit: limit, wanted: wanted, initial: initial)
+        }
+        let located = page.matches.map(program.real)
+        let lines = try Lines.lineNumbers(
+            of: located.map(\.offset), base: program.baseAddress, concurrency: configuration.concurrency,
+            parallelThreshold: configuration.parallelThreshold)
+        let matches = zip(located, lines).map { SearchMatch(offset: $0.0.offset, length: $0.0.length, line: $0.1) }
+        return SearchOutcome(
+            matches: matches, count: page.count, truncated: page.truncated,
+            next: page.next.map(program.realPosition), bytesScanned: tracker.bytesScanned)
+    }
+
+    /// A page in scan coordinates.
+    private struct Page {
+        var matches: [RawMatch]
+        var count: Int?
+        var truncated: Bool
+        var next: Int?
+    }
+
+    /// The first `limit` matches in scan order (forward, or reverse literal).
+    private func scanOrderPage(
+        engine: ScanEngine, merged: MergedScan, limit: Int, wanted: Int, initial: ScanState
+    ) throws(SearchError) -> Page {
+        let known = try engine.firstMatches(merged, wanted)
+        var matches = Array(known.prefix(limit))
+        var next: Int?
+        if known.count > limit {
+            next = known[limit].start
+        } else if !merged.complete {
+            next = merged.end.position
+        }
+        if let position = next, limit > 0, let last = matches.last, last.start == last.end, last.start == position {
+            // The next page would find this empty match again: leave it to the next page.
+            if matches.count > 1 { matches.removeLast() } else { next = position + 1 }
+        }
+        if !merged.complete, matches.isEmpty, (next ?? initial.position) <= initial.position {
+            throw .budgetExceeded
+        }
+        let truncated = !merged.complete || merged.count > matches.count
+        return Page(matches: matches, count: merged.complete ? merged.count : nil, truncated: truncated, next: truncated ? next : nil)
+    }
+
+    /// The last `limit` matches, last first (reverse pattern search).
+    private func lastFirstPage(
+        engine: ScanEngine, merged: MergedScan, limit: Int, wanted: Int, window: Range<Int>
+    ) throws(SearchError) -> Page {
+        let known = try engine.lastMatches(merged, wanted)
+        let returned = min(limit, known.count)
+        let matches = Array(known.suffix(returned).reversed())
+        var next: Int?
+        if known.count > returned {
+            next = known[known.count - returned - 1].end
+        } else if !merged.complete {
+            next = merged.scannedFrom
+        }
+        if !merged.complete, matches.isEmpty, (next ?? window.upperBound) >= window.upperBound {
+            throw .budgetExceeded
+        }
+        if limit > 0, !matches.isEmpty, let position = next, position >= window.upperBound {
+            // Only an empty match at the very end was returned: move on by one byte.
+            next = max(window.lowerBound, window.upperBound - 1)
+        }
+        let truncated = !merged.complete || merged.count > matches.count
+        return Page(matches: matches, count: merged.complete ? merged.count : nil, truncated: truncated, next: truncated ? next : nil)
+    }
+
+    // MARK: Streaming
+
+    /// Like ``search(_:in:budget:)`` but hands matches to `deliver` in order, in batches of at most
+    /// `batchSize` (default ``SearchConfiguration/streamBatchSize``), as they are found, so that a
+    /// result set of any size never sits in memory whole. `deliver` runs on the calling thread and
+    /// returns `false` to stop the search (the summary then has `count == nil`). At most
+    /// `request.limit` matches are delivered; the total is still counted (in parallel chunks).
+    ///
+    /// Forward and reverse literal searches deliver during a single sequential scan. A reverse
+    /// pattern search first counts (in parallel, keeping restart points every 512 matches), then
+    /// regenerates the matches from the end, slice by slice.
+    public func stream(
+        _ request: SearchRequest, in buffer: UnsafeRawBufferPointer, budget: SearchBudget = .unlimited,
+        batchSize: Int? = nil, deliver: ([SearchMatch]) -> Bool
+    ) throws(SearchError) -> StreamSummary {
+        let (program, window) = try prepare(request, buffer)
+        let tracker = BudgetTracker(budget)
+        var engine = ScanEngine(program: program, tracker: tracker, configuration: configuration, buffer: buffer)
+        engine.keepsMarks = request.isRegex && request.reverse
+        let limit = max(0, request.limit)
+        let batch = max(1, batchSize ?? configuration.streamBatchSize)
+        var lines = LineTracker(base: program.baseAddress, configuration: configuration)
+        if request.isRegex && request.reverse {
+            return try streamLastFirst(
+                engine: engine, program: program, tracker: tracker, window: window, limit: limit, batch: batch,
+                lines: &lines, deliver: deliver)
+        }
+        let territory = program.territory
+        let initial = ScanState.fresh(territory.lowerBound)
+        let scanner = Scanner(program: program, tracker: tracker, batchCapacity: min(batch, 4096))
+        var delivered = 0
+        var lastDelivered: RawMatch?
+        var firstUndelivered: RawMatch?
+        var consumerStopped = false
+        var failure: SearchError?
+        var pending: [SearchMatch] = []
+        pending.reserveCapacity(batch)
+
+        func flush() -> Bool {
+            guard !pending.isEmpty else { return true }
+            defer { pending.removeAll(keepingCapacity: true) }
+            return deliver(pending)
+        }
+
+        let run = try scanner.run(from: initial, to: territory.upperBound, budgeted: true) { found in
+            for match in found {
+                if delivered >= limit {
+                    firstUndelivered = match
+                    return false
+                }
+                let (offset, length) = program.real(match)
+                do throws(SearchError) {
+                    pending.append(SearchMatch(offset: offset, length: length, line: try lines.line(at: offset)))
+                } catch {
+                    failure = error
+                    return false
+                }
+                delivered += 1
+                lastDelivered = match
+                if pending.count >= batch, !flush() {
+                    consumerStopped = true
+                    return false
+                }
+            }
+            return true
+        }
+        if let failure { throw failure }
+        if !consumerStopped, !flush() { consumerStopped = true }
+        let resume = lastDelivered?.after ?? initial
+        func continuation(_ state: ScanState) -> Int {
+            program.realPosition(state.afterEmpty ? state.position + 1 : state.position)
+        }
+        if consumerStopped {
+            return StreamSummary(
+                delivered: delivered, count: nil, truncated: true, next: continuation(resume),
+                bytesScanned: tracker.bytesScanned)
+        }
+        switch run.stop {
+        case .finished:
+            return StreamSummary(
+                delivered: delivered, count: delivered, truncated: false, next: nil, bytesScanned: tracker.bytesScanned)
+        case .budget:
+            if delivered == 0, run.state.position <= initial.position { throw .budgetExceeded }
+            return StreamSummary(
+                delivered: delivered, count: nil, truncated: true, next: continuation(run.state),
+                bytesScanned: tracker.bytesScanned)
+        case .stoppedBySink:
+            // The limit was reached: count the rest (in parallel when large) without keeping it.
+            let rest = try engine.scan(from: resume, to: territory.upperBound, headCapacity: 1, rightToLeft: false)
+            var next = firstUndelivered.map { $0.start } ?? resume.position
+            if let last = lastDelivered, last.start == last.end, next == last.start { next += 1 }
+            return StreamSummary(
+                delivered: delivered, count: rest.complete ? delivered + rest.count : nil, truncated: true,
+                next: program.realPosition(next), bytesScanned: tracker.bytesScanned)
+        }
+    }
+
+    private func streamLastFirst(
+        engine: ScanEngine, program: any SearchProgram & ProgramBase, tracker: BudgetTracker, window: Range<Int>,
+        limit: Int, batch: Int, lines: inout LineTracker, deliver: ([SearchMatch]) -> Bool
+    ) throws(SearchError) -> StreamSummary {
+        let territory = program.territory
+        let merged = try engine.scan(
+            from: .fresh(territory.lowerBound), to: territory.upperBound, headCapacity: ScanEngine.syncHead,
+            rightToLeft: true)
+        var delivered = 0
+        var pending: [SearchMatch] = []
+        var firstUndelivered: RawMatch?
+        var stopped = false
+        partLoop: for part in merged.parts.reversed() {
+            var upper = part.count
+            while upper > 0 {
+                if delivered >= limit {
+                    firstUndelivered = try engine.matches(of: part, in: (upper - 1)..<upper).first
+                    break partLoop
+                }
+                // Slices end on restart points, so each regeneration scans about one slice.
+                let interval = ChunkSummary.markInterval
+                let chunkIndex = part.from + upper - 1
+                let lower = max(0, (chunkIndex / interval) * interval - part.from, upper - (limit - delivered))
+                let slice = try engine.matches(of: part, in: lower..<upper)
+                for match in slice.reversed() {
+                    pending.append(SearchMatch(offset: match.start, length: match.end - match.start, line: try lines.line(at: match.start)))
+                    delivered += 1
+                    if pending.count >= batch {
+                        if !deliver(pending) {
+                            stopped = true
+                            break partLoop
+                        }
+                        pending.removeAll(keepingCapacity: true)
+                    }
+                }
+                upper = lower
+            }
+        }
+        if !stopped, !pending.isEmpty, !deliver(pending) { stopped = true }
+        if stopped {
+            return StreamSummary(delivered: delivered, count: nil, truncated: true, next: nil, bytesScanned: tracker.bytesScanned)
+        }
+        var next: Int?
+        if let firstUndelivered {
+            next = firstUndelivered.end
+        } else if !merged.complete {
+            next = merged.scannedFrom
+        }
+        if !merged.complete, delivered == 0, (next ?? window.upperBound) >= window.upperBound { throw .budgetExceeded }
+        if limit > 0, delivered > 0, let position = next, position >= window.upperBound {
+            next = max(window.lowerBound, window.upperBound - 1)
+        }
+        let truncated = !merged.complete || merged.count > delivered
+        return StreamSummary(
+            delivered: delivered, count: merged.complete ? merged.count : nil, truncated: truncated,
+            next: truncated ? next : nil, bytesScanned: tracker.bytesScanned)
+    }
+
+    // MARK: Lines
+
+    /// The line around `match` (see ``LineText``), copied under the fault guard.
+    public func lineText(for match: SearchMatch, in buffer: UnsafeRawBufferPointer) throws(SearchError) -> LineText {
+        try Lines.text(around: match.offset, length: match.length, in: buffer)
+    }
+
+    /// The line around a match at `offset` of `length` bytes (see ``LineText``).
+    public static func lineText(at offset: Int, length: Int, in buffer: UnsafeRawBufferPointer) throws(SearchError) -> LineText {
+        try Lines.text(around: offset, length: length, in: buffer)
+    }
+
+    // MARK: Preparation
+
+    private func checkLength(_ request: SearchRequest) throws(SearchError) {
+        if request.pattern.count > configuration.maxPatternLength {
+            throw .patternTooLong(limit: configuration.maxPatternLength)
+        }
+    }
+
+    private func patternKey(_ request: SearchRequest) -> PatternKey {
+        var options = UInt32(PCRE2_USE_OFFSET_LIMIT) | UInt32(PCRE2_ALT_CIRCUMFLEX)
+        if request.caseInsensitive { options |= UInt32(PCRE2_CASELESS) }
+        if request.unicode {
+            options |= UInt32(PCRE2_UTF) | UInt32(PCRE2_UCP) | UInt32(PCRE2_MATCH_INVALID_UTF)
+        } else {
+            options |= UInt32(PCRE2_NEVER_UTF)
+        }
+        return PatternKey(pattern: request.pattern, options: options)
+    }
+
+    private func prepare(
+        _ request: SearchRequest, _ buffer: UnsafeRawBufferPointer
+    ) throws(SearchError) -> (any SearchProgram & ProgramBase, Range<Int>) {
+        try checkLength(request)
+        let size = buffer.count
+        let window = min(max(request.window.lowerBound, 0), size)..<min(max(request.window.upperBound, 0), size)
+        let clamped = window.lowerBound <= window.upperBound ? window : window.lowerBound..<window.lowerBound
+        let base = buffer.baseAddress ?? Searcher.emptyBase
+        if request.isRegex {
+            let pattern = try cache.pattern(for: patternKey(request))
+            let program = RegexProgram(
+                pattern: pattern, pool: pool, base: base, window: clamped,
+                blockSize: max(1, configuration.blockSize / 4))
+            return (program, clamped)
+        }
+        guard !request.pattern.isEmpty else { throw .invalidPattern(message: "empty pattern", offset: 0) }
+        let program = LiteralProgram(
+            needle: request.pattern, caseInsensitive: request.caseInsensitive, reverse: request.reverse,
+            window: clamped, base: base, blockSize: max(1, configuration.blockSize))
+        return (program, clamped)
+    }
+
+    /// A readable address standing in for the base of an empty buffer (never read past 0 bytes).
+    private static var emptyBase: UnsafeRawPointer { UnsafeRawPointer(StaticBytes.zero.pointer) }
+}
+
+/// Gives access to the buffer base a program searches.
+protocol ProgramBase {
+    var baseAddress: UnsafeRawPointer { get }
+}
+
+extension LiteralProgram: ProgramBase {
+    var baseAddress: UnsafeRawPointer { base }
+}
+
+extension RegexProgram: ProgramBase {
+    var baseAddress: UnsafeRawPointer { base }
+}
+
+/// A few static bytes with a stable address.
+final class StaticBytes: @unchecked Sendable {
+    static let zero = StaticBytes()
+    private let storage = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
+    var pointer: UnsafeMutableRawPointer { storage }
+    private init() { storage.initializeMemory(as: UInt8.self, repeating: 0, count: 16) }
+}
+
+/// 1-based line numbers of a sequence of offsets in either order, counted incrementally.
+struct LineTracker {
+    let base: UnsafeRawPointer
+    let configuration: SearchConfiguration
+    private var position = 0
+    private var line = 1
+
+    init(base: UnsafeRawPointer, configuration: SearchConfiguration) {
+        self.base = base
+        self.configuration = configuration
+    }
+
+    mutating func line(at offset: Int) throws(SearchError) -> Int {
+        if offset >= position {
+            line += try Lines.countNewlines(
+                in: position..<offset, of: base, concurrency: configuration.concurrency,
+                parallelThreshold: configuration.parallelThreshold)
+        } else {
+            line -= try Lines.countNewlines(
+                in: offset..<position, of: base, concurrency: configuration.concurrency,
+                parallelThreshold: configuration.parallelThreshold)
+        }
+        position = offset
+        return line
+    }
+}
