@@ -15,6 +15,7 @@ final class Callbacks: Sendable {
     let inFlight = Atomic<Int>(0)
     let connections = Atomic<Int>(0)
     let leases = LeaseTracker()
+    let suspensions = Suspensions()
     /// Deferred work (searches) runs here, never on a network thread.
     private let workQueue = DispatchQueue(label: "mmapd.deferred", attributes: .concurrent)
 
@@ -123,11 +124,10 @@ final class Callbacks: Sendable {
         case .deferredPending(let work):
             guard chunk.isEmpty else { return .YES }
             request.phase = .suspended
-            MHD_suspend_connection(connection)
-            let resumable = SuspendedConnection(connection)
+            let suspension = suspensions.suspend(connection)
             workQueue.async {
-                request.phase = .answerPending(work())
-                MHD_resume_connection(resumable.connection)
+                let response = work()
+                suspension.resume { request.phase = .answerPending(response) }
             }
             return .YES
         case .suspended, .answered, .waiting(_, granted: false):
@@ -155,11 +155,10 @@ final class Callbacks: Sendable {
             request.phase = .deferredPending(work)
         case .waitForTurn(let turn):
             request.phase = .waiting(turn, granted: false)
-            MHD_suspend_connection(connection)
-            let resumable = SuspendedConnection(connection)
+            let suspension = suspensions.suspend(connection)
             turn.enqueue {
-                request.phase = .waiting(turn, granted: true)
-                MHD_resume_connection(resumable.connection)
+                // Shut down while waiting: pass the turn on rather than keep it forever.
+                if !suspension.resume({ request.phase = .waiting(turn, granted: true) }) { turn.abandoned() }
             }
             return .YES
         }
@@ -170,21 +169,18 @@ final class Callbacks: Sendable {
     private func queue(_ response: Response, for request: Request, on connection: OpaquePointer) -> MHD_Result {
         guard let made = MHDResponse.make(response, tracker: leases) else { return .NO }
         defer { MHD_destroy_response(made) }
+        if case .stream(let body) = response.body { body.attach(connection, suspensions: suspensions) }
         let result = MHD_queue_response(connection, UInt32(response.status), made)
         if result == .YES {
             request.phase = .answered
             request.status = response.status
-            request.bodyLength = request.method == "HEAD" ? 0 : response.bodyLength
+            // HEAD and 304 announce a length but libmicrohttpd sends no body.
+            request.bodyLength = request.method == "HEAD" || response.status == 304 ? 0 : response.bodyLength
         }
         return result
     }
 }
 
-/// A suspended connection handed to a worker: libmicrohttpd leaves it untouched until resumed.
-private struct SuspendedConnection: @unchecked Sendable {
-    let connection: OpaquePointer
-    init(_ connection: OpaquePointer) { self.connection = connection }
-}
 
 extension MHD_RequestTerminationCode: @retroactive CustomStringConvertible {
     public var description: String {

@@ -19,6 +19,10 @@ enum MHDResponse {
             made = MHD_create_response_from_buffer_with_free_callback_cls(
                 buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress), releaseOwner, context)
             if made == nil { releaseOwner(context) }
+        case .stream(let body):
+            let context = retain(body)
+            made = MHD_create_response_from_callback(UInt64.max /* MHD_SIZE_UNKNOWN */, 64 * 1024, readStream, context, releaseStream)
+            if made == nil { releaseStream(context) }
         case .pieces(let pieces, let owner):
             let storage = IovecStorage(pieces: pieces, owner: Hold(owner, tracker))
             let context = retain(storage)
@@ -32,6 +36,18 @@ enum MHDResponse {
             MHD_add_response_header(made, name, value)
         }
         return made
+    }
+
+    private static let readStream: MHD_ContentReaderCallback = { context, _, buffer, capacity in
+        let body = Unmanaged<StreamingBody>.fromOpaque(context!).takeUnretainedValue()
+        let count = body.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: capacity))
+        return count < 0 ? -1 /* MHD_CONTENT_READER_END_OF_STREAM */ : count
+    }
+
+    private static let releaseStream: @convention(c) (UnsafeMutableRawPointer?) -> Void = { context in
+        guard let context else { return }
+        let body = Unmanaged<StreamingBody>.fromOpaque(context).takeRetainedValue()
+        body.cancel()
     }
 
     private static func retain(_ owner: AnyObject) -> UnsafeMutableRawPointer {

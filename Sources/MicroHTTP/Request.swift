@@ -58,6 +58,25 @@ public final class Request: @unchecked Sendable {
         return String(decoding: UnsafeRawBufferPointer(start: value, count: length), as: UTF8.self)
     }
 
+    /// How many times a request header appears: a field that must appear once (Content-Range on
+    /// a PATCH) is ambiguous when repeated, and `header(_:)` only shows the first.
+    public func headerCount(_ name: String) -> Int {
+        guard let connection else { return 0 }
+        var counter = HeaderCounter(name: Array(name.lowercased().utf8))
+        withUnsafeMutablePointer(to: &counter) { pointer in
+            _ = MHD_get_connection_values_n(connection, .HEADER_KIND, { context, _, key, keyLength, _, _ in
+                let counter = context!.assumingMemoryBound(to: HeaderCounter.self)
+                let bytes = UnsafeRawBufferPointer(start: key, count: keyLength)
+                if bytes.count == counter.pointee.name.count,
+                   zip(bytes, counter.pointee.name).allSatisfy({ $0 == $1 || ($0 | 0x20) == $1 }) {
+                    counter.pointee.count += 1
+                }
+                return .YES
+            }, pointer)
+        }
+        return counter.count
+    }
+
     /// Whether the client announced a body, and how long it is if it said.
     var announcedBody: (present: Bool, length: UInt64?) {
         if let length = header("Content-Length") {
@@ -74,4 +93,9 @@ public final class Request: @unchecked Sendable {
         guard cmhd_client_address(connection, &text, text.count) == 0 else { return "-" }
         return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+}
+
+private struct HeaderCounter {
+    let name: [UInt8]
+    var count = 0
 }

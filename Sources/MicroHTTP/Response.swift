@@ -16,6 +16,8 @@ public struct Response: @unchecked Sendable {
         case borrowed(UnsafeRawBufferPointer, owner: AnyObject)
         /// Generated pieces and borrowed slices sent as one iovec (multipart ranges).
         case pieces([Piece], owner: AnyObject)
+        /// Produced while it is sent, length unknown (chunked transfer coding).
+        case stream(StreamingBody)
     }
 
     public enum Piece {
@@ -43,6 +45,7 @@ public struct Response: @unchecked Sendable {
         case .bytes(let bytes): bytes.count
         case .borrowed(let buffer, _): buffer.count
         case .pieces(let pieces, _): pieces.reduce(0) { $0 + $1.count }
+        case .stream: 0
         }
     }
 }

@@ -40,7 +40,7 @@ public final class Server: Sendable {
         self.port = cmhd_bound_port(started)
     }
 
-    deinit { daemon.stop() }
+    deinit { stopDaemon() }
 
     /// Requests between their request line and their completion callback.
     public var requestsInFlight: Int { callbacks.inFlight.load(ordering: .relaxed) }
@@ -59,6 +59,12 @@ public final class Server: Sendable {
         while callbacks.inFlight.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
             usleep(5_000)
         }
+        stopDaemon()
+    }
+
+    /// libmicrohttpd refuses to stop with suspended connections: end them first.
+    private func stopDaemon() {
+        callbacks.suspensions.cancelAll()
         daemon.stop()
     }
 }

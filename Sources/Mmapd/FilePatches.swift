@@ -29,6 +29,13 @@ struct FilePatches: Sendable {
                                               headers: [("WWW-Authenticate", #"Bearer realm="mmapd""#)]))
         }
         guard !file.isDirectory else { return .respond(Responses.problem(.notFound())) }
+        guard request.headerCount("Content-Range") <= 1 else {
+            return .respond(Responses.problem(.badRequest("The request has more than one Content-Range header.")))
+        }
+        if let coding = request.header("Content-Encoding"), coding.lowercased() != "identity" {
+            return .respond(Responses.problem(.unsupportedMediaType(
+                "A PATCH body with Content-Encoding '\(coding.prefix(64))' would be written still encoded; send it unencoded.")))
+        }
         let form: PatchForm
         do {
             form = try PatchForm(contentType: request.header("Content-Type"), contentRange: request.header("Content-Range"))
@@ -41,7 +48,9 @@ struct FilePatches: Sendable {
             if let declared, declared != length {
                 return .respond(Responses.problem(.badRequest("The body is \(declared) bytes but the Content-Range names \(length) bytes.")))
             }
-            limit = maxBodyBytes
+            // Streamed when its length is declared; a chunked body must be held whole to be
+            // checked before writing, so it gets the in-memory limit.
+            limit = declared == nil ? min(maxBodyBytes, maxBufferedBodyBytes) : maxBodyBytes
             if length > limit { return .respond(Self.tooLarge(length, limit)) }
         } else {
             limit = maxBufferedBodyBytes

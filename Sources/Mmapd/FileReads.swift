@@ -35,7 +35,10 @@ struct FileReads: Sendable {
             return Responses.problem(.preconditionFailed("The file's current validators do not satisfy the request's preconditions."),
                                      headers: validators.headers)
         case .notModified:
-            return Response(status: 304, headers: validators.headers)
+            // libmicrohttpd gives every response of known size a Content-Length and never sends a
+            // 304's body: with the whole file as the (unsent) body, Content-Length is what a 200
+            // would say, as RFC 9110 §8.6 requires, instead of a wrong 0.
+            return Response(status: 304, headers: validators.headers, body: wholeBody(lease.region, size: lease.identity.size))
         case .proceed:
             break
         }
@@ -82,11 +85,14 @@ struct FileReads: Sendable {
     }
 
     private func whole(_ region: MappedRegion, size: UInt64, headers: [(name: String, value: String)]) -> Response {
-        // The region may be longer than `size` only if the file shrank after the lease's stat; the
-        // stat is what the headers promise, so send exactly that many bytes.
+        Response(status: 200, headers: headers, body: wholeBody(region, size: size))
+    }
+
+    /// The file's bytes as the lease's stat describes them. The region may be longer than `size`
+    /// only if the file shrank after it was mapped; the stat is what the headers promise.
+    private func wholeBody(_ region: MappedRegion, size: UInt64) -> Response.Body {
         let count = min(Int(size), region.count)
-        return Response(status: 200, headers: headers,
-                        body: count == 0 ? .empty : .borrowed(UnsafeRawBufferPointer(rebasing: region.bytes[0..<count]), owner: region))
+        return count == 0 ? .empty : .borrowed(UnsafeRawBufferPointer(rebasing: region.bytes[0..<count]), owner: region)
     }
 
     private func slice(_ region: MappedRegion, _ range: ByteRange) -> UnsafeRawBufferPointer {

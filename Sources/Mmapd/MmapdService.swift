@@ -1,3 +1,4 @@
+import ByteSearch
 import Logging
 import MappedFiles
 import MicroHTTP
@@ -28,6 +29,10 @@ public final class MmapdService: Sendable {
                 root: root, writableFiles: WritableFiles(root: root), queue: WriteQueue(), generations: generations,
                 tokens: BearerTokens(settings.tokens), writable: settings.writable,
                 maxBodyBytes: UInt64(settings.maxBodyBytes), maxBufferedBodyBytes: UInt64(settings.maxBufferedBodyBytes)),
+            searches: FileSearches(
+                pool: pool, searcher: Searcher(configuration: SearchConfiguration(maxPatternLength: settings.maxPatternBytes)),
+                maxResults: settings.maxSearchResults, timeout: .milliseconds(settings.searchTimeoutMilliseconds),
+                statistics: SearchStatistics()),
             accessLog: AccessLog(logger: logger))
         let options = ServerOptions(
             host: settings.host, port: UInt16(settings.port), threads: settings.threads,

@@ -5,6 +5,7 @@ import MicroHTTP
 struct Routes: RequestHandler {
     let files: FileReads
     let patches: FilePatches
+    let searches: FileSearches
     let accessLog: AccessLog
 
     func begin(_ request: Request) -> Disposition {
@@ -22,8 +23,9 @@ struct Routes: RequestHandler {
             case "PATCH": return patches.begin(request, file: file)
             default: return .respond(Responses.methodNotAllowed(method, allowed: patches.writable ? ["GET", "HEAD", "PATCH"] : ["GET", "HEAD"]))
             }
-        case .search:
-            return .respond(Responses.problem(.notFound()))
+        case .search(let file):
+            guard method == "GET" else { return .respond(Responses.methodNotAllowed(method, allowed: ["GET"])) }
+            return searches.begin(request, file: file, query: target.query)
         case .healthz:
             guard method == "GET" || method == "HEAD" else { return .respond(Responses.methodNotAllowed(method, allowed: ["GET", "HEAD"])) }
             return .respond(Responses.text("ok\n"))

@@ -1,0 +1,87 @@
+import ByteSearch
+import HTTPSemantics
+import MappedFiles
+import MicroHTTP
+
+/// GET `/search/<path>`: literal or PCRE2 search over the file's read-only mapping.
+///
+/// Everything a client can get wrong is answered before the file is touched (parameters, pattern
+/// compile errors: 400). The scan itself runs off the network threads with the connection
+/// suspended, so a search over gigabytes never stalls other clients; it is bounded by a time
+/// budget and PCRE2's match limits, and a file truncated under it becomes a 409, not a crash.
+struct FileSearches: Sendable {
+    let pool: MappingPool
+    let searcher: Searcher
+    let maxResults: Int
+    let timeout: Duration
+    let statistics: SearchStatistics
+
+    func begin(_ request: Request, file: FileTarget, query: String?) -> Disposition {
+        guard !file.isDirectory else { return .respond(Responses.problem(.notFound())) }
+        let ndjson = request.header("Accept")?.contains("application/x-ndjson") == true
+        let parameters: SearchParameters
+        do {
+            // A stream holds only a pipe's worth of results, so its limit is the time budget's.
+            parameters = try SearchParameters(QueryParameters(parsing: query), maximumLimit: ndjson ? Int.max : maxResults)
+        } catch {
+            return .respond(Responses.problem(error))
+        }
+        var search = SearchRequest(
+            pattern: parameters.pattern, isRegex: parameters.isRegex, caseInsensitive: parameters.isCaseInsensitive,
+            reverse: parameters.isReverse, limit: parameters.limit, window: 0..<0)
+        do {
+            try searcher.validate(search)
+        } catch {
+            return .respond(Responses.problem(error.problem))
+        }
+        let lease: MappingPool.Lease
+        do {
+            lease = try pool.lease(file.path.string)
+        } catch {
+            return .respond(Responses.problem(error.problem))
+        }
+        // The stat of this lease is what the answer describes, even if the file grew since it was mapped.
+        let size = min(lease.region.count, Int(lease.identity.size))
+        search.window = SearchWindow.resolve(start: parameters.start, end: parameters.end, size: size)
+        let path = file.path.string
+        let (searcher, timeout, statistics, region, query) = (self.searcher, self.timeout, self.statistics, lease.region, search)
+        return .deferred {
+            withExtendedLifetime(region) {
+                let (bytes, search) = (UnsafeRawBufferPointer(rebasing: region.bytes[0..<size]), query)
+                let started = ContinuousClock.now
+                defer { statistics.record(duration: ContinuousClock.now - started) }
+                do throws(SearchError) {
+                    let budget = SearchBudget(timeout: timeout)
+                    if ndjson {
+                        return SearchResultsNDJSON.response(searcher: searcher, search: search, bytes: bytes, owner: region,
+                                                            budget: budget, statistics: statistics)
+                    }
+                    let outcome = try searcher.search(search, in: bytes, budget: budget)
+                    statistics.record(scanned: outcome.bytesScanned)
+                    return Responses.json(try SearchResultsJSON.encode(path: path, size: bytes.count, outcome: outcome,
+                                                                       searcher: searcher, bytes: bytes))
+                } catch {
+                    return Responses.problem(error.problem)
+                }
+            }
+        }
+    }
+}
+
+extension SearchError {
+    var problem: ProblemDetails {
+        switch self {
+        case .invalidPattern(let message, let offset):
+            .badRequest("Invalid pattern at offset \(offset): \(message).", extensions: [.init("offset", .integer(Int64(offset)))])
+        case .patternTooLong(let limit):
+            .badRequest("The pattern is longer than \(limit) bytes, the most this server accepts.")
+        case .budgetExceeded:
+            ProblemDetails(status: 422, title: "Search Budget Exceeded",
+                           detail: "The search needed more time or backtracking than this server allows; narrow the window or simplify the pattern.")
+        case .fileChanged:
+            ProblemDetails(status: 409, title: "Conflict", detail: "The file was truncated while it was being searched; retry the search.")
+        case .matchFailed(let message):
+            .internalServerError("The search failed: \(message).")
+        }
+    }
+}

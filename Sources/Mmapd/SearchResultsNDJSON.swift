@@ -1,0 +1,57 @@
+import ByteSearch
+import Dispatch
+import HTTPSemantics
+import MicroHTTP
+
+/// `Accept: application/x-ndjson`: one match object per line as the scan finds them, then one
+/// summary line `{"count", "truncated", "next"}` (or `{"error": {problem}}` if the search fails
+/// after the answer has begun). Memory stays bounded by the pipe, whatever the number of matches.
+enum SearchResultsNDJSON {
+    /// Producers block when the client reads slowly, so they get their own queue.
+    private static let producers = DispatchQueue(label: "mmapd.search.ndjson", attributes: .concurrent)
+
+    static func response(searcher: Searcher, search: SearchRequest, bytes: UnsafeRawBufferPointer, owner: AnyObject,
+                         budget: SearchBudget, statistics: SearchStatistics) -> Response {
+        let body = StreamingBody()
+        let source = Borrowed(bytes: bytes, owner: owner)
+        producers.async {
+            produce(into: body, searcher: searcher, search: search, source: source, budget: budget, statistics: statistics)
+        }
+        return Response(status: 200, headers: [("Content-Type", "application/x-ndjson")], body: .stream(body))
+    }
+
+    private static func produce(into body: StreamingBody, searcher: Searcher, search: SearchRequest, source: Borrowed,
+                                budget: SearchBudget, statistics: SearchStatistics) {
+        defer { body.finish() }
+        let bytes = source.bytes
+        var failure: SearchError?
+        do throws(SearchError) {
+            let summary = try searcher.stream(search, in: bytes, budget: budget) { batch in
+                var out: [UInt8] = []
+                do throws(SearchError) {
+                    for match in batch {
+                        try SearchResultsJSON.appendMatch(match, to: &out, searcher: searcher, bytes: bytes)
+                        out.append(UInt8(ascii: "\n"))
+                    }
+                } catch {
+                    failure = error
+                    return false
+                }
+                return body.write(out)
+            }
+            statistics.record(scanned: summary.bytesScanned)
+            if let failure { throw failure }
+            let json = SearchResultsJSON.json
+            body.write(Array(#"{"count":\#(json(summary.count)),"truncated":\#(summary.truncated),"next":\#(json(summary.next))}"#.utf8) + [10])
+        } catch {
+            body.write(Array(#"{"error":"#.utf8) + error.problem.json + Array("}\n".utf8))
+        }
+        withExtendedLifetime(source.owner) {}
+    }
+
+    /// A view of mapped bytes with the object that keeps them mapped, handed to the producer.
+    private struct Borrowed: @unchecked Sendable {
+        let bytes: UnsafeRawBufferPointer
+        let owner: AnyObject
+    }
+}
