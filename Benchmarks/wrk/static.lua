@@ -1,0 +1,1 @@
+-- The same request over and over (wrk's static fast path); extra headers come from -H.
