@@ -124,10 +124,13 @@ struct ScanEngine {
 
     /// Scans `territory` from `start` and returns the exact match sequence. Windows at least
     /// `parallelThreshold` long are split into chunks searched by `concurrency` threads.
+    /// `headCapacity`: matches a lone chunk keeps whole; `chunkHeadCapacity`: the same for each of
+    /// several chunks (by default just enough to synchronise merges: they are all held at once).
     /// `rightToLeft`: process chunks from the end first, so that a budget cut keeps the end of the
     /// window (used by reverse pattern searches, whose answer is the last matches).
     func scan(
-        from start: ScanState, to attemptEnd: Int, headCapacity: Int, rightToLeft: Bool
+        from start: ScanState, to attemptEnd: Int, headCapacity: Int, chunkHeadCapacity: Int = ScanEngine.syncHead,
+        rightToLeft: Bool
     ) throws(SearchError) -> MergedScan {
         let length = attemptEnd - start.position
         guard length > 0 else {
@@ -150,7 +153,7 @@ struct ScanEngine {
         // Chunk 0 starts from the real initial state (it may carry afterEmpty).
         let summaries = try runChunks(
             count: chunkCount, rightToLeft: rightToLeft,
-            headCapacity: chunkCount == 1 ? headCapacity : max(ScanEngine.syncHead, 1)
+            headCapacity: chunkCount == 1 ? headCapacity : max(ScanEngine.syncHead, chunkHeadCapacity)
         ) { index in
             (index == 0 ? start : .fresh(starts[index]), ends[index])
         }

@@ -19,7 +19,8 @@ public struct SearchRequest: Sendable, Hashable {
     /// The byte window `[lowerBound, upperBound)` searched (clamped to the buffer).
     public var window: Range<Int>
     /// Patterns only: UTF-8 mode (`PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF`). Off by
-    /// default: patterns match bytes, as Python's bytes patterns do.
+    /// default: patterns match bytes, as Python's bytes patterns do. In UTF-8 mode the window is
+    /// searched on one thread, in one piece (the budget is then checked every 4,096 matches).
     public var unicode: Bool
 
     public init(

@@ -15,12 +15,12 @@ import CPCRE2
 ///   matches of the window, last first (chunks are then scanned from the end first, so that a
 ///   budget cut keeps the end of the window).
 /// - `next` (when truncated) is where the next page starts: as `start` forward, as `end` reverse.
-///   Forward it is the start of the first match not returned, so following `next` returns exactly
-///   the remaining matches. With a pattern in reverse it is the end of the first match not
-///   returned; the next page is a new, shorter window, so a lookahead or `$` at its end may see
-///   differently. A page never repeats the previous one: an empty match at `next` that the next page
-///   would find again is left to the next page (or, when it is the only one returned, `next` moves
-///   one byte past it).
+///   Forward it is the start of the first match not returned, reverse the end of the first match
+///   not returned (or, after a budget cut, where the scan stopped), so following `next` returns
+///   exactly the remaining matches — except for patterns in reverse, whose next page is a new,
+///   shorter window in which a lookahead or `$` at the new end may see differently. A page never
+///   repeats the previous one: an empty match at `next` that the next page would find again is
+///   left to the next page (or, when it is the only one returned, `next` moves one byte past it).
 /// - Line numbers are 1-based (`1 +` the number of `\n` before the match).
 ///
 /// ## Budget
@@ -29,6 +29,9 @@ import CPCRE2
 /// `count == nil`, `truncated == true` and `next` where the scan stopped (or the first match not
 /// returned); it throws ``SearchError/budgetExceeded`` only when nothing at all could be reported.
 /// Regeneration of returned matches and line numbering run after the budget and are not cut.
+/// A reverse pattern search cut by the budget answers from the chunks completed at the end of the
+/// window, the first of them scanned as if nothing before it matched (exact unless a match crosses
+/// that chunk's start, which begins a line when one is near).
 ///
 /// ## Memory faults
 /// Every read of the buffer, on every thread, runs inside `MemoryFaultGuard.run`; a file
@@ -156,9 +159,17 @@ public final class Searcher: Sendable {
     /// returns `false` to stop the search (the summary then has `count == nil`). At most
     /// `request.limit` matches are delivered; the total is still counted (in parallel chunks).
     ///
-    /// Forward and reverse literal searches deliver during a single sequential scan. A reverse
-    /// pattern search first counts (in parallel, keeping restart points every 512 matches), then
-    /// regenerates the matches from the end, slice by slice.
+    /// Without a budget cut, what is delivered, `count`, `truncated` and `next` are exactly what
+    /// ``search(_:in:budget:)`` answers for the same request (a cut may fall elsewhere: the work is
+    /// split differently, but the answer is equally a correct prefix with a `next` to continue). Forward and reverse literal searches scan
+    /// in waves of `concurrency` chunks searched in parallel (one wave for windows below
+    /// ``SearchConfiguration/parallelThreshold``), each wave merged exactly and delivered before the
+    /// next starts, so memory stays bounded (a chunk keeps at most 65,536 matches; more are
+    /// regenerated from restart points). An empty match is held back until the next match is known,
+    /// so that the answer can end the way `search`'s does. Once `limit` is reached the rest is only
+    /// counted. A reverse pattern search first counts (in parallel, keeping a restart point every
+    /// 512 matches), then regenerates the matches from the end, slice by slice. Lines are counted
+    /// incrementally between consecutive matches.
     public func stream(
         _ request: SearchRequest, in buffer: UnsafeRawBufferPointer, budget: SearchBudget = .unlimited,
         batchSize: Int? = nil, deliver: ([SearchMatch]) -> Bool
@@ -166,7 +177,7 @@ public final class Searcher: Sendable {
         let (program, window) = try prepare(request, buffer)
         let tracker = BudgetTracker(budget)
         var engine = ScanEngine(program: program, tracker: tracker, configuration: configuration, buffer: buffer)
-        engine.keepsMarks = request.isRegex && request.reverse
+        engine.keepsMarks = true
         let limit = max(0, request.limit)
         let batch = max(1, batchSize ?? configuration.streamBatchSize)
         var lines = LineTracker(base: program.baseAddress, configuration: configuration)
@@ -177,10 +188,14 @@ public final class Searcher: Sendable {
         }
         let territory = program.territory
         let initial = ScanState.fresh(territory.lowerBound)
-        let scanner = Scanner(program: program, tracker: tracker, batchCapacity: min(batch, 4096))
+        // Matches are taken in order, up to `limit`. An empty match is held back until the next one
+        // is known: the answer must not end with an empty match that the continuation would find
+        // again (the rule `search` applies), so whether it is delivered depends on what follows.
+        var taken = 0
         var delivered = 0
+        var held: RawMatch?
         var lastDelivered: RawMatch?
-        var firstUndelivered: RawMatch?
+        var firstUntaken: RawMatch?
         var consumerStopped = false
         var failure: SearchError?
         var pending: [SearchMatch] = []
@@ -189,60 +204,125 @@ public final class Searcher: Sendable {
         func flush() -> Bool {
             guard !pending.isEmpty else { return true }
             defer { pending.removeAll(keepingCapacity: true) }
-            return deliver(pending)
+            if deliver(pending) { return true }
+            consumerStopped = true
+            return false
+        }
+        /// Queues one match for delivery; `false` when the search must stop.
+        func emit(_ match: RawMatch) -> Bool {
+            let (offset, length) = program.real(match)
+            do throws(SearchError) {
+                pending.append(SearchMatch(offset: offset, length: length, line: try lines.line(at: offset)))
+            } catch {
+                failure = error
+                return false
+            }
+            delivered += 1
+            lastDelivered = match
+            return pending.count < batch || flush()
         }
 
-        let run = try scanner.run(from: initial, to: territory.upperBound, budgeted: true) { found in
-            for match in found {
-                if delivered >= limit {
-                    firstUndelivered = match
-                    return false
-                }
-                let (offset, length) = program.real(match)
-                do throws(SearchError) {
-                    pending.append(SearchMatch(offset: offset, length: length, line: try lines.line(at: offset)))
-                } catch {
-                    failure = error
-                    return false
-                }
-                delivered += 1
-                lastDelivered = match
-                if pending.count >= batch, !flush() {
-                    consumerStopped = true
-                    return false
+        /// Takes the next match of the sequence; `false` when the search must stop.
+        func take(_ match: RawMatch) -> Bool {
+            if taken >= limit {
+                firstUntaken = match
+                return false
+            }
+            if let previous = held {
+                held = nil
+                if !emit(previous) { return false }
+            }
+            taken += 1
+            if match.start == match.end {
+                held = match
+                return true
+            }
+            return emit(match)
+        }
+
+        // Waves: a few chunks scanned in parallel, merged, delivered; the next wave starts from the
+        // exact state the previous one ended in.
+        let total = territory.upperBound - territory.lowerBound
+        let waveLength =
+            total >= configuration.parallelThreshold
+            ? max(1, configuration.chunkSize) * max(1, configuration.concurrency) : max(1, total)
+        let keep = 1 << 16
+        var state = initial
+        var cut: ScanState?
+        // Where the limit stopped delivery: matches of that wave not taken, and how it ended.
+        var stop: (untakenInWave: Int, wave: MergedScan)?
+        waves: while state.position < territory.upperBound {
+            let waveEnd = territory.upperBound - state.position <= waveLength ? territory.upperBound : state.position + waveLength
+            let merged = try engine.scan(
+                from: state, to: waveEnd, headCapacity: keep, chunkHeadCapacity: keep, rightToLeft: false)
+            var seen = 0
+            for part in merged.parts {
+                var lower = 0
+                while lower < part.count {
+                    let upper = min(part.count, lower + keep)
+                    for match in try engine.matches(of: part, in: lower..<upper) {
+                        if !take(match) {
+                            stop = (merged.count - seen, merged)
+                            break waves
+                        }
+                        seen += 1
+                    }
+                    lower = upper
                 }
             }
-            return true
+            if !merged.complete {
+                cut = merged.end
+                break
+            }
+            state = merged.end
         }
         if let failure { throw failure }
-        if !consumerStopped, !flush() { consumerStopped = true }
-        let resume = lastDelivered?.after ?? initial
-        func continuation(_ state: ScanState) -> Int {
-            program.realPosition(state.afterEmpty ? state.position + 1 : state.position)
+        func summary(count: Int?, next: Int?) -> StreamSummary {
+            StreamSummary(
+                delivered: delivered, count: count, truncated: count.map { $0 > delivered } ?? true,
+                next: next.map(program.realPosition), bytesScanned: tracker.bytesScanned)
         }
         if consumerStopped {
-            return StreamSummary(
-                delivered: delivered, count: nil, truncated: true, next: continuation(resume),
-                bytesScanned: tracker.bytesScanned)
+            let resume = held?.start ?? lastDelivered.map { $0.end + ($0.start == $0.end ? 1 : 0) } ?? initial.position
+            return summary(count: nil, next: resume)
         }
-        switch run.stop {
-        case .finished:
-            return StreamSummary(
-                delivered: delivered, count: delivered, truncated: false, next: nil, bytesScanned: tracker.bytesScanned)
-        case .budget:
-            if delivered == 0, run.state.position <= initial.position { throw .budgetExceeded }
-            return StreamSummary(
-                delivered: delivered, count: nil, truncated: true, next: continuation(run.state),
-                bytesScanned: tracker.bytesScanned)
-        case .stoppedBySink:
-            // The limit was reached: count the rest (in parallel when large) without keeping it.
-            let rest = try engine.scan(from: resume, to: territory.upperBound, headCapacity: 1, rightToLeft: false)
-            var next = firstUndelivered.map { $0.start } ?? resume.position
-            if let last = lastDelivered, last.start == last.end, next == last.start { next += 1 }
-            return StreamSummary(
-                delivered: delivered, count: rest.complete ? delivered + rest.count : nil, truncated: true,
-                next: program.realPosition(next), bytesScanned: tracker.bytesScanned)
+        /// Ends the answer before `position`, where the next page starts.
+        func close(at position: Int) throws(SearchError) -> Int {
+            var next = position
+            if let last = held {
+                if last.start == position, taken > 1 {
+                    held = nil  // left to the next page
+                } else {
+                    if last.start == position { next += 1 }
+                    held = nil
+                    if !emit(last), let failure { throw failure }
+                }
+            }
+            return next
         }
+        if let cut {
+            if taken == 0, cut.position <= initial.position { throw .budgetExceeded }
+            let next = try close(at: cut.position)
+            _ = flush()
+            return summary(count: nil, next: next)
+        }
+        guard let stop else {
+            if let last = held, !emit(last), let failure { throw failure }
+            held = nil
+            guard flush() else { return summary(count: nil, next: nil) }
+            return summary(count: taken, next: nil)
+        }
+        // The limit was reached: count what follows the wave (in parallel when large), keeping nothing.
+        var count: Int?
+        if stop.wave.complete {
+            var counter = engine
+            counter.keepsMarks = false
+            let rest = try counter.scan(from: stop.wave.end, to: territory.upperBound, headCapacity: 1, rightToLeft: false)
+            count = rest.complete ? taken + stop.untakenInWave + rest.count : nil
+        }
+        let next = try close(at: firstUntaken?.start ?? stop.wave.end.position)
+        guard flush() else { return summary(count: nil, next: next) }
+        return summary(count: count, next: next)
     }
 
     private func streamLastFirst(
@@ -346,7 +426,7 @@ public final class Searcher: Sendable {
             let pattern = try cache.pattern(for: patternKey(request))
             let program = RegexProgram(
                 pattern: pattern, pool: pool, base: base, window: clamped,
-                blockSize: max(1, configuration.blockSize / 4))
+                blockSize: max(1, configuration.blockSize / 4), unicode: request.unicode)
             return (program, clamped)
         }
         guard !request.pattern.isEmpty else { throw .invalidPattern(message: "empty pattern", offset: 0) }
