@@ -29,6 +29,8 @@ public final class MappingPool: Sendable {
         public var evictions = 0
         /// Cached mappings dropped because the file was replaced, grown or truncated.
         public var remaps = 0
+
+        public init() {}
     }
 
     /// A leased mapping with the file's identity as of this lease (fresher than the region's own

@@ -14,6 +14,7 @@ public final class WritableFile {
     public private(set) var size: UInt64
     private var grew = false
     private var touched: Range<Int>?
+    private var written = 0
 
     /// Opens `relativePath` below `root` for reading and writing (confined like every open).
     public init(root: FileRoot, relativePath: String) throws(FileAccessError) {
@@ -89,12 +90,14 @@ public final class WritableFile {
             throw .changedWhileReading
         }
         touched = touched.map { min($0.lowerBound, start)..<max($0.upperBound, start + count) } ?? start..<(start + count)
+        written += count
     }
 
     /// Makes every write since the last flush durable: msync(MS_SYNC) on page-aligned bounds of
     /// the touched span, fdatasync if the file grew, and a fresh mtime (stores through a mapping
-    /// update it lazily, and the ETag must move now).
-    public func flush() throws(FileAccessError) {
+    /// update it lazily, and the ETag must move now). Returns the bytes written since the last flush.
+    @discardableResult
+    public func flush() throws(FileAccessError) -> Int {
         if let span = touched, let base = region.base {
             let page = Int(sysconf(Int32(_SC_PAGESIZE)))
             let start = span.lowerBound / page * page
@@ -108,5 +111,7 @@ public final class WritableFile {
         futimens(descriptor, nil)
         touched = nil
         grew = false
+        defer { written = 0 }
+        return written
     }
 }

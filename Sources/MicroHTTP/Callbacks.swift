@@ -167,6 +167,7 @@ final class Callbacks: Sendable {
     }
 
     private func queue(_ response: Response, for request: Request, on connection: OpaquePointer) -> MHD_Result {
+        let response = handler.decorate(response, for: request)
         guard let made = MHDResponse.make(response, tracker: leases) else { return .NO }
         defer { MHD_destroy_response(made) }
         if case .stream(let body) = response.body { body.attach(connection, suspensions: suspensions) }

@@ -21,8 +21,8 @@ public final class Request: @unchecked Sendable {
     public internal(set) var bytesReceived: UInt64 = 0
     /// Set when the request ended without its answer being sent in full.
     public internal(set) var abortReason: String?
-    /// Application data that lives as long as the request (e.g. the matched route for metrics).
-    public var context: AnyObject?
+    /// The route the application matched, for metrics labels ("unknown" until it says).
+    public var route = "unknown"
 
     var connection: OpaquePointer?
     var phase: Phase = .new

@@ -18,6 +18,7 @@ struct FilePatches: Sendable {
     let writable: Bool
     let maxBodyBytes: UInt64
     let maxBufferedBodyBytes: UInt64
+    let metrics: ServiceMetrics
 
     func begin(_ request: Request, file: FileTarget) -> Disposition {
         guard writable else {
@@ -135,7 +136,10 @@ final class PatchTurn: Turn, @unchecked Sendable {
     func complete(_ file: WritableFile) -> Response {
         defer { release() }
         do throws(ProblemDetails) {
-            try Self.checked { () throws(FileAccessError) in try file.flush() }
+            let started = ContinuousClock.now
+            let written = try Self.checked { () throws(FileAccessError) in try file.flush() }
+            patches.metrics.flushDuration.record(ContinuousClock.now - started)
+            patches.metrics.patchBytes.increment(by: Int64(written))
             var identity = try Self.checked { () throws(FileAccessError) in try file.identity() }
             patches.generations.bump(identity)
             identity = try Self.checked { () throws(FileAccessError) in try file.identity() }

@@ -14,7 +14,7 @@ struct FileSearches: Sendable {
     let searcher: Searcher
     let maxResults: Int
     let timeout: Duration
-    let statistics: SearchStatistics
+    let metrics: ServiceMetrics
 
     func begin(_ request: Request, file: FileTarget, query: String?) -> Disposition {
         guard !file.isDirectory else { return .respond(Responses.problem(.notFound())) }
@@ -44,20 +44,20 @@ struct FileSearches: Sendable {
         let size = min(lease.region.count, Int(lease.identity.size))
         search.window = SearchWindow.resolve(start: parameters.start, end: parameters.end, size: size)
         let path = file.path.string
-        let (searcher, timeout, statistics, region, query) = (self.searcher, self.timeout, self.statistics, lease.region, search)
+        let (searcher, timeout, metrics, region, query) = (self.searcher, self.timeout, self.metrics, lease.region, search)
         return .deferred {
             withExtendedLifetime(region) {
                 let (bytes, search) = (UnsafeRawBufferPointer(rebasing: region.bytes[0..<size]), query)
                 let started = ContinuousClock.now
-                defer { statistics.record(duration: ContinuousClock.now - started) }
+                defer { metrics.searchDuration.record(ContinuousClock.now - started) }
                 do throws(SearchError) {
                     let budget = SearchBudget(timeout: timeout)
                     if ndjson {
                         return SearchResultsNDJSON.response(searcher: searcher, search: search, bytes: bytes, owner: region,
-                                                            budget: budget, statistics: statistics)
+                                                            budget: budget, metrics: metrics)
                     }
                     let outcome = try searcher.search(search, in: bytes, budget: budget)
-                    statistics.record(scanned: outcome.bytesScanned)
+                    metrics.searchBytes.increment(by: Int64(outcome.bytesScanned))
                     return Responses.json(try SearchResultsJSON.encode(path: path, size: bytes.count, outcome: outcome,
                                                                        searcher: searcher, bytes: bytes))
                 } catch {

@@ -2,6 +2,7 @@ import ByteSearch
 import Logging
 import MappedFiles
 import MicroHTTP
+import Synchronization
 
 /// The assembled server: root, mapping pool, routes and the libmicrohttpd daemon.
 public final class MmapdService: Sendable {
@@ -23,17 +24,27 @@ public final class MmapdService: Sendable {
         let pool = MappingPool(root: root, limits: .init(maxMappings: settings.maxMappings,
                                                          maxMappedBytes: UInt64(settings.maxMappedBytes)))
         let generations = WriteGenerations()
+        let metrics = ServiceMetrics()
+        // The routes are made before the server they serve; /metrics reads the server through this.
+        let serverBox = ServerBox()
         let routes = Routes(
             files: FileReads(pool: pool, generations: generations, maxRanges: settings.maxRanges, listings: settings.listings),
             patches: FilePatches(
                 root: root, writableFiles: WritableFiles(root: root), queue: WriteQueue(), generations: generations,
                 tokens: BearerTokens(settings.tokens), writable: settings.writable,
-                maxBodyBytes: UInt64(settings.maxBodyBytes), maxBufferedBodyBytes: UInt64(settings.maxBufferedBodyBytes)),
+                maxBodyBytes: UInt64(settings.maxBodyBytes), maxBufferedBodyBytes: UInt64(settings.maxBufferedBodyBytes),
+                metrics: metrics),
             searches: FileSearches(
                 pool: pool, searcher: Searcher(configuration: SearchConfiguration(maxPatternLength: settings.maxPatternBytes)),
                 maxResults: settings.maxSearchResults, timeout: .milliseconds(settings.searchTimeoutMilliseconds),
-                statistics: SearchStatistics()),
-            accessLog: AccessLog(logger: logger))
+                metrics: metrics),
+            accessLog: AccessLog(logger: logger), metrics: metrics,
+            crossOrigin: CrossOrigin(allowedOrigins: Set(settings.corsOrigins), allowsPatch: settings.writable),
+            scrape: { [serverBox] in
+                let server = serverBox.server
+                return metrics.scrape(pool: pool.statistics, connections: server?.connections ?? 0,
+                                      leases: server?.responsesHoldingMemory ?? 0, regions: MappedRegion.aliveCount)
+            })
         let options = ServerOptions(
             host: settings.host, port: UInt16(settings.port), threads: settings.threads,
             connectionLimit: settings.maxConnections, perIPConnectionLimit: settings.maxConnectionsPerIP,
@@ -41,6 +52,7 @@ public final class MmapdService: Sendable {
         let daemonLogger = logger
         do {
             server = try Server(options: options, handler: routes) { line in daemonLogger.warning("\(line)") }
+            serverBox.set(server)
         } catch {
             throw SettingsError(error.description)
         }
@@ -65,4 +77,11 @@ public final class MmapdService: Sendable {
         logger.info("shutting down", metadata: ["inFlight": "\(server.requestsInFlight)"])
         server.shutdown(grace: .seconds(settings.shutdownGrace))
     }
+}
+
+/// Lets the /metrics route reach the server created after it.
+private final class ServerBox: Sendable {
+    private let value = Mutex<Server?>(nil)
+    func set(_ server: Server) { value.withLock { $0 = server } }
+    var server: Server? { value.withLock { $0 } }
 }

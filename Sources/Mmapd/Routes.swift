@@ -7,6 +7,10 @@ struct Routes: RequestHandler {
     let patches: FilePatches
     let searches: FileSearches
     let accessLog: AccessLog
+    let metrics: ServiceMetrics
+    let crossOrigin: CrossOrigin
+    /// What /metrics reads at scrape time.
+    let scrape: @Sendable () -> [UInt8]
 
     func begin(_ request: Request) -> Disposition {
         let target: RequestTarget
@@ -16,6 +20,8 @@ struct Routes: RequestHandler {
             return .respond(Responses.problem(error))
         }
         let method = request.method
+        request.route = target.route.label
+        if method == "OPTIONS" { return .respond(crossOrigin.preflight(origin: request.header("Origin"))) }
         switch target.route {
         case .files(let file):
             switch method {
@@ -30,11 +36,30 @@ struct Routes: RequestHandler {
             guard method == "GET" || method == "HEAD" else { return .respond(Responses.methodNotAllowed(method, allowed: ["GET", "HEAD"])) }
             return .respond(Responses.text("ok\n"))
         case .metrics:
-            return .respond(Responses.problem(.notFound()))
+            guard method == "GET" || method == "HEAD" else { return .respond(Responses.methodNotAllowed(method, allowed: ["GET", "HEAD"])) }
+            return .respond(Responses.text(String(decoding: scrape(), as: UTF8.self), contentType: "text/plain; version=0.0.4; charset=utf-8"))
         }
     }
 
     func completed(_ request: Request) {
+        metrics.recordRequest(route: request.route, method: request.method, status: request.status, bytes: request.bodyLength,
+                              duration: ContinuousClock.now - request.startedAt)
         accessLog.record(request)
+    }
+
+    func decorate(_ response: Response, for request: Request) -> Response {
+        crossOrigin.decorate(response, origin: request.header("Origin"))
+    }
+}
+
+extension RequestTarget.Route {
+    /// The metrics label: the endpoint, never the path (labels must stay few).
+    var label: String {
+        switch self {
+        case .files(let file): file.isDirectory ? "listing" : "files"
+        case .search: "search"
+        case .healthz: "healthz"
+        case .metrics: "metrics"
+        }
     }
 }

@@ -11,17 +11,17 @@ enum SearchResultsNDJSON {
     private static let producers = DispatchQueue(label: "mmapd.search.ndjson", attributes: .concurrent)
 
     static func response(searcher: Searcher, search: SearchRequest, bytes: UnsafeRawBufferPointer, owner: AnyObject,
-                         budget: SearchBudget, statistics: SearchStatistics) -> Response {
+                         budget: SearchBudget, metrics: ServiceMetrics) -> Response {
         let body = StreamingBody()
         let source = Borrowed(bytes: bytes, owner: owner)
         producers.async {
-            produce(into: body, searcher: searcher, search: search, source: source, budget: budget, statistics: statistics)
+            produce(into: body, searcher: searcher, search: search, source: source, budget: budget, metrics: metrics)
         }
         return Response(status: 200, headers: [("Content-Type", "application/x-ndjson")], body: .stream(body))
     }
 
     private static func produce(into body: StreamingBody, searcher: Searcher, search: SearchRequest, source: Borrowed,
-                                budget: SearchBudget, statistics: SearchStatistics) {
+                                budget: SearchBudget, metrics: ServiceMetrics) {
         defer { body.finish() }
         let bytes = source.bytes
         var failure: SearchError?
@@ -39,7 +39,7 @@ enum SearchResultsNDJSON {
                 }
                 return body.write(out)
             }
-            statistics.record(scanned: summary.bytesScanned)
+            metrics.searchBytes.increment(by: Int64(summary.bytesScanned))
             if let failure { throw failure }
             let json = SearchResultsJSON.json
             body.write(Array(#"{"count":\#(json(summary.count)),"truncated":\#(summary.truncated),"next":\#(json(summary.next))}"#.utf8) + [10])

@@ -24,6 +24,8 @@ public struct Settings: Sendable {
     public var maxSearchResults = 10_000
     public var searchTimeoutMilliseconds = 10_000
     public var listings = true
+    /// Origins browsers may call from (`*` for any); empty: no CORS headers.
+    public var corsOrigins: [String] = []
     public var logLevel = "info"
     public var shutdownGrace = 10
 
@@ -73,6 +75,10 @@ public struct Settings: Sendable {
         integer("maxSearchResults", "largest search limit a client may ask for", \.maxSearchResults, 1...10_000_000),
         integer("searchTimeoutMilliseconds", "time budget of one search", \.searchTimeoutMilliseconds, 1...3_600_000),
         boolean("listings", "answer GET on a directory with a JSON listing", \.listings),
+        Option(key: "corsOrigins", help: "origins allowed to call from a browser, or * (repeatable; comma-separated in the environment)") {
+            settings, reader throws(SettingsError) in
+            if let origins = reader.stringArray(forKey: "corsOrigins") { settings.corsOrigins = origins.filter { !$0.isEmpty } }
+        },
         text("logLevel", "trace, debug, info, notice, warning, error or critical", \.logLevel),
         integer("shutdownGrace", "seconds in-flight requests get to finish on SIGTERM", \.shutdownGrace, 0...3600),
     ]

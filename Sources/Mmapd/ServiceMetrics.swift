@@ -1,0 +1,86 @@
+import MappedFiles
+import Prometheus
+import Synchronization
+
+/// Everything /metrics reports, in one Prometheus registry per service (not the process-global
+/// swift-metrics system: tests run several servers in one process).
+///
+/// Per-request work is one atomic increment per counter plus a lock-protected dictionary hit to
+/// find the (route, method, status) counter; values owned elsewhere (the mapping pool, open
+/// connections) are read only when scraped.
+final class ServiceMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private let requestCounters = Mutex<[RequestKey: Counter]>([:])
+    private let bodyBytes: Counter
+    private let duration: DurationHistogram
+    let searchBytes: Counter
+    let searchDuration: DurationHistogram
+    let patchBytes: Counter
+    let flushDuration: DurationHistogram
+    private let poolCounters = Mutex<MappingPool.Statistics>(MappingPool.Statistics())
+
+    private struct RequestKey: Hashable {
+        let route: String
+        let method: String
+        let status: Int
+    }
+
+    init() {
+        let latency: [Duration] = [.microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(5),
+                                   .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(2), .seconds(10)]
+        bodyBytes = registry.makeCounter(descriptor: Self.name("response_body_bytes", "total", "Body bytes answered (HEAD and 304 count 0)."))
+        duration = registry.makeDurationHistogram(descriptor: Self.name("request_duration", "seconds", "Time from request line to completion."),
+                                                  buckets: latency)
+        searchBytes = registry.makeCounter(descriptor: Self.name("search_scanned_bytes", "total", "Bytes scanned by searches."))
+        searchDuration = registry.makeDurationHistogram(descriptor: Self.name("search_duration", "seconds", "Time spent searching."),
+                                                        buckets: latency)
+        patchBytes = registry.makeCounter(descriptor: Self.name("patch_written_bytes", "total", "Bytes written by acknowledged PATCHes."))
+        flushDuration = registry.makeDurationHistogram(
+            descriptor: Self.name("patch_flush_duration", "seconds", "msync/fdatasync time before a PATCH is acknowledged."), buckets: latency)
+    }
+
+    func recordRequest(route: String, method: String, status: Int, bytes: Int, duration elapsed: Duration) {
+        let key = RequestKey(route: route, method: method, status: status)
+        let counter = requestCounters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = registry.makeCounter(descriptor: Self.name("requests", "total", "Requests answered, by route, method and status."),
+                                               labels: [("route", route), ("method", method), ("status", String(status))])
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+        bodyBytes.increment(by: Int64(bytes))
+        duration.record(elapsed)
+    }
+
+    /// The exposition text, with pool and connection figures read now.
+    func scrape(pool: MappingPool.Statistics, connections: Int, leases: Int, regions: Int) -> [UInt8] {
+        gauge("pool_mappings", "", "Mappings cached in the pool.").set(Int64(pool.mappings))
+        gauge("pool_mapped", "bytes", "Bytes of address space the cached mappings cover.").set(Int64(pool.mappedBytes))
+        gauge("connections", "", "Open client connections.").set(Int64(connections))
+        gauge("leases_in_use", "", "Responses still holding a mapping.").set(Int64(leases))
+        gauge("regions_alive", "", "Mappings alive in the process, cached or leased.").set(Int64(regions))
+        // The pool counts cumulatively; Prometheus counters only go up by increments.
+        let previous = poolCounters.withLock { previous in
+            defer { previous = pool }
+            return previous
+        }
+        counter("pool_hits", "Leases served by a cached mapping.").increment(by: Int64(pool.hits - previous.hits))
+        counter("pool_misses", "Leases that had to map the file.").increment(by: Int64(pool.misses - previous.misses))
+        counter("pool_evictions", "Mappings evicted by the pool's limits.").increment(by: Int64(pool.evictions - previous.evictions))
+        counter("pool_remaps", "Mappings dropped because the file changed on disk.").increment(by: Int64(pool.remaps - previous.remaps))
+        return registry.emitToBuffer()
+    }
+
+    private func gauge(_ metric: String, _ unit: String, _ help: String) -> Gauge {
+        registry.makeGauge(descriptor: Self.name(metric, unit, help))
+    }
+
+    private func counter(_ metric: String, _ help: String) -> Counter {
+        registry.makeCounter(descriptor: Self.name(metric, "total", help))
+    }
+
+    private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "mmapd", metricName: metric, unitName: unit, helpText: help)
+    }
+}
