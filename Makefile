@@ -28,7 +28,7 @@ run: release
 
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --parallel
+	$(SWIFT) test --skip-build
 
 bench: bench-deps release
 	./Benchmarks/run

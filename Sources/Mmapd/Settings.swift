@@ -42,11 +42,16 @@ public struct Settings: Sendable {
         /// The environment spelling (`maxRanges` → `MMAPD_MAX_RANGES`).
         public var environment: String { "MMAPD_" + Self.dashCase(key).replacingDashes(with: "_").uppercased() }
 
+        /// swift-configuration's own rule: a word boundary only where a lowercase letter meets an
+        /// uppercase one (`maxConnectionsPerIP` → `max-connections-per-ip`), so the spelling we
+        /// validate and document is the one its providers read.
         static func dashCase(_ key: String) -> String {
             var result = ""
+            var previousWasLowercase = false
             for character in key {
-                if character.isUppercase, !result.isEmpty { result.append("-") }
+                if character.isUppercase, previousWasLowercase { result.append("-") }
                 result.append(contentsOf: character.lowercased())
+                previousWasLowercase = character.isLowercase
             }
             return result
         }

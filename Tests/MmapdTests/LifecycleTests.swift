@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import Mmapd
 
 /// The executable as an operator meets it: startup line, configuration layers, bad
 /// configuration, graceful stop.
@@ -135,5 +136,27 @@ import Testing
         #expect(server.waitForStartup().hasPrefix("mmapd listening on "))
         server.signal(SIGTERM)
         #expect(server.waitForExit().status == 0)
+    }
+}
+
+/// The option table's spellings must be the ones swift-configuration's providers read.
+@Suite struct OptionSpellingTests {
+    @Test func acronymsFollowTheProvidersRule() {
+        let option = try! #require(Mmapd.Settings.options.first { $0.key == "maxConnectionsPerIP" })
+        #expect(option.flag == "--max-connections-per-ip")
+        #expect(option.environment == "MMAPD_MAX_CONNECTIONS_PER_IP")
+    }
+
+    @Test func everyOptionIsReadFromItsFlagAndEnvironmentName() async throws {
+        // A value that differs from the default, given once through each spelling.
+        let flagged = try await Mmapd.Settings.load(arguments: ["--max-connections-per-ip", "7", "--max-ranges", "9"],
+                                                    environment: [:], configFile: nil)
+        #expect(flagged.maxConnectionsPerIP == 7)
+        #expect(flagged.maxRanges == 9)
+        let environment = try await Mmapd.Settings.load(arguments: [], environment: ["MMAPD_MAX_CONNECTIONS_PER_IP": "5",
+                                                                                     "MMAPD_SEARCH_TIMEOUT_MILLISECONDS": "1234"],
+                                                        configFile: nil)
+        #expect(environment.maxConnectionsPerIP == 5)
+        #expect(environment.searchTimeoutMilliseconds == 1234)
     }
 }
