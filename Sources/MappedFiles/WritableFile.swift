@@ -51,6 +51,11 @@ public final class WritableFile {
             region = try MappedRegion(fd: descriptor, identity: mine, writable: true)
         }
         size = mine.size
+        // Writes of a PATCH that failed before its flush were never promised: forget their span
+        // (it may lie beyond a file truncated since). A growth stays pending, so the next flush
+        // still makes the size durable.
+        touched = nil
+        written = 0
         return true
     }
 

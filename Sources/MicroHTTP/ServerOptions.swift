@@ -17,7 +17,7 @@ public struct ServerOptions: Sendable {
 
     public init(
         host: String = "127.0.0.1", port: UInt16 = 8080, threads: Int = 2, connectionLimit: Int = 1024,
-        perIPConnectionLimit: Int = 0, connectionTimeoutSeconds: Int = 30, memoryPerConnection: Int = 64 * 1024,
+        perIPConnectionLimit: Int = 0, connectionTimeoutSeconds: Int = 30, memoryPerConnection: Int = 16 * 1024,
         drainBodyLimit: UInt64 = 64 * 1024
     ) {
         self.host = host

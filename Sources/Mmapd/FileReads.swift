@@ -10,6 +10,7 @@ import MicroHTTP
 struct FileReads: Sendable {
     let pool: MappingPool
     let generations: WriteGenerations
+    let validatorCache: ValidatorCache
     let maxRanges: Int
     let listings: Bool
 
@@ -24,7 +25,8 @@ struct FileReads: Sendable {
             return Responses.problem(error.problem)
         }
         let size = lease.identity.size
-        let validators = Validators(lease.identity, generation: generations.current(lease.identity))
+        let cached = validatorCache.entry(for: lease.identity, generation: generations.current(lease.identity))
+        let validators = cached.validators
         let conditions = ConditionalHeaders(
             ifMatch: request.header("If-Match"), ifNoneMatch: request.header("If-None-Match"),
             ifModifiedSince: request.header("If-Modified-Since"), ifUnmodifiedSince: request.header("If-Unmodified-Since"),
@@ -33,17 +35,17 @@ struct FileReads: Sendable {
         switch ConditionalRequest.evaluate(conditions, isSafe: true, current: validators, now: now) {
         case .preconditionFailed:
             return Responses.problem(.preconditionFailed("The file's current validators do not satisfy the request's preconditions."),
-                                     headers: validators.headers)
+                                     headers: cached.headers)
         case .notModified:
             // libmicrohttpd gives every response of known size a Content-Length and never sends a
             // 304's body: with the whole file as the (unsent) body, Content-Length is what a 200
             // would say, as RFC 9110 §8.6 requires, instead of a wrong 0.
-            return Response(status: 304, headers: validators.headers, body: wholeBody(lease.region, size: lease.identity.size))
+            return Response(status: 304, headers: cached.headers, body: wholeBody(lease.region, size: lease.identity.size))
         case .proceed:
             break
         }
         let contentType = MediaType.contentType(forFileName: file.path.segments.last ?? "")
-        let headers = validators.headers + [("Accept-Ranges", "bytes")]
+        let headers = cached.headers + [("Accept-Ranges", "bytes")]
         let region = lease.region
 
         guard let rangeValue = request.header("Range"),

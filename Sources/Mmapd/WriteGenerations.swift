@@ -10,12 +10,16 @@ final class WriteGenerations: Sendable {
     }
 
     private let counters = Mutex<[FileKey: UInt64]>([:])
+    /// Set by the first write: until then (every read-only server) a GET takes no lock here.
+    private let anyWrites = Atomic<Bool>(false)
 
     func current(_ identity: FileIdentity) -> UInt64 {
-        counters.withLock { $0[FileKey(device: identity.device, inode: identity.inode)] ?? 0 }
+        guard anyWrites.load(ordering: .acquiring) else { return 0 }
+        return counters.withLock { $0[FileKey(device: identity.device, inode: identity.inode)] ?? 0 }
     }
 
     func bump(_ identity: FileIdentity) {
         counters.withLock { $0[FileKey(device: identity.device, inode: identity.inode), default: 0] += 1 }
+        anyWrites.store(true, ordering: .releasing)
     }
 }
