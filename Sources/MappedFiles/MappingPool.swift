@@ -119,8 +119,15 @@ public final class MappingPool: Sendable {
         let identity = try FileRoot.status(of: fd)
         if identity.isDirectory { throw .isDirectory }
         guard identity.isRegularFile else { throw .notFound }
-        return try MappedRegion(fd: fd, identity: identity, writable: false)
+        let region = try MappedRegion(fd: fd, identity: identity, writable: false)
+        // Small files are read whole, usually soon and often: fault them in ahead. Large ones keep
+        // the kernel's default read-ahead, which suits both ranges and streaming downloads.
+        if region.count <= Self.prefetchLimit { region.advise(.willNeed) }
+        return region
     }
+
+    /// Files up to this size are prefetched when mapped.
+    static let prefetchLimit = 1 << 20
 
     /// Caches `region` and evicts least-recently-used entries beyond the limits. A file larger
     /// than the whole byte budget is served but not cached: it lives as long as its responses.

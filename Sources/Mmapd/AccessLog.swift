@@ -7,6 +7,10 @@ struct AccessLog: Sendable {
     let logger: Logger
 
     func record(_ request: Request) {
+        if request.status >= 500 {
+            logger.error("request failed", metadata: ["method": "\(request.method)", "target": "\(request.target)",
+                                                      "status": "\(request.status)", "detail": "\(request.failureDetail ?? "-")"])
+        }
         guard logger.logLevel <= .info else { return }
         let elapsed = ContinuousClock.now - request.startedAt
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15

@@ -48,7 +48,10 @@ struct Routes: RequestHandler {
     }
 
     func decorate(_ response: Response, for request: Request) -> Response {
-        crossOrigin.decorate(response, origin: request.header("Origin"))
+        if response.status >= 500, case .bytes(let body) = response.body {
+            request.failureDetail = String(decoding: body.prefix(512), as: UTF8.self)
+        }
+        return crossOrigin.decorate(response, origin: request.header("Origin"))
     }
 }
 
