@@ -42,8 +42,24 @@ struct FileSearches: Sendable {
         }
         // The stat of this lease is what the answer describes, even if the file grew since it was mapped.
         let size = min(lease.region.count, Int(lease.identity.size))
-        search.window = SearchWindow.resolve(start: parameters.start, end: parameters.end, size: size)
         let path = file.path.string
+        // A window that starts after its end holds nothing, not even the empty match a regex
+        // would find at its start (Python: finditer(data, 2, 1) finds nothing).
+        guard let window = SearchWindow.resolveOrNil(start: parameters.start, end: parameters.end, size: size) else {
+            let nothing = SearchOutcome(matches: [], count: 0, truncated: false, next: nil, bytesScanned: 0)
+            if ndjson {
+                return .respond(Response(status: 200, headers: [("Content-Type", "application/x-ndjson")],
+                                         body: .bytes(SearchResultsNDJSON.summary(count: 0, truncated: false, next: nil))))
+            }
+            do {
+                // No matches: no line is read from the (empty) buffer.
+                return .respond(Responses.json(try SearchResultsJSON.encode(path: path, size: size, outcome: nothing, searcher: searcher,
+                                                                            bytes: UnsafeRawBufferPointer(start: nil, count: 0))))
+            } catch {
+                return .respond(Responses.problem(error.problem))
+            }
+        }
+        search.window = window
         let (searcher, timeout, metrics, region, query) = (self.searcher, self.timeout, self.metrics, lease.region, search)
         return .deferred {
             withExtendedLifetime(region) {

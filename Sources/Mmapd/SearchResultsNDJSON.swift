@@ -41,12 +41,17 @@ enum SearchResultsNDJSON {
             }
             metrics.searchBytes.increment(by: Int64(summary.bytesScanned))
             if let failure { throw failure }
-            let json = SearchResultsJSON.json
-            body.write(Array(#"{"count":\#(json(summary.count)),"truncated":\#(summary.truncated),"next":\#(json(summary.next))}"#.utf8) + [10])
+            body.write(Self.summary(count: summary.count, truncated: summary.truncated, next: summary.next))
         } catch {
             body.write(Array(#"{"error":"#.utf8) + error.problem.json + Array("}\n".utf8))
         }
         withExtendedLifetime(source.owner) {}
+    }
+
+    /// The closing line: `{"count", "truncated", "next"}`.
+    static func summary(count: Int?, truncated: Bool, next: Int?) -> [UInt8] {
+        let json = SearchResultsJSON.json
+        return Array(#"{"count":\#(json(count)),"truncated":\#(truncated),"next":\#(json(next))}"#.utf8) + [10]
     }
 
     /// A view of mapped bytes with the object that keeps them mapped, handed to the producer.
