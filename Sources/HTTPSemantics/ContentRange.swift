@@ -44,9 +44,9 @@ public struct ContentRange: Sendable, Hashable {
     /// Numbers must fit in `UInt64` and `last` must be below `UInt64.max` (so that the end offset
     /// is representable); anything larger is rejected, not clamped, since no file has such bytes.
     public static func parse(_ value: String) -> ContentRange? {
-        var rest = trimmingWhitespace(Array(value.utf8)[...])
+        var rest = FieldText.trimmingWhitespace(Array(value.utf8)[...])
         guard rest.count > unitPrefix.count,
-              zip(rest, unitPrefix).allSatisfy({ lowercased($0) == $1 })
+              zip(rest, unitPrefix).allSatisfy({ FieldText.lowercased($0) == $1 })
         else { return nil }
         rest = rest.dropFirst(unitPrefix.count)
 
@@ -86,18 +86,5 @@ public struct ContentRange: Sendable, Hashable {
             value = sum
         }
         return value
-    }
-
-    /// Drops OWS (space and horizontal tab, RFC 9110 §5.6.3) from both ends.
-    private static func trimmingWhitespace(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        let isWhitespace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-        guard let first = bytes.firstIndex(where: { !isWhitespace($0) }),
-              let last = bytes.lastIndex(where: { !isWhitespace($0) })
-        else { return bytes[bytes.endIndex...] }
-        return bytes[first...last]
-    }
-
-    private static func lowercased(_ byte: UInt8) -> UInt8 {
-        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
     }
 }

@@ -60,7 +60,7 @@ public struct EntityTag: Sendable, Hashable {
     ///
     /// `W/` is case-sensitive (`%s"W/"` in §8.8.3), so `w/"x"` is not a tag.
     public static func parse(_ value: String) -> EntityTag? {
-        let bytes = trimmingWhitespace(Array(value.utf8)[...])
+        let bytes = FieldText.trimmingWhitespace(Array(value.utf8)[...])
         guard let (tag, next) = scanTag(bytes, from: bytes.startIndex), next == bytes.endIndex else { return nil }
         return tag
     }
@@ -72,7 +72,7 @@ public struct EntityTag: Sendable, Hashable {
     /// Following the list rule of §5.6.1, empty elements and whitespace around commas are
     /// accepted, and an empty value is an empty list, which no tag matches.
     public static func parseList(_ value: String) -> EntityTagList? {
-        let bytes = trimmingWhitespace(Array(value.utf8)[...])
+        let bytes = FieldText.trimmingWhitespace(Array(value.utf8)[...])
         if bytes.elementsEqual([UInt8(ascii: "*")]) { return .any }
 
         var tags: [EntityTag] = []
@@ -114,14 +114,6 @@ public struct EntityTag: Sendable, Hashable {
 
     private static func isWhitespace(_ byte: UInt8) -> Bool {
         byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
-    }
-
-    /// Drops OWS (RFC 9110 §5.6.3) from both ends.
-    private static func trimmingWhitespace(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        guard let first = bytes.firstIndex(where: { !isWhitespace($0) }),
-              let last = bytes.lastIndex(where: { !isWhitespace($0) })
-        else { return bytes[bytes.endIndex...] }
-        return bytes[first...last]
     }
 }
 

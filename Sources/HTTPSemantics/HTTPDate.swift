@@ -51,7 +51,7 @@ public enum HTTPDate {
     ///   `now`, 70–99 are read as 1970–1999 and 00–69 as 2000–2069 (nginx's rule; Unix time
     ///   starts in 1970).
     public static func parse(_ value: String, now: Int64? = nil) -> Int64? {
-        let bytes = trimmingWhitespace(Array(value.utf8)[...])
+        let bytes = FieldText.trimmingWhitespace(Array(value.utf8)[...])
         return parseIMFFixdate(bytes) ?? parseRFC850(bytes, now: now) ?? parseAsctime(bytes)
     }
 
@@ -174,15 +174,6 @@ public enum HTTPDate {
             text.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
             divisor /= 10
         }
-    }
-
-    /// Drops OWS (RFC 9110 §5.6.3) from both ends.
-    private static func trimmingWhitespace(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        let isWhitespace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-        guard let first = bytes.firstIndex(where: { !isWhitespace($0) }),
-              let last = bytes.lastIndex(where: { !isWhitespace($0) })
-        else { return bytes[bytes.endIndex...] }
-        return bytes[first...last]
     }
 
     /// Reads the fixed-layout fields of the three forms from left to right.

@@ -37,15 +37,15 @@ public enum RangeHeader: Sendable, Equatable {
     ///   not allow but every major server does; it cannot change which bytes are meant;
     /// - only ASCII digits count as digits, and there is no sign, so `+1` and `--5` are invalid.
     public static func parse(_ value: String) -> RangeHeader {
-        let field = trimmingWhitespace(Array(value.utf8)[...])
+        let field = FieldText.trimmingWhitespace(Array(value.utf8)[...])
         guard field.count >= unitPrefix.count,
-              zip(field, unitPrefix).allSatisfy({ lowercased($0) == $1 })
+              zip(field, unitPrefix).allSatisfy({ FieldText.lowercased($0) == $1 })
         else { return .ignored }
 
         var specs: [RangeSpec] = []
         let set = field.dropFirst(unitPrefix.count)
         for element in set.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
-            let item = trimmingWhitespace(element)
+            let item = FieldText.trimmingWhitespace(element)
             if item.isEmpty { continue }
             guard let spec = parseSpec(item) else { return .invalid }
             specs.append(spec)
@@ -58,8 +58,8 @@ public enum RangeHeader: Sendable, Equatable {
     /// `int-range` (`a-b`, `a-`) or `suffix-range` (`-n`).
     private static func parseSpec(_ item: ArraySlice<UInt8>) -> RangeSpec? {
         guard let dash = item.firstIndex(of: UInt8(ascii: "-")) else { return nil }
-        let first = trimmingWhitespace(item[..<dash])
-        let last = trimmingWhitespace(item[(dash + 1)...])
+        let first = FieldText.trimmingWhitespace(item[..<dash])
+        let last = FieldText.trimmingWhitespace(item[(dash + 1)...])
         if first.isEmpty {
             return isDigits(last) ? .suffix(saturatingValue(last)) : nil
         }
@@ -92,18 +92,5 @@ public enum RangeHeader: Sendable, Equatable {
         let b = b.drop { $0 == UInt8(ascii: "0") }
         if a.count != b.count { return a.count > b.count }
         return b.lexicographicallyPrecedes(a)
-    }
-
-    /// Drops OWS (space and horizontal tab, RFC 9110 §5.6.3) from both ends.
-    private static func trimmingWhitespace(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        let isWhitespace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-        guard let first = bytes.firstIndex(where: { !isWhitespace($0) }),
-              let last = bytes.lastIndex(where: { !isWhitespace($0) })
-        else { return bytes[bytes.endIndex...] }
-        return bytes[first...last]
-    }
-
-    private static func lowercased(_ byte: UInt8) -> UInt8 {
-        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
     }
 }

@@ -358,12 +358,3 @@ struct PatchBodyTests {
 private func bytes(_ text: String) -> [UInt8] {
     Array(text.utf8)
 }
-
-private func problem<T>(_ body: () throws(ProblemDetails) -> T) -> ProblemDetails? {
-    do {
-        _ = try body()
-        return nil
-    } catch {
-        return error
-    }
-}

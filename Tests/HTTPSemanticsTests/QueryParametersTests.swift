@@ -117,12 +117,3 @@ struct QueryParametersTests {
         #expect(problem.detail.utf8.count < 300)
     }
 }
-
-private func problem<T>(_ body: () throws(ProblemDetails) -> T) -> ProblemDetails? {
-    do {
-        _ = try body()
-        return nil
-    } catch {
-        return error
-    }
-}

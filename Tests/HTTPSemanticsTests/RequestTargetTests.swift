@@ -188,11 +188,3 @@ struct RequestTargetTests {
 }
 
 /// The problem thrown by `body`, or nil when it succeeded.
-private func problem<T>(_ body: () throws(ProblemDetails) -> T) -> ProblemDetails? {
-    do {
-        _ = try body()
-        return nil
-    } catch {
-        return error
-    }
-}

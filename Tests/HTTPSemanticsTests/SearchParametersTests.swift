@@ -74,12 +74,3 @@ struct SearchParametersTests {
         #expect(problem.detail.contains("1000"))
     }
 }
-
-private func problem<T>(_ body: () throws(ProblemDetails) -> T) -> ProblemDetails? {
-    do {
-        _ = try body()
-        return nil
-    } catch {
-        return error
-    }
-}
