@@ -6,7 +6,7 @@ DEB_PACKAGES := libmicrohttpd-dev libpcre2-dev pkg-config curl python3
 BENCH_PACKAGES := nginx-light wrk ripgrep
 CONFIG ?= config/mmapd.json
 
-.PHONY: deps bench-deps build release run test bench clean
+.PHONY: deps bench-deps build release run test unit-test bench conformance docker-check deploy-check clean
 
 # Installs what is missing; `apt-get update` runs only when something must be installed.
 deps:
@@ -26,12 +26,35 @@ run: release
 	@mkdir -p data && [ -n "$$(ls -A data)" ] || cp -R config/sample/. data/
 	.build/release/mmapd --config $(CONFIG)
 
-test: deps
+# Everything CI runs: unit and live-server tests, then the OpenAPI conformance run and the
+# deployment manifest checks.
+test: unit-test conformance deploy-check
+
+unit-test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
 bench: bench-deps release
 	./Benchmarks/run
+
+# docs/openapi.yaml is valid, and a live mmapd (debug build, --writable, a token) conforms to it:
+# schemathesis with a fixed seed and example budget, about a minute. Installs the pinned
+# schemathesis and openapi-spec-validator from PyPI into ~/.cache/mmapd-conformance when missing.
+conformance: build
+	@python3 -c 'import ensurepip' 2>/dev/null || ./.ci/install-packages python3-venv
+	Tests/conformance/run
+
+# What the Dockerfile relies on, without a Docker engine: the runtime stage's packages provide
+# every library of the static-stdlib release binary; non-root run, /healthz, clean SIGTERM.
+# Builds the release binary (minutes) unless MMAPD_BIN names one.
+docker-check: deps
+	@./.ci/install-packages binutils
+	Tests/deploy/check_dockerfile.sh
+
+# deploy/kubernetes: kinds, probes, security context, resources, grace periods, config keys.
+deploy-check:
+	@python3 -c 'import yaml' 2>/dev/null || ./.ci/install-packages python3-yaml
+	python3 Tests/deploy/check_manifests.py
 
 clean:
 	rm -rf .build

@@ -7,7 +7,6 @@ import MicroHTTP
 /// methods and request headers mmapd understands. Nothing is added for origins not configured.
 struct CrossOrigin: Sendable {
     let allowedOrigins: Set<String>
-    let allowsPatch: Bool
 
     static let exposed = "Content-Range, Accept-Ranges, ETag, Content-Length, Last-Modified"
     static let requestHeaders = "Range, If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since, If-Range, Content-Range, Content-Type, Authorization, Accept"
@@ -19,10 +18,9 @@ struct CrossOrigin: Sendable {
         return allowedOrigins.contains(origin) ? origin : nil
     }
 
-    var methods: String { allowsPatch ? "GET, HEAD, PATCH, OPTIONS" : "GET, HEAD, OPTIONS" }
-
     /// The origin headers themselves are added by `decorate`, as for every answer.
-    func preflight(origin: String?) -> Response {
+    func preflight(origin: String?, methods allowed: [String]) -> Response {
+        let methods = allowed.joined(separator: ", ")
         var headers: [(name: String, value: String)] = [("Allow", methods)]
         if allowedOrigin(origin) != nil {
             headers += [("Access-Control-Allow-Methods", methods), ("Access-Control-Allow-Headers", Self.requestHeaders),

@@ -6,7 +6,7 @@ import MicroHTTP
 /// PATCH on `/files/<path>`: byte-range writes through a shared writable mapping, durable before
 /// the 204 (see docs/PATCH.md for exactly what an acknowledged PATCH guarantees).
 ///
-/// Order of checks: writable server (405) → token (401, before anything about the file) → body
+/// Order of checks: writable server (405, in Routes) → token (401, before anything about the file) → body
 /// form and size (400/413/415) → wait for the file's write turn → file exists (404) →
 /// preconditions (412) → ranges against the current size (416) → space (507) → write, flush, 204.
 struct FilePatches: Sendable {
@@ -21,10 +21,6 @@ struct FilePatches: Sendable {
     let metrics: ServiceMetrics
 
     func begin(_ request: Request, file: FileTarget) -> Disposition {
-        guard writable else {
-            return .respond(Responses.problem(.methodNotAllowed("This server is read-only; start it with --writable to allow PATCH."),
-                                              headers: [("Allow", "GET, HEAD")]))
-        }
         guard tokens.accepts(authorization: request.header("Authorization")) else {
             return .respond(Responses.problem(.unauthorized("PATCH needs 'Authorization: Bearer <token>' with a valid token."),
                                               headers: [("WWW-Authenticate", #"Bearer realm="mmapd""#)]))

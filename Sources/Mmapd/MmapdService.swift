@@ -40,7 +40,7 @@ public final class MmapdService: Sendable {
                 maxResults: settings.maxSearchResults, timeout: .milliseconds(settings.searchTimeoutMilliseconds),
                 metrics: metrics),
             accessLog: AccessLog(logger: logger), metrics: metrics,
-            crossOrigin: CrossOrigin(allowedOrigins: Set(settings.corsOrigins), allowsPatch: settings.writable),
+            crossOrigin: CrossOrigin(allowedOrigins: Set(settings.corsOrigins)),
             scrape: { [serverBox] in
                 let server = serverBox.server
                 return metrics.scrape(pool: pool.statistics, connections: server?.connections ?? 0,

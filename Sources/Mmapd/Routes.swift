@@ -21,23 +21,36 @@ struct Routes: RequestHandler {
         }
         let method = request.method
         request.route = target.route.label
-        if method == "OPTIONS" { return .respond(crossOrigin.preflight(origin: request.header("Origin"))) }
+        let allowed = allowedMethods(target.route)
+        if method == "OPTIONS" { return .respond(crossOrigin.preflight(origin: request.header("Origin"), methods: allowed)) }
+        guard allowed.contains(method) else {
+            if method == "PATCH", case .files = target.route, !patches.writable {
+                return .respond(Responses.problem(.methodNotAllowed("This server is read-only; start it with --writable to allow PATCH."),
+                                                  headers: [("Allow", allowed.joined(separator: ", "))]))
+            }
+            return .respond(Responses.methodNotAllowed(method, allowed: allowed))
+        }
         switch target.route {
         case .files(let file):
-            switch method {
-            case "GET", "HEAD": return .respond(files.respond(to: request, file: file))
-            case "PATCH": return patches.begin(request, file: file)
-            default: return .respond(Responses.methodNotAllowed(method, allowed: patches.writable ? ["GET", "HEAD", "PATCH"] : ["GET", "HEAD"]))
-            }
+            return method == "PATCH" ? patches.begin(request, file: file) : .respond(files.respond(to: request, file: file))
         case .search(let file):
-            guard method == "GET" else { return .respond(Responses.methodNotAllowed(method, allowed: ["GET"])) }
             return searches.begin(request, file: file, query: target.query)
         case .healthz:
-            guard method == "GET" || method == "HEAD" else { return .respond(Responses.methodNotAllowed(method, allowed: ["GET", "HEAD"])) }
             return .respond(Responses.text("ok\n"))
         case .metrics:
-            guard method == "GET" || method == "HEAD" else { return .respond(Responses.methodNotAllowed(method, allowed: ["GET", "HEAD"])) }
             return .respond(Responses.text(String(decoding: scrape(), as: UTF8.self), contentType: "text/plain; version=0.0.4; charset=utf-8"))
+        }
+    }
+
+    /// The methods each route answers: the one list behind 405's Allow and CORS preflights.
+    /// PATCH on a read-only server is not among them, hence its 405 with `Allow`.
+    private func allowedMethods(_ route: RequestTarget.Route) -> [String] {
+        switch route {
+        // PATCH on a directory is refused after the token check (404), never before: a 405 here
+        // would tell an unauthenticated client that the path is a directory.
+        case .files where patches.writable: ["GET", "HEAD", "PATCH", "OPTIONS"]
+        case .search: ["GET", "OPTIONS"]
+        default: ["GET", "HEAD", "OPTIONS"]
         }
     }
 
