@@ -1,0 +1,1 @@
+../../../Sources/ByteSearch/SearchWindow.swift
