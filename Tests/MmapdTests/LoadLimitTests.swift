@@ -97,46 +97,90 @@ import Testing
     // MARK: Connection limits
 
     /// `--max-connections-per-ip 4`: four keep-alive connections from 127.0.0.1 are served; a
-    /// fifth is closed without an answer while they stay open; the four keep working; once one
-    /// closes, a new connection is served again.
+    /// fifth is accepted and closed at once, without an answer, while they stay open; the four
+    /// keep working; once one closes, a new connection is served again.
     @Test func perIPLimitHolds() throws {
         let server = try TestServer(configure: { $0.maxConnectionsPerIP = 4; $0.maxConnections = 100 },
                                     files: ["a.txt": Array("hello".utf8)])
-        try expectLimit(of: 4, on: server)
-    }
-
-    /// `--max-connections 4` (no per-IP limit) holds the same way, with the default two network
-    /// threads, among which libmicrohttpd shares the limit.
-    @Test func totalLimitHolds() throws {
-        let server = try TestServer(configure: { $0.maxConnections = 4; $0.maxConnectionsPerIP = 0 },
-                                    files: ["a.txt": Array("hello".utf8)])
-        try expectLimit(of: 4, on: server)
-    }
-
-    private func expectLimit(of limit: Int, on server: TestServer, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        var open: [HTTPConnection] = []
-        for index in 0..<limit {
-            let connection = try HTTPConnection(port: server.port, timeoutSeconds: 5)
-            let response = try? connection.send("GET", "/files/a.txt")
-            #expect(response?.status == 200, "connection \(index + 1) of \(limit) was refused", sourceLocation: sourceLocation)
-            open.append(connection)
-        }
-        let extra = try RawSocket(port: server.port)
+        var open = try openServed(4, on: server)
+        let extra = try RawSocket(port: server.port, timeoutSeconds: 5)
         _ = extra.send("GET /files/a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
         let answer = extra.receive(atLeast: 1)
-        #expect(answer.isEmpty, "connection \(limit + 1) got an answer: \(String(decoding: answer.prefix(40), as: UTF8.self))",
-                sourceLocation: sourceLocation)
+        #expect(answer.isEmpty, "connection 5 got an answer: \(String(decoding: answer.prefix(40), as: UTF8.self))")
+        #expect(extra.isClosedByPeer(), "connection 5 was not closed by the server")
         extra.close(reset: false)
-        for (index, connection) in open.enumerated() {
-            #expect((try? connection.send("GET", "/files/a.txt"))?.status == 200, "connection \(index + 1) stopped working",
-                    sourceLocation: sourceLocation)
-        }
+        try expectStillServed(open)
         open.removeFirst()
         // The server notices the close asynchronously: poll (bounded) for the freed place.
         let freed = eventually(within: 5) {
             (try? HTTPConnection(port: server.port, timeoutSeconds: 2).send("GET", "/files/a.txt"))?.status == 200
         }
-        #expect(freed, "no connection was accepted after one of \(limit) closed", sourceLocation: sourceLocation)
+        #expect(freed, "no connection was accepted after one of 4 closed")
         withExtendedLifetime(open) {}
+    }
+
+    /// `--max-connections 4` (no per-IP limit), with the default two network threads among which
+    /// libmicrohttpd shares the limit: a fifth connection is not served while four are open (it
+    /// waits in the listen backlog, unanswered), the four keep working, and once one of them
+    /// closes the waiting one is served.
+    @Test func totalLimitHolds() throws {
+        let server = try TestServer(configure: { $0.maxConnections = 4; $0.maxConnectionsPerIP = 0 },
+                                    files: ["a.txt": Array("hello".utf8)])
+        var open = try openServed(4, on: server)
+        let extra = try RawSocket(port: server.port, timeoutSeconds: 2)
+        _ = extra.send("GET /files/a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        let early = extra.receive(atLeast: 1)  // 2 s without an answer (or closed: refused)
+        #expect(early.isEmpty, "connection 5 was served beyond the limit: \(String(decoding: early.prefix(40), as: UTF8.self))")
+        try expectStillServed(open)
+        open.removeFirst()
+        let late = RawSocketReader(extra).response(within: 5)
+        #expect(late.hasPrefix("HTTP/1.1 200") || late.isEmpty,
+                "connection 5 after a place freed: \(late.prefix(40))")
+        if late.isEmpty {
+            // Refused rather than queued (a libmicrohttpd worker at its share accepts and closes):
+            // a new connection must be served now.
+            #expect((try? HTTPConnection(port: server.port, timeoutSeconds: 5).send("GET", "/files/a.txt"))?.status == 200)
+        }
+        print("limits: with 4 of --max-connections 4 open, a 5th connection was \(late.isEmpty ? "refused" : "queued, then served when one closed")")
+        extra.close(reset: false)
+        withExtendedLifetime(open) {}
+    }
+
+    // MARK: Client-controlled sizes
+
+    /// The request method is client text: 200 requests with 200 invented methods must not make
+    /// 200 time series (memory and /metrics output grow with every new label value, unbounded).
+    /// Today each distinct method becomes a `method` label of mmapd_requests_total: recorded as a
+    /// known issue until the label is reduced to the methods mmapd knows plus "other".
+    @Test func inventedMethodsDoNotGrowTheMetrics() throws {
+        let server = try TestServer(files: ["a.txt": Array("hello".utf8)])
+        for index in 0..<200 {
+            let connection = try RawSocket(port: server.port, timeoutSeconds: 5)
+            _ = connection.send("M\(index)XYZ /files/a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            _ = connection.receive(atLeast: Int.max)
+            connection.close(reset: false)
+        }
+        let metrics = try server.request("GET", "/metrics").text
+        let series = metrics.split(separator: "\n").filter { $0.hasPrefix("mmapd_requests_total{") }
+        withKnownIssue("every distinct request method becomes a metrics label value (unbounded cardinality)", isIntermittent: true) {
+            #expect(series.count <= 10, "\(series.count) request series after 200 invented methods")
+        }
+    }
+
+    private func openServed(_ count: Int, on server: TestServer) throws -> [HTTPConnection] {
+        var open: [HTTPConnection] = []
+        for index in 0..<count {
+            let connection = try HTTPConnection(port: server.port, timeoutSeconds: 5)
+            let response = try? connection.send("GET", "/files/a.txt")
+            #expect(response?.status == 200, "connection \(index + 1) of \(count) was refused")
+            open.append(connection)
+        }
+        return open
+    }
+
+    private func expectStillServed(_ open: [HTTPConnection]) throws {
+        for (index, connection) in open.enumerated() {
+            #expect((try? connection.send("GET", "/files/a.txt"))?.status == 200, "connection \(index + 1) stopped working")
+        }
     }
 }

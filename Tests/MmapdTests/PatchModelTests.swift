@@ -9,23 +9,7 @@ import Testing
 /// and a GET both equal the model, a 204's ETag is new and is what the next GET says, and a
 /// rejection leaves the ETag as it was.
 @Suite struct PatchModelTests {
-    /// SplitMix64: small, seedable, good enough to pick cases.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        /// Uniform in `range` (not empty).
-        mutating func int(_ range: ClosedRange<Int>) -> Int {
-            range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
-        }
-        mutating func bytes(_ count: Int) -> [UInt8] { pseudoRandomBytes(count: count, seed: next()) }
-        mutating func chance(_ percent: Int) -> Bool { int(0...99) < percent }
-    }
+    typealias Random = SeededRandom
 
     /// One request of the sequence and what the model says it must do.
     struct Step: CustomStringConvertible {
@@ -156,7 +140,7 @@ import Testing
           arguments: [(seed: UInt64(1), initialSize: 0), (seed: 2, initialSize: 1000), (seed: 3, initialSize: 20_000),
                       (seed: 0xDEC0DE, initialSize: 4096)])
     func randomSequence(seed: UInt64, initialSize: Int) throws {
-        var random = Random(state: seed)
+        var random = Random(seed: seed)
         var model = random.bytes(initialSize)
         let server = try TestServer(configure: { $0.writable = true }, files: ["model.bin": model])
         let target = "/files/model.bin"
@@ -194,4 +178,3 @@ import Testing
     }
 }
 
-extension PatchModelTests.Random: RandomNumberGenerator {}

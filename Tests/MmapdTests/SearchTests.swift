@@ -612,18 +612,6 @@ import Testing
 
 // MARK: Helpers
 
-/// SplitMix64: a seeded generator, so a failing case can be rerun from its seed.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Compares a JSON answer with CPython's: the first `limit` matches (offset, length, line, and
 /// the text when the line has at most 1,024 bytes), the exact count, `truncated`, and `next` (the

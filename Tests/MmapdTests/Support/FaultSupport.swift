@@ -94,14 +94,14 @@ extension HTTPConnection {
 final class RawSocket {
     let fd: Int32
 
-    init(port: UInt16, receiveBuffer: Int32? = nil) throws {
+    init(port: UInt16, receiveBuffer: Int32? = nil, timeoutSeconds: Int = 20) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HTTPTestError(description: "socket: \(errno)") }
         if var size = receiveBuffer {
             // Before connect, so the window the server sees is small from the start.
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
-        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -201,7 +201,7 @@ func isOriginalOrZero(_ body: ArraySlice<UInt8>, original: [UInt8], at offset: I
 /// Deterministic pseudo-random bytes, eight at a time (SplitMix64): megabytes in a debug build
 /// without the per-byte cost of `pseudoRandomBytes`.
 func fastRandomBytes(count: Int, seed: UInt64) -> [UInt8] {
-    var generator = SeededGenerator(seed: seed)
+    var generator = SeededRandom(seed: seed)
     var bytes = [UInt8](repeating: 0, count: count)
     bytes.withUnsafeMutableBytes { buffer in
         var offset = 0
@@ -215,4 +215,23 @@ func fastRandomBytes(count: Int, seed: UInt64) -> [UInt8] {
         }
     }
     return bytes
+}
+
+/// Reads what a RawSocket receives until a deadline: for a connection that may be answered late.
+struct RawSocketReader {
+    let socket: RawSocket
+    init(_ socket: RawSocket) { self.socket = socket }
+
+    /// The text received within `seconds` (up to the end of the first response head), "" if none.
+    func response(within seconds: Double) -> String {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while ContinuousClock.now < deadline, received.firstRange(of: [13, 10, 13, 10]) == nil {
+            let got = chunk.withUnsafeMutableBytes { recv(socket.fd, $0.baseAddress, $0.count, 0) }
+            if got == 0 { break }
+            if got > 0 { received += chunk[..<got] }
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
 }

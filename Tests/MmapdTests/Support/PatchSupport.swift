@@ -133,8 +133,9 @@ func eventually(within seconds: Double = 20, _ condition: () throws -> Bool) ret
 /// Anonymous resident memory of this process (`RssAnon`): heap and stacks, where a buffered
 /// body would live. Unlike `VmRSS` it leaves out the file pages of shared mappings, which a
 /// PATCH through a mapping touches by design.
-func anonymousResidentBytes() throws -> UInt64 {
-    let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+/// With `pid`, another process's (a spawned server, which parallel tests cannot disturb).
+func anonymousResidentBytes(pid: Int32? = nil) throws -> UInt64 {
+    let status = try String(contentsOfFile: "/proc/\(pid.map(String.init) ?? "self")/status", encoding: .utf8)
     guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("RssAnon:") }),
           let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ UInt64($0) })
     else { throw HTTPTestError(description: "no RssAnon in /proc/self/status") }
