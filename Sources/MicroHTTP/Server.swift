@@ -75,6 +75,10 @@ private final class Daemon: Sendable {
     private struct Handle: @unchecked Sendable {
         var pointer: OpaquePointer?
         var listening = true
+        /// The listen socket quiesce hands back. With worker threads it must stay open until the
+        /// daemon has stopped (libmicrohttpd's manual): a worker may still be taking it out of its
+        /// epoll set, and closing it first makes libmicrohttpd abort the process.
+        var quiescedSocket: Int32 = -1
     }
 
     private let handle: Mutex<Handle>
@@ -84,17 +88,20 @@ private final class Daemon: Sendable {
     func quiesce() {
         handle.withLock { handle in
             guard let pointer = handle.pointer, handle.listening else { return }
-            let socket = MHD_quiesce_daemon(pointer)
-            if socket >= 0 { close(socket) }
+            handle.quiescedSocket = MHD_quiesce_daemon(pointer)
             handle.listening = false
         }
     }
 
     func stop() {
         let stopping = handle.withLock { handle -> Handle in
-            defer { handle.pointer = nil }
+            defer {
+                handle.pointer = nil
+                handle.quiescedSocket = -1
+            }
             return handle
         }
         if let pointer = stopping.pointer { MHD_stop_daemon(pointer) }
+        if stopping.quiescedSocket >= 0 { close(stopping.quiescedSocket) }
     }
 }
