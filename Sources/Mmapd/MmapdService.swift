@@ -80,9 +80,11 @@ public final class MmapdService: Sendable {
     }
 }
 
-/// Lets the /metrics route reach the server created after it.
+/// Lets the /metrics route reach the server created after it. Weak: the server owns the routes
+/// that own this box, and a strong reference would keep every service alive forever.
 private final class ServerBox: Sendable {
-    private let value = Mutex<Server?>(nil)
-    func set(_ server: Server) { value.withLock { $0 = server } }
-    var server: Server? { value.withLock { $0 } }
+    private struct Reference: @unchecked Sendable { weak var server: Server? }
+    private let value = Mutex(Reference())
+    func set(_ server: Server) { value.withLock { $0.server = server } }
+    var server: Server? { value.withLock { $0.server } }
 }
