@@ -65,6 +65,8 @@ class Settings:
         self.side_rounds = env_int("BENCH_SIDE_ROUNDS", min(self.rounds, 3))
         sections = os.environ.get("BENCH_SECTIONS", "http,search,patch,isolation")
         self.sections = {s.strip() for s in sections.split(",") if s.strip()}
+        only = os.environ.get("BENCH_WORKLOADS", "")
+        self.workloads = {w.strip() for w in only.split(",") if w.strip()}
         if self.duration <= 0 or self.rounds < 1 or self.search_runs < 1 or self.side_rounds < 1:
             sys.exit("bench: BENCH_DURATION, BENCH_ROUNDS, BENCH_SEARCH_RUNS must be positive")
 
@@ -316,7 +318,7 @@ def http_section(args, settings, report, wrk, results):
     report(f"== HTTP: wrk -t{settings.threads} -c{settings.connections} -d{settings.duration:g}s "
            f"(get-64m: -c8; 304 and HEAD: headload.c, same -t/-c), {settings.rounds} round(s) "
            f"alternating nginx/mmapd, medians ==")
-    loads = workloads(args.seed)
+    loads = [load for load in workloads(args.seed) if not settings.workloads or load.key in settings.workloads]
     etags = {}
     for name, base, _ in servers:
         etags[name] = fetch_etag(base, "/files/small.bin")

@@ -18,9 +18,13 @@ import CPCRE2
 ///   Forward it is the start of the first match not returned, reverse the end of the first match
 ///   not returned (or, after a budget cut, where the scan stopped), so following `next` returns
 ///   exactly the remaining matches — except for patterns in reverse, whose next page is a new,
-///   shorter window in which a lookahead or `$` at the new end may see differently. A page never
-///   repeats the previous one: an empty match at `next` that the next page would find again is
-///   left to the next page (or, when it is the only one returned, `next` moves one byte past it).
+///   shorter window in which a lookahead, `$`, or an empty match at the new end may see
+///   differently (`b*|a` finds `(2,2)` at the end of `aa`, where `aab` had `(2,3)`). A page never
+///   repeats the previous one. Forward, an empty match at `next` that the next page would find
+///   again is left to the next page (or, when it is the only one returned, `next` moves one byte
+///   past it). In reverse, an empty match right after a match ending where it sits comes on the
+///   same page as that match, even when this makes the page one match longer than `limit`: no
+///   window end can separate the two.
 /// - Line numbers are 1-based (`1 +` the number of `\n` before the match).
 ///
 /// ## Budget
@@ -72,7 +76,9 @@ public final class Searcher: Sendable {
         let tracker = BudgetTracker(budget)
         var engine = ScanEngine(program: program, tracker: tracker, configuration: configuration, buffer: buffer)
         let limit = max(0, request.limit)
-        let wanted = limit >= Int.max - 1 ? Int.max : limit + 1
+        // One match past the page tells where the next starts; reverse patterns may need one more
+        // (see `inseparable`).
+        let wanted = limit >= Int.max - 2 ? Int.max : limit + (request.isRegex && request.reverse ? 2 : 1)
         let territory = program.territory
         let initial = ScanState.fresh(territory.lowerBound)
         let page: Page
@@ -132,7 +138,11 @@ public final class Searcher: Sendable {
         engine: ScanEngine, merged: MergedScan, limit: Int, wanted: Int, window: Range<Int>
     ) throws(SearchError) -> Page {
         let known = try engine.lastMatches(merged, wanted)
-        let returned = min(limit, known.count)
+        var returned = min(limit, known.count)
+        if returned > 0, returned < known.count,
+           Self.inseparable(emptyMatch: known[known.count - returned], before: known[known.count - returned - 1]) {
+            returned += 1
+        }
         let matches = Array(known.suffix(returned).reversed())
         var next: Int?
         if known.count > returned {
@@ -143,12 +153,16 @@ public final class Searcher: Sendable {
         if !merged.complete, matches.isEmpty, (next ?? window.upperBound) >= window.upperBound {
             throw .budgetExceeded
         }
-        if limit > 0, !matches.isEmpty, let position = next, position >= window.upperBound {
-            // Only an empty match at the very end was returned: move on by one byte.
-            next = max(window.lowerBound, window.upperBound - 1)
-        }
         let truncated = !merged.complete || merged.count > matches.count
         return Page(matches: matches, count: merged.complete ? merged.count : nil, truncated: truncated, next: truncated ? next : nil)
+    }
+
+    /// Whether a reverse pattern page must not end between `emptyMatch` and the match before it.
+    /// An empty match at q right after a match ending at q is inside every window `[start, q)` that
+    /// would continue after it: ending the page between them repeats it on every later page. They
+    /// travel together, and the page holds one match more than `limit`.
+    private static func inseparable(emptyMatch: RawMatch, before: RawMatch) -> Bool {
+        emptyMatch.start == emptyMatch.end && before.end == emptyMatch.start
     }
 
     // MARK: Streaming
@@ -336,13 +350,33 @@ public final class Searcher: Sendable {
         var delivered = 0
         var pending: [SearchMatch] = []
         var firstUndelivered: RawMatch?
+        var lastDelivered: RawMatch?
         var stopped = false
+        /// Queues one match; `false` when the consumer stopped the search.
+        func emit(_ match: RawMatch) throws(SearchError) -> Bool {
+            pending.append(SearchMatch(offset: match.start, length: match.end - match.start, line: try lines.line(at: match.start)))
+            delivered += 1
+            lastDelivered = match
+            guard pending.count >= batch else { return true }
+            defer { pending.removeAll(keepingCapacity: true) }
+            return deliver(pending)
+        }
         partLoop: for part in merged.parts.reversed() {
             var upper = part.count
             while upper > 0 {
                 if delivered >= limit {
-                    firstUndelivered = try engine.matches(of: part, in: (upper - 1)..<upper).first
-                    break partLoop
+                    let candidate = try engine.matches(of: part, in: (upper - 1)..<upper).first
+                    guard let candidate, delivered == limit, let empty = lastDelivered,
+                          Self.inseparable(emptyMatch: empty, before: candidate) else {
+                        firstUndelivered = candidate
+                        break partLoop
+                    }
+                    upper -= 1
+                    if try !emit(candidate) {
+                        stopped = true
+                        break partLoop
+                    }
+                    continue
                 }
                 // Slices end on restart points, so each regeneration scans about one slice.
                 let interval = ChunkSummary.markInterval
@@ -350,14 +384,9 @@ public final class Searcher: Sendable {
                 let lower = max(0, (chunkIndex / interval) * interval - part.from, upper - (limit - delivered))
                 let slice = try engine.matches(of: part, in: lower..<upper)
                 for match in slice.reversed() {
-                    pending.append(SearchMatch(offset: match.start, length: match.end - match.start, line: try lines.line(at: match.start)))
-                    delivered += 1
-                    if pending.count >= batch {
-                        if !deliver(pending) {
-                            stopped = true
-                            break partLoop
-                        }
-                        pending.removeAll(keepingCapacity: true)
+                    if try !emit(match) {
+                        stopped = true
+                        break partLoop
                     }
                 }
                 upper = lower
@@ -374,9 +403,6 @@ public final class Searcher: Sendable {
             next = merged.scannedFrom
         }
         if !merged.complete, delivered == 0, (next ?? window.upperBound) >= window.upperBound { throw .budgetExceeded }
-        if limit > 0, delivered > 0, let position = next, position >= window.upperBound {
-            next = max(window.lowerBound, window.upperBound - 1)
-        }
         let truncated = !merged.complete || merged.count > delivered
         return StreamSummary(
             delivered: delivered, count: merged.complete ? merged.count : nil, truncated: truncated,
