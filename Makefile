@@ -82,9 +82,13 @@ fuzz: deps
 
 sanitize: sanitize-address sanitize-thread
 
+# Not under ASan: the test that bounds the server's memory growth while it streams a million
+# NDJSON matches. ASan's shadow memory and quarantine count in that figure, not the server's own use.
+ASAN_SKIP := ndjsonStreamsAMillionMatchesInBoundedMemory
+
 sanitize-address: deps
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
-	$(ASAN_ENV) $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --parallel
+	$(ASAN_ENV) $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --parallel --skip '$(ASAN_SKIP)'
 
 sanitize-thread: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan

@@ -17,11 +17,6 @@
 
 /* ---- Daemon start -------------------------------------------------------------------------- */
 
-struct cmhd_log_target {
-    cmhd_log_sink sink;
-    void *context;
-};
-
 /* libmicrohttpd hands its logger a format and a va_list, which Swift cannot consume. */
 static void cmhd_log_trampoline(void *cls, const char *format, va_list arguments) {
     const struct cmhd_log_target *target = cls;
@@ -32,9 +27,6 @@ static void cmhd_log_trampoline(void *cls, const char *format, va_list arguments
     target->sink(target->context, line);
 }
 
-/* The daemon outlives this call, so the log target must too; one server per process uses it. */
-static struct cmhd_log_target cmhd_log_target_storage;
-
 struct MHD_Daemon *cmhd_start_daemon(const struct cmhd_daemon_config *config,
                                      MHD_AccessHandlerCallback access, void *access_context,
                                      MHD_RequestCompletedCallback completed, void *completed_context,
@@ -42,7 +34,7 @@ struct MHD_Daemon *cmhd_start_daemon(const struct cmhd_daemon_config *config,
                                      void *uri_log_context,
                                      MHD_NotifyConnectionCallback connection_notify,
                                      void *connection_notify_context,
-                                     cmhd_log_sink log, void *log_context,
+                                     const struct cmhd_log_target *log,
                                      char *error, size_t error_capacity) {
     struct sockaddr_storage address;
     memset(&address, 0, sizeof address);
@@ -68,15 +60,12 @@ struct MHD_Daemon *cmhd_start_daemon(const struct cmhd_daemon_config *config,
         ((struct sockaddr_in *)&address)->sin_port = htons(config->port);
     }
 
-    cmhd_log_target_storage.sink = log;
-    cmhd_log_target_storage.context = log_context;
-
     struct MHD_OptionItem options[16];
     unsigned int count = 0;
 #define CMHD_OPTION(name, value, pointer) \
     options[count++] = (struct MHD_OptionItem){(name), (intptr_t)(value), (void *)(pointer)}
     /* The logger first: libmicrohttpd reports problems with later options through it. */
-    CMHD_OPTION(MHD_OPTION_EXTERNAL_LOGGER, cmhd_log_trampoline, &cmhd_log_target_storage);
+    CMHD_OPTION(MHD_OPTION_EXTERNAL_LOGGER, cmhd_log_trampoline, log);
     CMHD_OPTION(MHD_OPTION_SOCK_ADDR, 0, &address);
     CMHD_OPTION(MHD_OPTION_NOTIFY_COMPLETED, completed, completed_context);
     CMHD_OPTION(MHD_OPTION_URI_LOG_CALLBACK, uri_log, uri_log_context);

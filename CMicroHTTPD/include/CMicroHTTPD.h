@@ -29,6 +29,16 @@ struct cmhd_daemon_config {
 typedef void (*cmhd_log_sink)(void *context, const char *message);
 
 /*
+ * Where one daemon's log lines go. The caller owns it and keeps it until MHD_stop_daemon has
+ * returned: libmicrohttpd's threads read it for the daemon's whole life, and one per daemon
+ * keeps several servers in a process (the tests) from sharing it.
+ */
+struct cmhd_log_target {
+    cmhd_log_sink sink;
+    void *context;
+};
+
+/*
  * Starts an epoll daemon with an internal thread pool, suspend/resume allowed. `uri_log` receives
  * the raw request-target before any decoding; its return value becomes the request's context.
  * Returns NULL on failure with a one-line reason in `error` (capacity `error_capacity`).
@@ -41,7 +51,7 @@ struct MHD_Daemon *cmhd_start_daemon(const struct cmhd_daemon_config *config,
                                      void *uri_log_context,
                                      MHD_NotifyConnectionCallback connection_notify,
                                      void *connection_notify_context,
-                                     cmhd_log_sink log, void *log_context,
+                                     const struct cmhd_log_target *log,
                                      char *error, size_t error_capacity);
 
 /* The port the daemon really listens on (the answer to port 0). */

@@ -36,14 +36,18 @@ public final class FileRoot: Sendable {
     }
 
     /// Cheap revalidation by path (one statx, no descriptor). Following a symlink out of the root
-    /// here is harmless: a foreign identity never matches a cached mapping, and the open that
-    /// follows a mismatch is confined.
+    /// here is harmless for files: a foreign identity never matches a cached mapping, and the open
+    /// that follows a mismatch is confined. A directory is confirmed by a confined open, because
+    /// callers answer "is a directory" (a redirect) without opening it: a symlink to a directory
+    /// outside the root must read as missing, like any other way out.
     public func status(of relativePath: String) throws(FileAccessError) -> FileIdentity {
         var buffer = stat()
         guard fstatat(descriptor, relativePath.isEmpty ? "." : relativePath, &buffer, 0) == 0 else {
             throw FileAccessError.from(errno: errno)
         }
-        return FileIdentity(buffer)
+        let identity = FileIdentity(buffer)
+        if identity.isDirectory { close(try open(relativePath, flags: O_RDONLY | O_DIRECTORY)) }
+        return identity
     }
 
     /// The identity of an open descriptor.

@@ -18,6 +18,8 @@ public final class Server: Sendable {
         let callbacks = Callbacks(handler: handler, log: log, drainBodyLimit: options.drainBodyLimit)
         let context = Unmanaged.passUnretained(callbacks).toOpaque()
         var error = [CChar](repeating: 0, count: 256)
+        let logTarget = UnsafeMutablePointer<cmhd_log_target>.allocate(capacity: 1)
+        logTarget.initialize(to: cmhd_log_target(sink: Callbacks.logLine, context: context))
         let started: OpaquePointer? = options.host.withCString { host in
             var config = cmhd_daemon_config(
                 host: host, port: options.port, thread_pool_size: UInt32(clamping: options.threads),
@@ -27,16 +29,17 @@ public final class Server: Sendable {
                 connection_memory_limit: options.memoryPerConnection, listen_backlog: 0)
             return cmhd_start_daemon(&config, Callbacks.access, context, Callbacks.completed, context,
                                      Callbacks.uriLog, context, Callbacks.connectionEvent, context,
-                                     Callbacks.logLine, context, &error, error.count)
+                                     logTarget, &error, error.count)
         }
         let messages = callbacks.finishStartup()
         guard let started else {
+            logTarget.deallocate()
             let reason = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw ServerError(description: ([reason] + messages).joined(separator: ": "))
         }
         messages.forEach(log)
         self.callbacks = callbacks
-        self.daemon = Daemon(pointer: started)
+        self.daemon = Daemon(pointer: started, logTarget: logTarget)
         self.port = cmhd_bound_port(started)
     }
 
@@ -79,11 +82,15 @@ private final class Daemon: Sendable {
         /// daemon has stopped (libmicrohttpd's manual): a worker may still be taking it out of its
         /// epoll set, and closing it first makes libmicrohttpd abort the process.
         var quiescedSocket: Int32 = -1
+        /// Read by the daemon's threads until it has stopped; freed right after.
+        var logTarget: UnsafeMutablePointer<cmhd_log_target>?
     }
 
     private let handle: Mutex<Handle>
 
-    init(pointer: OpaquePointer) { handle = Mutex(Handle(pointer: pointer)) }
+    init(pointer: OpaquePointer, logTarget: UnsafeMutablePointer<cmhd_log_target>) {
+        handle = Mutex(Handle(pointer: pointer, logTarget: logTarget))
+    }
 
     func quiesce() {
         handle.withLock { handle in
@@ -98,10 +105,12 @@ private final class Daemon: Sendable {
             defer {
                 handle.pointer = nil
                 handle.quiescedSocket = -1
+                handle.logTarget = nil
             }
             return handle
         }
         if let pointer = stopping.pointer { MHD_stop_daemon(pointer) }
         if stopping.quiescedSocket >= 0 { close(stopping.quiescedSocket) }
+        stopping.logTarget?.deallocate()
     }
 }

@@ -18,6 +18,10 @@ import Testing
         "/files/%00",
         "/files/escape-link",
         "/files/escape-dir/secret.txt",
+        // A symlink to a directory outside: no redirect to it, no listing of it.
+        "/files/escape-dir",
+        "/files/escape-dir/",
+        "/search/escape-dir?q=a",
         "/files//etc/passwd",
         "/files/%2fetc%2fpasswd",
     ]
@@ -48,6 +52,14 @@ import Testing
         let server = try TestServer(files: ["real.txt": Array("real".utf8)])
         symlink("real.txt", server.path("alias.txt"))
         #expect(try server.request("GET", "/files/alias.txt").text == "real")
+    }
+
+    @Test func symlinkToADirectoryWithinTheRootRedirects() throws {
+        let server = try TestServer(files: ["real/a.txt": Array("a".utf8)])
+        symlink("real", server.path("alias"))
+        let response = try server.request("GET", "/files/alias")
+        #expect(response.status == 301)
+        #expect(response.header("Location") == "/files/alias/")
     }
 
     @Test func errorBodiesRevealNoServerPath() throws {
