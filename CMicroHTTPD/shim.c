@@ -103,6 +103,16 @@ int cmhd_client_address(struct MHD_Connection *connection, char *text, size_t ca
     return getnameinfo(info->client_addr, length, text, (socklen_t)capacity, NULL, 0, NI_NUMERICHOST) == 0 ? 0 : -1;
 }
 
+int cmhd_connection_fd(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info ? info->connect_fd : -1;
+}
+
+void *cmhd_connection_context(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
 /* ---- Confined open ------------------------------------------------------------------------- */
 
 int cmhd_open_beneath(int dirfd, const char *path, int flags) {

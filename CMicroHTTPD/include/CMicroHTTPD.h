@@ -60,6 +60,12 @@ uint16_t cmhd_bound_port(struct MHD_Daemon *daemon);
 /* The client's numeric address (MHD_get_connection_info is variadic). 0 on success. */
 int cmhd_client_address(struct MHD_Connection *connection, char *text, size_t capacity);
 
+/* The connection's socket, or -1. */
+int cmhd_connection_fd(struct MHD_Connection *connection);
+
+/* What the connection-notify callback stored in its socket context, or NULL. */
+void *cmhd_connection_context(struct MHD_Connection *connection);
+
 /* ---- Confined open ------------------------------------------------------------------------- */
 
 /*

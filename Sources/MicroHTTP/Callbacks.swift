@@ -16,11 +16,14 @@ final class Callbacks: Sendable {
     let connections = Atomic<Int>(0)
     let leases = LeaseTracker()
     let suspensions = Suspensions()
+    let deadlines: ConnectionDeadlines
     /// Deferred work (searches) runs here, never on a network thread.
     private let workQueue = DispatchQueue(label: "mmapd.deferred", attributes: .concurrent)
 
-    init(handler: any RequestHandler, log: @escaping @Sendable (String) -> Void, drainBodyLimit: UInt64) {
+    init(handler: any RequestHandler, log: @escaping @Sendable (String) -> Void, drainBodyLimit: UInt64,
+         deadlines: ConnectionDeadlines) {
         self.handler = handler
+        self.deadlines = deadlines
         self.log = log
         self.drainBodyLimit = drainBodyLimit
     }
@@ -36,6 +39,9 @@ final class Callbacks: Sendable {
         from(context).inFlight.add(1, ordering: .relaxed)
         let request = Request(target: uri.map { String(cString: $0) } ?? "")
         request.connection = connection
+        if let connection, let watch = cmhd_connection_context(connection) {
+            request.watch = Unmanaged<ConnectionDeadlines.Watch>.fromOpaque(watch).takeUnretainedValue()
+        }
         return Unmanaged.passRetained(request).toOpaque()
     }
 
@@ -45,7 +51,9 @@ final class Callbacks: Sendable {
         let chunk = UnsafeRawBufferPointer(start: uploadData, count: uploadSize.pointee)
         uploadSize.pointee = 0
         request.bytesReceived += UInt64(chunk.count)
-        return from(context).step(request, connection: connection, method: method, chunk: chunk)
+        let callbacks = from(context)
+        if !chunk.isEmpty, let watch = request.watch { callbacks.deadlines.bodyProgress(watch, received: request.bytesReceived) }
+        return callbacks.step(request, connection: connection, method: method, chunk: chunk)
     }
 
     static let completed: MHD_RequestCompletedCallback = { context, _, requestContext, termination in
@@ -61,17 +69,24 @@ final class Callbacks: Sendable {
             }
         }
         let callbacks = from(context)
+        if let watch = request.watch { callbacks.deadlines.requestFinished(watch) }
         callbacks.handler.completed(request)
         request.connection = nil
         callbacks.inFlight.subtract(1, ordering: .relaxed)
     }
 
-    static let connectionEvent: MHD_NotifyConnectionCallback = { context, _, _, event in
+    static let connectionEvent: MHD_NotifyConnectionCallback = { context, connection, socketContext, event in
         let callbacks = from(context)
         if event == .CONNECTION_NOTIFY_STARTED {
             callbacks.connections.add(1, ordering: .relaxed)
+            guard let connection, let socketContext else { return }
+            let watch = callbacks.deadlines.opened(fd: cmhd_connection_fd(connection))
+            socketContext.pointee = Unmanaged.passRetained(watch).toOpaque()
         } else {
             callbacks.connections.subtract(1, ordering: .relaxed)
+            guard let socketContext, let raw = socketContext.pointee else { return }
+            socketContext.pointee = nil
+            callbacks.deadlines.closed(Unmanaged<ConnectionDeadlines.Watch>.fromOpaque(raw).takeRetainedValue())
         }
     }
 
@@ -102,8 +117,10 @@ final class Callbacks: Sendable {
         switch request.phase {
         case .new:
             request.method = method.map { String(cString: $0) } ?? ""
+            if let watch = request.watch { deadlines.headComplete(watch) }
             return adopt(handler.begin(request), for: request, on: connection, chunk: chunk)
         case .waiting(let turn, granted: true):
+            if let watch = request.watch { deadlines.headComplete(watch) }
             return adopt(turn.granted(), for: request, on: connection, chunk: chunk)
         case .answerPending(let response):
             return chunk.isEmpty ? queue(response, for: request, on: connection) : .YES
@@ -124,6 +141,7 @@ final class Callbacks: Sendable {
         case .deferredPending(let work):
             guard chunk.isEmpty else { return .YES }
             request.phase = .suspended
+            if let watch = request.watch { deadlines.nothingDue(watch) }
             let suspension = suspensions.suspend(connection)
             workQueue.async {
                 let response = work()
@@ -155,6 +173,7 @@ final class Callbacks: Sendable {
             request.phase = .deferredPending(work)
         case .waitForTurn(let turn):
             request.phase = .waiting(turn, granted: false)
+            if let watch = request.watch { deadlines.nothingDue(watch) }
             let suspension = suspensions.suspend(connection)
             turn.enqueue {
                 // Shut down while waiting: pass the turn on rather than keep it forever.
@@ -173,6 +192,7 @@ final class Callbacks: Sendable {
         if case .stream(let body) = response.body { body.attach(connection, suspensions: suspensions) }
         let result = MHD_queue_response(connection, UInt32(response.status), made)
         if result == .YES {
+            if let watch = request.watch { deadlines.nothingDue(watch) }
             request.phase = .answered
             request.status = response.status
             // HEAD and 304 announce a length but libmicrohttpd sends no body.

@@ -27,6 +27,8 @@ public final class Request: @unchecked Sendable {
     public var route = "unknown"
 
     var connection: OpaquePointer?
+    /// The connection's deadlines (nil only if libmicrohttpd gave no socket context).
+    var watch: ConnectionDeadlines.Watch?
     var phase: Phase = .new
 
     enum Phase {

@@ -15,7 +15,10 @@ public final class Server: Sendable {
 
     /// Starts listening. `log` receives libmicrohttpd's own diagnostics.
     public init(options: ServerOptions, handler: any RequestHandler, log: @escaping @Sendable (String) -> Void) throws(ServerError) {
-        let callbacks = Callbacks(handler: handler, log: log, drainBodyLimit: options.drainBodyLimit)
+        let deadlines = ConnectionDeadlines(
+            headerTimeoutSeconds: options.headerTimeoutSeconds, idleTimeoutSeconds: options.connectionTimeoutSeconds,
+            minimumBodyRate: options.minimumBodyRate)
+        let callbacks = Callbacks(handler: handler, log: log, drainBodyLimit: options.drainBodyLimit, deadlines: deadlines)
         let context = Unmanaged.passUnretained(callbacks).toOpaque()
         var error = [CChar](repeating: 0, count: 256)
         let logTarget = UnsafeMutablePointer<cmhd_log_target>.allocate(capacity: 1)
@@ -51,6 +54,8 @@ public final class Server: Sendable {
     public var connections: Int { callbacks.connections.load(ordering: .relaxed) }
     /// Zero-copy responses whose memory libmicrohttpd still holds.
     public var responsesHoldingMemory: Int { callbacks.leases.held }
+    /// Connections shut down because a request head or body came too slowly.
+    public var connectionsCutOff: Int { callbacks.deadlines.cutOff.load(ordering: .relaxed) }
 
     /// Graceful stop: stop accepting, let in-flight requests finish for at most `grace`, then
     /// close everything. Idle keep-alive connections are not waited for.

@@ -7,8 +7,13 @@ public struct ServerOptions: Sendable {
     public var threads: Int
     public var connectionLimit: Int
     public var perIPConnectionLimit: Int
-    /// Idle seconds before a connection is closed: what cuts off slow-header and slow-body clients.
+    /// Idle seconds before a connection is closed (libmicrohttpd's timeout: any byte resets it).
     public var connectionTimeoutSeconds: Int
+    /// Seconds a request head may take to arrive, and the grace before a body's rate counts:
+    /// what cuts off clients that trickle (see `ConnectionDeadlines`).
+    public var headerTimeoutSeconds: Int
+    /// Bytes per second a request body must average after the grace.
+    public var minimumBodyRate: Int
     /// Bytes per connection for the request line, headers and read buffer: bounds header size.
     public var memoryPerConnection: Int
     /// A body this small is read and discarded when the answer comes before it (a 401 to a small
@@ -17,8 +22,8 @@ public struct ServerOptions: Sendable {
 
     public init(
         host: String = "127.0.0.1", port: UInt16 = 8080, threads: Int = 2, connectionLimit: Int = 1024,
-        perIPConnectionLimit: Int = 0, connectionTimeoutSeconds: Int = 30, memoryPerConnection: Int = 16 * 1024,
-        drainBodyLimit: UInt64 = 64 * 1024
+        perIPConnectionLimit: Int = 0, connectionTimeoutSeconds: Int = 30, headerTimeoutSeconds: Int = 10,
+        minimumBodyRate: Int = 1024, memoryPerConnection: Int = 16 * 1024, drainBodyLimit: UInt64 = 64 * 1024
     ) {
         self.host = host
         self.port = port
@@ -26,6 +31,8 @@ public struct ServerOptions: Sendable {
         self.connectionLimit = connectionLimit
         self.perIPConnectionLimit = perIPConnectionLimit
         self.connectionTimeoutSeconds = connectionTimeoutSeconds
+        self.headerTimeoutSeconds = headerTimeoutSeconds
+        self.minimumBodyRate = minimumBodyRate
         self.memoryPerConnection = memoryPerConnection
         self.drainBodyLimit = drainBodyLimit
     }

@@ -44,12 +44,14 @@ public final class MmapdService: Sendable {
             scrape: { [serverBox] in
                 let server = serverBox.server
                 return metrics.scrape(pool: pool.statistics, connections: server?.connections ?? 0,
+                                      cutOff: server?.connectionsCutOff ?? 0,
                                       leases: server?.responsesHoldingMemory ?? 0, regions: MappedRegion.aliveCount)
             })
         let options = ServerOptions(
             host: settings.host, port: UInt16(settings.port), threads: settings.threads,
             connectionLimit: settings.maxConnections, perIPConnectionLimit: settings.maxConnectionsPerIP,
-            connectionTimeoutSeconds: settings.connectionTimeout, memoryPerConnection: settings.maxHeaderBytes)
+            connectionTimeoutSeconds: settings.connectionTimeout, headerTimeoutSeconds: settings.headerTimeout,
+            minimumBodyRate: settings.minBodyRate, memoryPerConnection: settings.maxHeaderBytes)
         let daemonLogger = logger
         do {
             server = try Server(options: options, handler: routes) { line in daemonLogger.warning("\(line)") }

@@ -17,7 +17,8 @@ final class ServiceMetrics: Sendable {
     let searchDuration: DurationHistogram
     let patchBytes: Counter
     let flushDuration: DurationHistogram
-    private let poolCounters = Mutex<MappingPool.Statistics>(MappingPool.Statistics())
+    /// What the cumulative sources (pool, deadline cut-offs) said at the previous scrape.
+    private let previousScrape = Mutex<(pool: MappingPool.Statistics, cutOff: Int)>((MappingPool.Statistics(), 0))
 
     private struct RequestKey: Hashable {
         let route: String
@@ -54,17 +55,19 @@ final class ServiceMetrics: Sendable {
     }
 
     /// The exposition text, with pool and connection figures read now.
-    func scrape(pool: MappingPool.Statistics, connections: Int, leases: Int, regions: Int) -> [UInt8] {
+    func scrape(pool: MappingPool.Statistics, connections: Int, cutOff: Int, leases: Int, regions: Int) -> [UInt8] {
         gauge("pool_mappings", "", "Mappings cached in the pool.").set(Int64(pool.mappings))
         gauge("pool_mapped", "bytes", "Bytes of address space the cached mappings cover.").set(Int64(pool.mappedBytes))
         gauge("connections", "", "Open client connections.").set(Int64(connections))
         gauge("leases_in_use", "", "Responses still holding a mapping.").set(Int64(leases))
         gauge("regions_alive", "", "Mappings alive in the process, cached or leased.").set(Int64(regions))
-        // The pool counts cumulatively; Prometheus counters only go up by increments.
-        let previous = poolCounters.withLock { previous in
-            defer { previous = pool }
+        // The pool and the deadlines count cumulatively; Prometheus counters only go up by increments.
+        let (previous, previousCutOff) = previousScrape.withLock { previous in
+            defer { previous = (pool, cutOff) }
             return previous
         }
+        counter("connections_cut_off", "Connections shut down because a request head or body came too slowly.")
+            .increment(by: Int64(cutOff - previousCutOff))
         counter("pool_hits", "Leases served by a cached mapping.").increment(by: Int64(pool.hits - previous.hits))
         counter("pool_misses", "Leases that had to map the file.").increment(by: Int64(pool.misses - previous.misses))
         counter("pool_evictions", "Mappings evicted by the pool's limits.").increment(by: Int64(pool.evictions - previous.evictions))

@@ -14,6 +14,8 @@ public struct Settings: Sendable {
     public var maxConnections = 1024
     public var maxConnectionsPerIP = 256
     public var connectionTimeout = 30
+    public var headerTimeout = 10
+    public var minBodyRate = 1024
     /// libmicrohttpd zeroes this much per request when it reuses a connection's memory pool, so it
     /// is a per-request cost as well as a bound: at 64 KiB that memset was 17% of a 4 KiB GET.
     public var maxHeaderBytes = 16 * 1024
@@ -72,6 +74,8 @@ public struct Settings: Sendable {
         integer("maxConnections", "open connections at most", \.maxConnections, 1...1_000_000),
         integer("maxConnectionsPerIP", "open connections per client address (0 = no limit)", \.maxConnectionsPerIP, 0...1_000_000),
         integer("connectionTimeout", "seconds a connection may stay idle or stall", \.connectionTimeout, 1...86_400),
+        integer("headerTimeout", "seconds a request head may take to arrive; also a body's grace", \.headerTimeout, 1...3600),
+        integer("minBodyRate", "bytes per second a request body must average after its grace", \.minBodyRate, 1...(1 << 30)),
         integer("maxHeaderBytes", "bytes for the request line and headers per connection", \.maxHeaderBytes, 4096...(16 << 20)),
         integer("maxMappings", "cached file mappings at most", \.maxMappings, 0...60_000),
         integer("maxMappedBytes", "bytes of address space the cached mappings may cover", \.maxMappedBytes, 0...Int.max),

@@ -65,14 +65,11 @@ import Testing
         }
     }
 
-    /// A client that trickles its request head one byte every 0.5 s never falls silent for the
-    /// 2 s timeout. libmicrohttpd's `MHD_OPTION_CONNECTION_TIMEOUT` is an idle timeout with no
-    /// deadline for a complete request, so such a connection is held as long as the client keeps
-    /// trickling (until the header buffer, `--max-header-bytes`, is full). This records that
-    /// residual risk (docs/SECURITY.md); what the limits guarantee is that such clients cannot take
-    /// more than `--max-connections-per-ip` connections, and that others are still served.
-    @Test func tricklingHeadersAreBoundedByTheConnectionLimitsNotTheTimeout() throws {
-        let server = try TestServer(configure: { $0.connectionTimeout = 2; $0.maxConnectionsPerIP = 6 },
+    /// A client that trickles its request head one byte every 0.5 s never falls silent long enough
+    /// for the idle timeout (libmicrohttpd's only one); `--header-timeout 2` cuts it off anyway,
+    /// while other clients keep being served.
+    @Test func tricklingHeadersAreCutOffByTheHeaderTimeout() throws {
+        let server = try TestServer(configure: { $0.connectionTimeout = 30; $0.headerTimeout = 2; $0.maxConnectionsPerIP = 6 },
                                     files: ["a.txt": Array("hello".utf8)])
         var trickling: [RawSocket] = []
         for _ in 0..<4 {
@@ -82,16 +79,56 @@ import Testing
         }
         let started = ContinuousClock.now
         var open = trickling.count
-        while ContinuousClock.now - started < .seconds(5) {
+        while open > 0, ContinuousClock.now - started < .seconds(8) {
             usleep(500_000)
             open = trickling.filter { $0.send("a") }.count
             #expect(try HTTPConnection(port: server.port, timeoutSeconds: 5).send("GET", "/files/a.txt").status == 200)
         }
-        // Still open after 5 s, 2.5 times the timeout: the known gap. Recorded, not hidden.
-        withKnownIssue("libmicrohttpd's connection timeout is idle-only: a trickling request head is never cut off", isIntermittent: true) {
-            #expect(open == 0, "\(open) of \(trickling.count) trickling connections still open after 5 s with a 2 s timeout")
-        }
+        let lasted = ContinuousClock.now - started
+        #expect(open == 0, "\(open) of \(trickling.count) trickling connections still open after \(lasted) with a 2 s header timeout")
+        #expect(lasted >= .seconds(1), "cut off before the header timeout: \(lasted)")
+        #expect(try cutOff(server) >= 4)
         for socket in trickling { socket.close(reset: true) }
+    }
+
+    /// A PATCH whose body trickles at 20 bytes per second (below `--min-body-rate 1024`) is cut off
+    /// after its 2 s grace, and gives back its file's write turn: the next writer goes through.
+    @Test func tricklingBodiesAreCutOffAndReleaseTheWriteTurn() throws {
+        let server = try TestServer(configure: { $0.writable = true; $0.connectionTimeout = 30; $0.headerTimeout = 2 },
+                                    files: ["w.bin": [UInt8](repeating: 0, count: 4096)])
+        let upload = try RawSocket(port: server.port)
+        #expect(upload.send("PATCH /files/w.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 0-99999/*\r\nContent-Length: 100000\r\n\r\n"))
+        let started = ContinuousClock.now
+        var sending = true
+        while sending, ContinuousClock.now - started < .seconds(8) {
+            usleep(500_000)
+            sending = upload.send([UInt8](repeating: 7, count: 10))
+        }
+        let lasted = ContinuousClock.now - started
+        #expect(!sending, "a 20 B/s body was still accepted after \(lasted)")
+        #expect(lasted >= .seconds(1), "cut off before the grace: \(lasted)")
+        let next = try HTTPConnection(port: server.port, timeoutSeconds: 5)
+            .send("PATCH", "/files/w.bin", headers: [("Content-Range", "bytes 0-0/*")], body: [1])
+        #expect(next.status == 204)
+        upload.close(reset: true)
+    }
+
+    /// The head deadline of a keep-alive connection starts after the idle allowance: a client that
+    /// waits 3 s between requests (header timeout 1 s, idle timeout 30 s) is not cut off.
+    @Test func idleKeepAliveIsGovernedByTheIdleTimeoutNotTheHeaderTimeout() throws {
+        let server = try TestServer(configure: { $0.connectionTimeout = 30; $0.headerTimeout = 1 },
+                                    files: ["a.txt": Array("hello".utf8)])
+        let connection = try HTTPConnection(port: server.port, timeoutSeconds: 5)
+        #expect(try connection.send("GET", "/files/a.txt").status == 200)
+        usleep(3_000_000)
+        #expect(try connection.send("GET", "/files/a.txt").status == 200)
+        #expect(try cutOff(server) == 0)
+    }
+
+    private func cutOff(_ server: TestServer) throws -> Int {
+        let metrics = try server.request("GET", "/metrics").text
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix("mmapd_connections_cut_off_total ") }
+        return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? -1
     }
 
     // MARK: Connection limits

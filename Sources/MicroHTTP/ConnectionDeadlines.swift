@@ -1,0 +1,131 @@
+import CMicroHTTPD
+import Dispatch
+import Glibc
+import Synchronization
+
+/// Deadlines for slow clients, which libmicrohttpd 0.9.75 lacks: its connection timeout is
+/// idle-only, so a client that sends a byte now and then holds its connection (and, for a PATCH,
+/// its file's write turn) forever.
+///
+/// - A request head must be complete within `headerTimeout` of the connection opening, or of the
+///   previous answer plus the idle allowance (a keep-alive connection may first stay idle).
+/// - A body must keep an average of `minimumBodyRate` bytes per second after a first
+///   `headerTimeout` of grace, so a large upload on a slow link is fine and a trickle is not.
+/// - Answers being sent, and suspended requests (a search running, a PATCH waiting for its turn),
+///   have no deadline here: the idle timeout and the server's own budgets govern them.
+///
+/// A connection whose client has closed its side while a head or body is still due is cut off at
+/// once (see `peerFinished`).
+///
+/// A connection past its deadline is `shutdown(2)`, not closed: libmicrohttpd sees the end of the
+/// stream, ends the request (the completion callback releases what it held) and closes the
+/// socket itself. The scan holds the registry lock while it shuts sockets down, and a connection
+/// leaves the registry (under that lock) in the close notification that libmicrohttpd sends
+/// before it closes the descriptor, so a descriptor number reused by a new connection is never hit.
+final class ConnectionDeadlines: Sendable {
+    /// One connection's deadline, read by the scan and written by the connection's network thread.
+    final class Watch: Sendable {
+        fileprivate let fd: Int32
+        /// Monotonic milliseconds; `.max` when nothing is due.
+        fileprivate let deadline: Atomic<Int64>
+        fileprivate let bodyStart = Atomic<Int64>(0)
+
+        fileprivate init(fd: Int32, deadline: Int64) {
+            self.fd = fd
+            self.deadline = Atomic(deadline)
+        }
+    }
+
+    private let headerTimeout: Int64
+    private let idleAllowance: Int64
+    private let minimumBodyRate: Int64
+    private let watches = Mutex<[ObjectIdentifier: Watch]>([:])
+    /// Dispatch sources are thread-safe; the protocol type just does not say so.
+    nonisolated(unsafe) private let timer: DispatchSourceTimer
+    /// Connections shut down for missing a deadline (for metrics and tests).
+    let cutOff = Atomic<Int>(0)
+
+    init(headerTimeoutSeconds: Int, idleTimeoutSeconds: Int, minimumBodyRate: Int) {
+        headerTimeout = Int64(headerTimeoutSeconds) * 1000
+        idleAllowance = Int64(idleTimeoutSeconds) * 1000
+        self.minimumBodyRate = Int64(max(1, minimumBodyRate))
+        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "mmapd.deadlines", qos: .utility))
+        // A quarter of the shortest timeout, at most once a second: a deadline is enforced late
+        // by at most that much.
+        let period = max(50, min(1000, Int(headerTimeout / 4)))
+        timer.schedule(deadline: .now() + .milliseconds(period), repeating: .milliseconds(period), leeway: .milliseconds(period / 4))
+        timer.setEventHandler { [weak self] in self?.scan() }
+        timer.resume()
+    }
+
+    deinit { timer.cancel() }
+
+    static func now() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &time)
+        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+    }
+
+    /// A new connection: its first request head is due.
+    func opened(fd: Int32) -> Watch {
+        let watch = Watch(fd: fd, deadline: Self.now() + headerTimeout)
+        watches.withLock { $0[ObjectIdentifier(watch)] = watch }
+        return watch
+    }
+
+    /// libmicrohttpd is about to close the connection's socket.
+    func closed(_ watch: Watch) {
+        _ = watches.withLock { $0.removeValue(forKey: ObjectIdentifier(watch)) }
+    }
+
+    /// The head is complete (or a write turn came): a body, if one comes, counts from now. A body
+    /// that never comes is the idle timeout's; one that trickles is cut by `bodyProgress`.
+    func headComplete(_ watch: Watch) {
+        watch.bodyStart.store(Self.now(), ordering: .relaxed)
+        watch.deadline.store(.max, ordering: .relaxed)
+    }
+
+    /// `received` body bytes so far: each one buys 1/`minimumBodyRate` of a second.
+    func bodyProgress(_ watch: Watch, received: UInt64) {
+        let bytes = Int64(clamping: received)
+        let earned = bytes / minimumBodyRate * 1000 + bytes % minimumBodyRate * 1000 / minimumBodyRate
+        watch.deadline.store(watch.bodyStart.load(ordering: .relaxed) + headerTimeout + earned, ordering: .relaxed)
+    }
+
+    /// Suspended, or answering: nothing is due from the client.
+    func nothingDue(_ watch: Watch) {
+        watch.deadline.store(.max, ordering: .relaxed)
+    }
+
+    /// The request is over; the next head is due after the idle allowance plus the head timeout.
+    func requestFinished(_ watch: Watch) {
+        watch.deadline.store(Self.now() + idleAllowance + headerTimeout, ordering: .relaxed)
+    }
+
+    private func scan() {
+        let now = Self.now()
+        watches.withLock { watches in
+            for watch in watches.values {
+                let deadline = watch.deadline.load(ordering: .relaxed)
+                guard deadline < now || (deadline != .max && Self.peerFinished(watch.fd)) else { continue }
+                watch.deadline.store(.max, ordering: .relaxed)
+                shutdown(watch.fd, Int32(SHUT_RDWR))
+                cutOff.add(1, ordering: .relaxed)
+            }
+        }
+    }
+
+    /// The client closed its side and every byte it sent has been read, while its head or body is
+    /// still due: what it owes can never arrive. libmicrohttpd 0.9.75 can miss such a FIN when it
+    /// comes right behind data it already drained (edge-triggered epoll), and would then wait for
+    /// the idle timeout, holding e.g. a write turn.
+    private static func peerFinished(_ fd: Int32) -> Bool {
+        var probe = pollfd(fd: fd, events: pollReadHangUp, revents: 0)
+        guard poll(&probe, 1, 0) == 1, probe.revents & pollReadHangUp != 0 else { return false }
+        var pending: Int32 = 0
+        return ioctl(fd, UInt(FIONREAD), &pending) == 0 && pending == 0
+    }
+
+    /// POLLRDHUP (Linux 2.6.17), which the Glibc module does not export without _GNU_SOURCE.
+    private static let pollReadHangUp: Int16 = 0x2000
+}
