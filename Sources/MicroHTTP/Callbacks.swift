@@ -72,6 +72,7 @@ final class Callbacks: Sendable {
         if let watch = request.watch { callbacks.deadlines.requestFinished(watch) }
         callbacks.handler.completed(request)
         request.connection = nil
+        request.holding = nil
         callbacks.inFlight.subtract(1, ordering: .relaxed)
     }
 
@@ -187,10 +188,17 @@ final class Callbacks: Sendable {
 
     private func queue(_ response: Response, for request: Request, on connection: OpaquePointer) -> MHD_Result {
         let response = handler.decorate(response, for: request)
-        guard let made = MHDResponse.make(response, tracker: leases) else { return .NO }
-        defer { MHD_destroy_response(made) }
-        if case .stream(let body) = response.body { body.attach(connection, suspensions: suspensions) }
-        let result = MHD_queue_response(connection, UInt32(response.status), made)
+        let result: MHD_Result
+        if case .prepared(let prepared, let owner) = response.body, response.headers.isEmpty {
+            // Held until the completion callback; libmicrohttpd reads the body only before it.
+            request.holding = Hold(owner, leases)
+            result = MHD_queue_response(connection, UInt32(response.status), prepared.pointer)
+        } else {
+            guard let made = MHDResponse.make(response, tracker: leases) else { return .NO }
+            defer { MHD_destroy_response(made) }
+            if case .stream(let body) = response.body { body.attach(connection, suspensions: suspensions) }
+            result = MHD_queue_response(connection, UInt32(response.status), made)
+        }
         if result == .YES {
             if let watch = request.watch { deadlines.nothingDue(watch) }
             request.phase = .answered

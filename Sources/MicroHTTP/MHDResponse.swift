@@ -7,6 +7,8 @@ enum MHDResponse {
     static func make(_ response: Response, tracker: LeaseTracker) -> OpaquePointer? {
         let made: OpaquePointer?
         switch response.body {
+        case .prepared(let prepared, let owner):
+            return make(prepared.described(owner: owner, extraHeaders: response.headers), tracker: tracker)
         case .empty, .bytes([]):
             made = MHD_create_response_from_buffer(0, nil, .RESPMEM_PERSISTENT)
         case .bytes(let bytes):
@@ -69,8 +71,9 @@ public final class LeaseTracker: Sendable {
     public var held: Int { count.load(ordering: .relaxed) }
 }
 
-/// Keeps a response's memory owner alive and counted until libmicrohttpd frees the response.
-private final class Hold {
+/// Keeps a response's memory owner alive and counted until libmicrohttpd frees the response (or,
+/// for a prepared response, until its request completes).
+final class Hold {
     let owner: AnyObject
     let tracker: LeaseTracker
 

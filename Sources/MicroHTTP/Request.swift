@@ -29,6 +29,8 @@ public final class Request: @unchecked Sendable {
     var connection: OpaquePointer?
     /// The connection's deadlines (nil only if libmicrohttpd gave no socket context).
     var watch: ConnectionDeadlines.Watch?
+    /// The memory owner of a prepared answer, held until completion.
+    var holding: AnyObject?
     var phase: Phase = .new
 
     enum Phase {

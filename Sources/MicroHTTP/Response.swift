@@ -18,6 +18,9 @@ public struct Response: @unchecked Sendable {
         case pieces([Piece], owner: AnyObject)
         /// Produced while it is sent, length unknown (chunked transfer coding).
         case stream(StreamingBody)
+        /// A response built once, with its headers (`headers` here are added to them); `owner`
+        /// keeps its body's memory alive until the request completes.
+        case prepared(PreparedResponse, owner: AnyObject)
     }
 
     public enum Piece {
@@ -38,6 +41,11 @@ public struct Response: @unchecked Sendable {
         self.body = body
     }
 
+    /// A prepared answer, queued as it is unless headers are added.
+    public init(prepared: PreparedResponse, owner: AnyObject) {
+        self.init(status: prepared.status, body: .prepared(prepared, owner: owner))
+    }
+
     /// The body's length in bytes: what Content-Length will say.
     public var bodyLength: Int {
         switch body {
@@ -46,6 +54,7 @@ public struct Response: @unchecked Sendable {
         case .borrowed(let buffer, _): buffer.count
         case .pieces(let pieces, _): pieces.reduce(0) { $0 + $1.count }
         case .stream: 0
+        case .prepared(let prepared, _): prepared.body.count
         }
     }
 }

@@ -10,7 +10,7 @@ import MicroHTTP
 struct FileReads: Sendable {
     let pool: MappingPool
     let generations: WriteGenerations
-    let validatorCache: ValidatorCache
+    let answers: WholeFileAnswers
     let maxRanges: Int
     let listings: Bool
 
@@ -25,7 +25,9 @@ struct FileReads: Sendable {
             return Responses.problem(error.problem)
         }
         let size = lease.identity.size
-        let cached = validatorCache.entry(for: lease.identity, generation: generations.current(lease.identity))
+        let cached = answers.entry(for: lease, generation: generations.current(lease.identity)) {
+            MediaType.contentType(forFileName: file.path.segments.last ?? "")
+        }
         let validators = cached.validators
         let conditions = ConditionalHeaders(
             ifMatch: request.header("If-Match"), ifNoneMatch: request.header("If-None-Match"),
@@ -35,22 +37,19 @@ struct FileReads: Sendable {
         switch ConditionalRequest.evaluate(conditions, isSafe: true, current: validators, now: now) {
         case .preconditionFailed:
             return Responses.problem(.preconditionFailed("The file's current validators do not satisfy the request's preconditions."),
-                                     headers: cached.headers)
+                                     headers: validators.headers)
         case .notModified:
-            // libmicrohttpd gives every response of known size a Content-Length and never sends a
-            // 304's body: with the whole file as the (unsent) body, Content-Length is what a 200
-            // would say, as RFC 9110 §8.6 requires, instead of a wrong 0.
-            return Response(status: 304, headers: cached.headers, body: wholeBody(lease.region, size: lease.identity.size))
+            return prepared(cached.notModified, lease.region)
         case .proceed:
             break
         }
-        let contentType = MediaType.contentType(forFileName: file.path.segments.last ?? "")
-        let headers = cached.headers + [("Accept-Ranges", "bytes")]
+        let contentType = cached.contentType
+        let headers = cached.headers
         let region = lease.region
 
         guard let rangeValue = request.header("Range"),
               ConditionalRequest.rangeApplies(ifRange: conditions.ifRange, current: validators, now: now) else {
-            return whole(region, size: size, headers: headers + [("Content-Type", contentType)])
+            return prepared(cached.ok, region)
         }
         let resolution: RangeResolution
         switch RangeHeader.parse(rangeValue) {
@@ -60,7 +59,7 @@ struct FileReads: Sendable {
         }
         switch resolution {
         case .whole:
-            return whole(region, size: size, headers: headers + [("Content-Type", contentType)])
+            return prepared(cached.ok, region)
         case .unsatisfiable:
             return Responses.problem(
                 .rangeNotSatisfiable("The Range header '\(rangeValue.prefix(200))' selects no byte of this \(size)-byte file."),
@@ -86,15 +85,11 @@ struct FileReads: Sendable {
         }
     }
 
-    private func whole(_ region: MappedRegion, size: UInt64, headers: [(name: String, value: String)]) -> Response {
-        Response(status: 200, headers: headers, body: wholeBody(region, size: size))
-    }
-
-    /// The file's bytes as the lease's stat describes them. The region may be longer than `size`
-    /// only if the file shrank after it was mapped; the stat is what the headers promise.
-    private func wholeBody(_ region: MappedRegion, size: UInt64) -> Response.Body {
-        let count = min(Int(size), region.count)
-        return count == 0 ? .empty : .borrowed(UnsafeRawBufferPointer(rebasing: region.bytes[0..<count]), owner: region)
+    /// A whole-file answer made once per file version; a 503 in the unlikely case libmicrohttpd
+    /// could not allocate it.
+    private func prepared(_ answer: PreparedResponse?, _ region: MappedRegion) -> Response {
+        guard let answer else { return Responses.problem(.serviceUnavailable("Out of memory for the answer; retry the request.")) }
+        return Response(prepared: answer, owner: region)
     }
 
     private func slice(_ region: MappedRegion, _ range: ByteRange) -> UnsafeRawBufferPointer {

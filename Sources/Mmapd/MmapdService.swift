@@ -28,7 +28,7 @@ public final class MmapdService: Sendable {
         // The routes are made before the server they serve; /metrics reads the server through this.
         let serverBox = ServerBox()
         let routes = Routes(
-            files: FileReads(pool: pool, generations: generations, validatorCache: ValidatorCache(), maxRanges: settings.maxRanges,
+            files: FileReads(pool: pool, generations: generations, answers: WholeFileAnswers(), maxRanges: settings.maxRanges,
                              listings: settings.listings),
             patches: FilePatches(
                 root: root, writableFiles: WritableFiles(root: root), queue: WriteQueue(), generations: generations,

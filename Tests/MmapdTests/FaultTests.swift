@@ -462,7 +462,8 @@ import Testing
         // ...and every aborted connection's descriptor is closed (a bounded poll: closing is
         // asynchronous to this test).
         let descriptors = try eventuallyValue(until: { $0 <= baseline }) { try server.descriptorCount() }
-        #expect(descriptors == baseline, "descriptors: \(baseline) before \(aborted) aborted requests, \(descriptors) after")
+        // (<: a warm-up connection whose close the server had not processed yet may be gone too.)
+        #expect(descriptors <= baseline, "descriptors: \(baseline) before \(aborted) aborted requests, \(descriptors) after")
 
         // Replace every file and fetch it again: a mapping of the old inodes can only survive if
         // an aborted response (or the NDJSON producer) still holds its region.
