@@ -12,6 +12,10 @@ public final class MappedRegion: Sendable {
     /// The identity the mapping was made from.
     public let identity: FileIdentity
     public let isWritable: Bool
+    /// Unique for the life of the process: a key for caches about this mapping that, unlike an
+    /// object identity, is never reused by a later region at the same address.
+    public let serial: UInt64
+    private static let serials = Atomic<UInt64>(0)
 
     /// Regions alive right now, in or out of the pool: a number that must return to the pool's
     /// size once responses finish, which is how tests prove nothing leaks.
@@ -22,6 +26,7 @@ public final class MappedRegion: Sendable {
     init(fd: Int32, identity: FileIdentity, writable: Bool) throws(FileAccessError) {
         self.identity = identity
         self.isWritable = writable
+        serial = Self.serials.add(1, ordering: .relaxed).newValue
         guard identity.size > 0 else {
             base = nil
             count = 0

@@ -12,6 +12,8 @@ import MicroHTTP
 struct FilePatches: Sendable {
     let root: FileRoot
     let writableFiles: WritableFiles
+    /// Told about every write, so that GETs see it at once (see `MappingPool.expire`).
+    let pool: MappingPool
     let queue: WriteQueue
     let generations: WriteGenerations
     let tokens: BearerTokens
@@ -138,6 +140,7 @@ final class PatchTurn: Turn, @unchecked Sendable {
             patches.metrics.patchBytes.increment(by: Int64(written))
             var identity = try Self.checked { () throws(FileAccessError) in try file.identity() }
             patches.generations.bump(identity)
+            patches.pool.expire(path)
             identity = try Self.checked { () throws(FileAccessError) in try file.identity() }
             return Response(status: 204, headers: Validators(identity, generation: patches.generations.current(identity)).headers)
         } catch {

@@ -22,7 +22,8 @@ public final class MmapdService: Sendable {
             throw SettingsError(error.reason)
         }
         let pool = MappingPool(root: root, limits: .init(maxMappings: settings.maxMappings,
-                                                         maxMappedBytes: UInt64(settings.maxMappedBytes)))
+                                                         maxMappedBytes: UInt64(settings.maxMappedBytes),
+                                                         revalidationInterval: .milliseconds(settings.revalidateMilliseconds)))
         let generations = WriteGenerations()
         let metrics = ServiceMetrics()
         // The routes are made before the server they serve; /metrics reads the server through this.
@@ -31,7 +32,7 @@ public final class MmapdService: Sendable {
             files: FileReads(pool: pool, generations: generations, answers: WholeFileAnswers(), maxRanges: settings.maxRanges,
                              listings: settings.listings),
             patches: FilePatches(
-                root: root, writableFiles: WritableFiles(root: root), queue: WriteQueue(), generations: generations,
+                root: root, writableFiles: WritableFiles(root: root), pool: pool, queue: WriteQueue(), generations: generations,
                 tokens: BearerTokens(settings.tokens), writable: settings.writable,
                 maxBodyBytes: UInt64(settings.maxBodyBytes), maxBufferedBodyBytes: UInt64(settings.maxBufferedBodyBytes),
                 metrics: metrics),

@@ -21,6 +21,7 @@ public struct Settings: Sendable {
     public var maxHeaderBytes = 16 * 1024
     public var maxMappings = 1024
     public var maxMappedBytes = 64 << 30
+    public var revalidateMilliseconds = 0
     public var maxRanges = 100
     public var maxBodyBytes = 1 << 30
     public var maxBufferedBodyBytes = 64 << 20
@@ -79,6 +80,8 @@ public struct Settings: Sendable {
         integer("maxHeaderBytes", "bytes for the request line and headers per connection", \.maxHeaderBytes, 4096...(16 << 20)),
         integer("maxMappings", "cached file mappings at most", \.maxMappings, 0...60_000),
         integer("maxMappedBytes", "bytes of address space the cached mappings may cover", \.maxMappedBytes, 0...Int.max),
+        integer("revalidateMilliseconds", "how long a cached file's stat stays good (0: stat on every request)",
+                \.revalidateMilliseconds, 0...86_400_000),
         integer("maxRanges", "ranges per request after merging; more serves the whole file", \.maxRanges, 1...10_000),
         integer("maxBodyBytes", "largest PATCH body", \.maxBodyBytes, 0...Int.max),
         integer("maxBufferedBodyBytes", "largest multipart or message/byterange PATCH body (held in memory)", \.maxBufferedBodyBytes, 0...Int.max),

@@ -20,12 +20,8 @@ final class WholeFileAnswers: Sendable {
         let notModified: PreparedResponse?
         fileprivate let identity: FileIdentity
         fileprivate let generation: UInt64
-        /// Weak: a prepared response does not own the memory it points into, so an entry must
-        /// never outlive its region's use. A region at a reused address is not this one.
-        fileprivate weak let region: MappedRegion?
 
         fileprivate init(region: MappedRegion, identity: FileIdentity, generation: UInt64, contentType: String) {
-            self.region = region
             self.identity = identity
             self.generation = generation
             self.contentType = contentType
@@ -43,15 +39,18 @@ final class WholeFileAnswers: Sendable {
         }
     }
 
-    private let entries = Mutex<[ObjectIdentifier: Entry]>([:])
+    /// By region serial. An entry holds no reference to its region: its prepared responses do not
+    /// own the memory they point into, and each request holds the region while it uses them. An
+    /// entry whose region is gone is never matched again, since no later region has its serial.
+    private let entries = Mutex<[UInt64: Entry]>([:])
     private let capacity: Int
 
     init(capacity: Int = 4096) { self.capacity = capacity }
 
     /// The entry for `lease` as it is now; `contentType` is asked only when one must be made.
     func entry(for lease: MappingPool.Lease, generation: UInt64, contentType: () -> String) -> Entry {
-        let key = ObjectIdentifier(lease.region)
-        if let hit = entries.withLock({ $0[key] }), hit.region === lease.region, hit.identity == lease.identity,
+        let key = lease.region.serial
+        if let hit = entries.withLock({ $0[key] }), hit.identity == lease.identity,
            hit.generation == generation {
             return hit
         }

@@ -95,6 +95,33 @@ private func text(_ lease: MappingPool.Lease) -> String {
         #expect(pool.statistics.remaps == 1)
     }
 
+    /// Within the revalidation interval the pool does not stat: a replacement by someone else is
+    /// not seen (the old version is served whole), until this process invalidates the path.
+    @Test func withinTheRevalidationIntervalTheLastStatIsTrusted() throws {
+        let sandbox = try Sandbox()
+        try sandbox.write("f", "old!")
+        let pool = MappingPool(root: sandbox.root, limits: .init(revalidationInterval: .seconds(3600)))
+        let before = try pool.lease("f")
+        try sandbox.replace("f", "new!")
+        let trusted = try pool.lease("f")
+        #expect(trusted.region === before.region)
+        #expect(text(trusted) == "old!")
+        #expect(trusted.identity == before.identity)
+        pool.expire("f")
+        let fresh = try pool.lease("f")
+        #expect(text(fresh) == "new!")
+        #expect(pool.statistics.hits == 1)
+    }
+
+    /// A missing file is never trusted from a previous lease: only cached mappings skip the stat.
+    @Test func theIntervalNeverHidesAMissingOrNewFile() throws {
+        let sandbox = try Sandbox()
+        let pool = MappingPool(root: sandbox.root, limits: .init(revalidationInterval: .seconds(3600)))
+        #expect(throws: FileAccessError.notFound) { try pool.lease("f") }
+        try sandbox.write("f", "here")
+        #expect(text(try pool.lease("f")) == "here")
+    }
+
     @Test func growthIsRemapped() throws {
         let sandbox = try Sandbox()
         try sandbox.write("f", "abc")
