@@ -90,17 +90,31 @@ public struct FileTarget: Sendable, Hashable {
 
     /// Applies the confinement rules of ``RequestTarget`` to the still-encoded rest of a path.
     init(encoded: ArraySlice<UInt8>) throws(ProblemDetails) {
-        guard let decoded = try? PercentDecoding.decode(encoded, as: .path) else {
-            throw .badRequest("The path has a malformed percent-escape: '%' must be followed by two hex digits.")
+        let decoded: ArraySlice<UInt8>
+        if encoded.contains(UInt8(ascii: "%")) {
+            guard let bytes = try? PercentDecoding.decode(encoded, as: .path) else {
+                throw .badRequest("The path has a malformed percent-escape: '%' must be followed by two hex digits.")
+            }
+            decoded = bytes[...]
+        } else {
+            decoded = encoded  // the common case: nothing to decode, nothing to copy
         }
-        let rawSegments = decoded.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        // The segments between slashes, the empty ones included (as `split` with
+        // `omittingEmptySubsequences: false` would give them, without its array).
         var segments: [String] = []
-        for raw in rawSegments where !raw.isEmpty && !raw.elementsEqual(".".utf8) {
-            guard let segment = String(validating: raw, as: UTF8.self) else { throw .notFound() }
-            segments.append(segment)
+        var start = decoded.startIndex
+        var last = decoded[start..<start]
+        while true {
+            let end = decoded[start...].firstIndex(of: UInt8(ascii: "/")) ?? decoded.endIndex
+            last = decoded[start..<end]
+            if !last.isEmpty && !last.elementsEqual(".".utf8) {
+                guard let segment = String(validating: last, as: UTF8.self) else { throw .notFound() }
+                segments.append(segment)
+            }
+            guard end != decoded.endIndex else { break }
+            start = decoded.index(after: end)
         }
         guard let path = RelativePath(segments: segments) else { throw .notFound() }
-        let last = rawSegments.last ?? []
         self.init(path: path, isDirectory: last.isEmpty || last.elementsEqual(".".utf8))
     }
 }

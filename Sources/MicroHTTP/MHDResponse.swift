@@ -34,10 +34,18 @@ enum MHDResponse {
             if made == nil { releaseOwner(context) }
         }
         guard let made else { return nil }
-        for (name, value) in response.headers {
-            MHD_add_response_header(made, name, value)
-        }
+        addHeaders(response.headers, to: made)
         return made
+    }
+
+    /// Explicit `withCString`: the implicit String-to-pointer conversion of two arguments went
+    /// through `utf8CString`, two heap arrays per header (profiled: 1.7% of a range GET).
+    static func addHeaders(_ headers: [(name: String, value: String)], to response: OpaquePointer) {
+        for (name, value) in headers {
+            name.withCString { name in
+                value.withCString { value in _ = MHD_add_response_header(response, name, value) }
+            }
+        }
     }
 
     private static let readStream: MHD_ContentReaderCallback = { context, _, buffer, capacity in

@@ -17,7 +17,7 @@ public final class PreparedResponse: @unchecked Sendable {
     public init?(status: Int, headers: [(name: String, value: String)], body: UnsafeRawBufferPointer) {
         guard let made = MHD_create_response_from_buffer(body.count, UnsafeMutableRawPointer(mutating: body.baseAddress),
                                                          .RESPMEM_PERSISTENT) else { return nil }
-        for (name, value) in headers { MHD_add_response_header(made, name, value) }
+        MHDResponse.addHeaders(headers, to: made)
         pointer = made
         self.status = status
         self.headers = headers

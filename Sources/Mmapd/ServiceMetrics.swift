@@ -10,7 +10,7 @@ import Synchronization
 /// connections) are read only when scraped.
 final class ServiceMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
-    private let requestCounters = Mutex<[RequestKey: Counter]>([:])
+    private let requestCounters = Mutex<[Int: Counter]>([:])
     private let bodyBytes: Counter
     private let duration: DurationHistogram
     let searchBytes: Counter
@@ -20,11 +20,9 @@ final class ServiceMetrics: Sendable {
     /// What the cumulative sources (pool, deadline cut-offs) said at the previous scrape.
     private let previousScrape = Mutex<(pool: MappingPool.Statistics, cutOff: Int)>((MappingPool.Statistics(), 0))
 
-    private struct RequestKey: Hashable {
-        let route: String
-        let method: String
-        let status: Int
-    }
+    /// The label values a request can have; anything else is counted as the last of each list.
+    static let routes = ["files", "listing", "search", "healthz", "metrics", "unknown"]
+    static let methods = ["GET", "HEAD", "PATCH", "OPTIONS", "other"]
 
     init() {
         let latency: [Duration] = [.microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(5),
@@ -40,12 +38,18 @@ final class ServiceMetrics: Sendable {
             descriptor: Self.name("patch_flush_duration", "seconds", "msync/fdatasync time before a PATCH is acknowledged."), buckets: latency)
     }
 
+    /// Clients choose the method (and the status follows from what they send): only known methods
+    /// become label values, or invented ones would grow the metrics without bound. The counter is
+    /// found by one small integer, not by hashing three strings.
     func recordRequest(route: String, method: String, status: Int, bytes: Int, duration elapsed: Duration) {
-        let key = RequestKey(route: route, method: method, status: status)
+        let routeIndex = Self.routes.firstIndex(of: route) ?? Self.routes.count - 1
+        let methodIndex = Self.methods.firstIndex(of: method) ?? Self.methods.count - 1
+        let key = (routeIndex * 8 + methodIndex) << 16 | min(max(status, 0), 0xFFFF)
         let counter = requestCounters.withLock { counters in
             if let counter = counters[key] { return counter }
             let counter = registry.makeCounter(descriptor: Self.name("requests", "total", "Requests answered, by route, method and status."),
-                                               labels: [("route", route), ("method", method), ("status", String(status))])
+                                               labels: [("route", Self.routes[routeIndex]), ("method", Self.methods[methodIndex]),
+                                                        ("status", String(status))])
             counters[key] = counter
             return counter
         }
