@@ -153,7 +153,10 @@ public enum HTTPDate {
     /// The four-digit year an RFC 850 two-digit year stands for (see ``parse(_:now:)``).
     private static func fullYear(_ twoDigits: Int, now: Int64?) -> Int64 {
         guard let now else { return Int64(twoDigits < 70 ? 2000 + twoDigits : 1900 + twoDigits) }
-        let currentYear = civilDate(fromDays: floorDivision(now, 86_400).quotient).year
+        // A clock outside the years HTTP dates can name is read as the nearest of them: the day
+        // arithmetic below would overflow at the extremes of Int64.
+        let clamped = min(max(now, earliest), latest)
+        let currentYear = civilDate(fromDays: floorDivision(clamped, 86_400).quotient).year
         let candidate = floorDivision(currentYear, 100).quotient * 100 + Int64(twoDigits)
         if candidate > currentYear + 50 { return candidate - 100 }
         if candidate <= currentYear - 50 { return candidate + 100 }

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Slow clients for Tests/load/run: N connections that send a request head one byte per
 `interval` seconds (slow headers), or a PATCH head and then its body one byte per interval
-(slow body). Prints, per kind, how many the server cut off and after how long; never runs longer
+(slow body, to files slow<first_file>.bin onwards). Prints, per kind, how many the server cut off and after how long; never runs longer
 than `limit` seconds."""
 import socket, sys, time, selectors
 
-def main(port, count, interval, limit, kind):
+def main(port, count, interval, limit, kind, first_file=0):
     head = b"GET /files/small.txt HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 4000 + b"\r\n\r\n"
     # Each slow body writes its own file (slow<N>.bin): one file's writers queue behind its turn.
     body_head = (b"PATCH /files/slow%d.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer load-token\r\n"
@@ -15,7 +15,7 @@ def main(port, count, interval, limit, kind):
         s = socket.create_connection(("127.0.0.1", port))
         s.setblocking(False)
         if kind == "body":
-            s.sendall(body_head % index)
+            s.sendall(body_head % (first_file + index))
         conns.append({"sock": s, "sent": 0, "cut": None})
     start = time.monotonic()
     payload = head if kind == "headers" else b"x" * 10000
@@ -52,4 +52,5 @@ def main(port, count, interval, limit, kind):
 
 if __name__ == "__main__":
     port, count, interval, limit = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-    main(port, count, interval, limit, sys.argv[5] if len(sys.argv) > 5 else "headers")
+    main(port, count, interval, limit, sys.argv[5] if len(sys.argv) > 5 else "headers",
+         int(sys.argv[6]) if len(sys.argv) > 6 else 0)
