@@ -82,7 +82,7 @@ public struct ProblemDetails: Error, Sendable, Hashable {
     /// Client input for quoting in a `detail`: in single quotes, cut after 64 bytes, bytes that
     /// are not UTF-8 shown as U+FFFD. Echoing is what makes a 400 actionable; the cut keeps a
     /// huge header from being mirrored back whole.
-    static func quoted(_ bytes: some Collection<UInt8>) -> String {
+    public static func quoted(_ bytes: some Collection<UInt8>) -> String {
         let limit = 64
         let text = String(decoding: bytes.prefix(limit), as: UTF8.self)
         return "'" + text + (bytes.count > limit ? "…'" : "'")
@@ -104,6 +104,7 @@ public struct ProblemDetails: Error, Sendable, Hashable {
         case 414: "URI Too Long"
         case 415: "Unsupported Media Type"
         case 416: "Range Not Satisfiable"
+        case 421: "Misdirected Request"
         case 422: "Unprocessable Content"
         case 429: "Too Many Requests"
         case 431: "Request Header Fields Too Large"
@@ -162,6 +163,11 @@ extension ProblemDetails {
     /// 416: no requested range is satisfiable, or a PATCH starts past the end of the file.
     public static func rangeNotSatisfiable(_ detail: String) -> ProblemDetails {
         ProblemDetails(status: 416, detail: detail)
+    }
+
+    /// 421: the request names a host this server does not answer for (`--allowed-hosts`).
+    public static func misdirectedRequest(_ detail: String) -> ProblemDetails {
+        ProblemDetails(status: 421, detail: detail)
     }
 
     /// 500: a fault on our side; the detail must not leak internals (paths, errno texts).

@@ -42,6 +42,7 @@ public final class MmapdService: Sendable {
                 metrics: metrics),
             accessLog: AccessLog(logger: logger), metrics: metrics,
             crossOrigin: CrossOrigin(allowedOrigins: Set(settings.corsOrigins)),
+            allowedHosts: AllowedHosts(settings.allowedHosts),
             scrape: { [serverBox] in
                 let server = serverBox.server
                 return metrics.scrape(pool: pool.statistics, connections: server?.connections ?? 0,

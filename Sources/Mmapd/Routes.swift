@@ -9,6 +9,7 @@ struct Routes: RequestHandler {
     let accessLog: AccessLog
     let metrics: ServiceMetrics
     let crossOrigin: CrossOrigin
+    let allowedHosts: AllowedHosts
     /// What /metrics reads at scrape time.
     let scrape: @Sendable () -> [UInt8]
 
@@ -29,6 +30,12 @@ struct Routes: RequestHandler {
                                                   headers: [("Allow", allowed.joined(separator: ", "))]))
             }
             return .respond(Responses.methodNotAllowed(method, allowed: allowed))
+        }
+        switch target.route {
+        case .files, .search:
+            if let refusal = allowedHosts.refusal(host: request.header("Host")) { return .respond(Responses.problem(refusal)) }
+        case .healthz, .metrics:
+            break
         }
         switch target.route {
         case .files(let file):

@@ -1,5 +1,6 @@
 import Configuration
 import Glibc
+import HTTPSemantics
 import SystemPackage
 
 /// Every option mmapd reads, resolved from (highest first) flags, `MMAPD_*` environment
@@ -31,6 +32,8 @@ public struct Settings: Sendable {
     public var listings = true
     /// Origins browsers may call from (`*` for any); empty: no CORS headers.
     public var corsOrigins: [String] = []
+    /// Host names file and search requests must name in `Host`; empty: any.
+    public var allowedHosts: [String] = []
     public var logLevel = "info"
     public var shutdownGrace = 10
 
@@ -92,6 +95,14 @@ public struct Settings: Sendable {
         Option(key: "corsOrigins", help: "origins allowed to call from a browser, or * (repeatable; comma-separated in the environment)") {
             settings, reader throws(SettingsError) in
             if let origins = reader.stringArray(forKey: "corsOrigins") { settings.corsOrigins = origins.filter { !$0.isEmpty } }
+        },
+        Option(key: "allowedHosts", help: "Host names /files and /search answer for, e.g. localhost (repeatable; comma-separated in the environment; default: any)") {
+            settings, reader throws(SettingsError) in
+            guard let hosts = reader.stringArray(forKey: "allowedHosts") else { return }
+            for host in hosts where !host.isEmpty && HostHeader.name(of: host) == nil {
+                throw SettingsError("allowedHosts: '\(host)' is not a host name")
+            }
+            settings.allowedHosts = hosts.filter { !$0.isEmpty }
         },
         text("logLevel", "trace, debug, info, notice, warning, error or critical", \.logLevel),
         integer("shutdownGrace", "seconds in-flight requests get to finish on SIGTERM", \.shutdownGrace, 0...3600),

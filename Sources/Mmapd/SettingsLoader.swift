@@ -30,7 +30,7 @@ extension Settings {
     }
 
     /// A repeated flag means "this one, not that one" (as with `--port 0` appended to a script's
-    /// arguments), except the list options (`--token`, `--cors-origins`), which add up.
+    /// arguments), except the list options (`--token`, `--cors-origins`, `--allowed-hosts`), which add up.
     private static func lastOccurrences(_ arguments: [String]) -> [String] {
         var groups: [(flag: String, words: [String])] = []
         for argument in arguments {
@@ -42,7 +42,7 @@ extension Settings {
         }
         var kept: [String] = []
         for (index, group) in groups.enumerated()
-        where group.flag == "--token" || group.flag == "--cors-origins" || !groups[(index + 1)...].contains(where: { $0.flag == group.flag }) {
+        where ["--token", "--cors-origins", "--allowed-hosts"].contains(group.flag) || !groups[(index + 1)...].contains(where: { $0.flag == group.flag }) {
             kept += group.words
         }
         return kept
