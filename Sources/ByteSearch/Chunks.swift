@@ -238,7 +238,10 @@ struct ScanEngine {
         if workers == 1 {
             work.value(0)
         } else {
-            DispatchQueue.concurrentPerform(iterations: workers) { work.value($0) }
+            let background = configuration.backgroundPriority
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                BackgroundPriority.run(background) { work.value(worker) }
+            }
         }
         if let failure = shared.failure { throw failure }
         return shared.results

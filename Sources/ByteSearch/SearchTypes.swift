@@ -169,6 +169,9 @@ public struct SearchConfiguration: Sendable, Hashable {
     /// Matches per batch handed to a ``Searcher/stream(_:in:budget:batchSize:deliver:)`` callback
     /// (default 1,024).
     public var streamBatchSize: Int
+    /// Search in the SCHED_IDLE scheduling class, so that a server's network threads win the
+    /// processors whenever they have work (default false; see `BackgroundPriority`).
+    public var backgroundPriority: Bool
 
     /// Processors online (at least 1).
     public static var activeCores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
@@ -183,7 +186,8 @@ public struct SearchConfiguration: Sendable, Hashable {
         depthLimit: UInt32 = 100_000,
         jitStackSize: Int = 1 << 20,
         patternCacheCapacity: Int = 64,
-        streamBatchSize: Int = 1024
+        streamBatchSize: Int = 1024,
+        backgroundPriority: Bool = false
     ) {
         self.concurrency = concurrency
         self.parallelThreshold = parallelThreshold
@@ -195,5 +199,6 @@ public struct SearchConfiguration: Sendable, Hashable {
         self.jitStackSize = jitStackSize
         self.patternCacheCapacity = patternCacheCapacity
         self.streamBatchSize = streamBatchSize
+        self.backgroundPriority = backgroundPriority
     }
 }

@@ -72,6 +72,14 @@ public final class Searcher: Sendable {
     public func search(
         _ request: SearchRequest, in buffer: UnsafeRawBufferPointer, budget: SearchBudget = .unlimited
     ) throws(SearchError) -> SearchOutcome {
+        try BackgroundPriority.run(configuration.backgroundPriority) { () throws(SearchError) in
+            try searchAtThisPriority(request, in: buffer, budget: budget)
+        }
+    }
+
+    private func searchAtThisPriority(
+        _ request: SearchRequest, in buffer: UnsafeRawBufferPointer, budget: SearchBudget
+    ) throws(SearchError) -> SearchOutcome {
         let (program, window) = try prepare(request, buffer)
         let tracker = BudgetTracker(budget)
         var engine = ScanEngine(program: program, tracker: tracker, configuration: configuration, buffer: buffer)
@@ -93,9 +101,7 @@ public final class Searcher: Sendable {
             page = try scanOrderPage(engine: engine, merged: merged, limit: limit, wanted: wanted, initial: initial)
         }
         let located = page.matches.map(program.real)
-        let lines = try Lines.lineNumbers(
-            of: located.map(\.offset), base: program.baseAddress, concurrency: configuration.concurrency,
-            parallelThreshold: configuration.parallelThreshold)
+        let lines = try Lines.lineNumbers(of: located.map(\.offset), base: program.baseAddress, configuration: configuration)
         let matches = zip(located, lines).map { SearchMatch(offset: $0.0.offset, length: $0.0.length, line: $0.1) }
         return SearchOutcome(
             matches: matches, count: page.count, truncated: page.truncated,
@@ -187,6 +193,15 @@ public final class Searcher: Sendable {
     public func stream(
         _ request: SearchRequest, in buffer: UnsafeRawBufferPointer, budget: SearchBudget = .unlimited,
         batchSize: Int? = nil, deliver: ([SearchMatch]) -> Bool
+    ) throws(SearchError) -> StreamSummary {
+        try BackgroundPriority.run(configuration.backgroundPriority) { () throws(SearchError) in
+            try streamAtThisPriority(request, in: buffer, budget: budget, batchSize: batchSize, deliver: deliver)
+        }
+    }
+
+    private func streamAtThisPriority(
+        _ request: SearchRequest, in buffer: UnsafeRawBufferPointer, budget: SearchBudget,
+        batchSize: Int?, deliver: ([SearchMatch]) -> Bool
     ) throws(SearchError) -> StreamSummary {
         let (program, window) = try prepare(request, buffer)
         let tracker = BudgetTracker(budget)
@@ -501,13 +516,9 @@ struct LineTracker {
 
     mutating func line(at offset: Int) throws(SearchError) -> Int {
         if offset >= position {
-            line += try Lines.countNewlines(
-                in: position..<offset, of: base, concurrency: configuration.concurrency,
-                parallelThreshold: configuration.parallelThreshold)
+            line += try Lines.countNewlines(in: position..<offset, of: base, configuration: configuration)
         } else {
-            line -= try Lines.countNewlines(
-                in: offset..<position, of: base, concurrency: configuration.concurrency,
-                parallelThreshold: configuration.parallelThreshold)
+            line -= try Lines.countNewlines(in: offset..<position, of: base, configuration: configuration)
         }
         position = offset
         return line
