@@ -22,7 +22,8 @@ public struct MultipartByteranges: Sendable, Hashable {
 
     /// - Parameters:
     ///   - ranges: At least one range, each within `size` (as ``RangeResolution`` produces them).
-    ///   - size: The representation's complete length, for each part's `Content-Range`.
+    ///   - size: The representation's complete length, for each part's `Content-Range`; at most
+    ///     `Int64.max`, the largest a file can be (off_t), so the body length cannot overflow.
     ///   - contentType: The representation's media type, repeated in every part; must not contain
     ///     CR or LF.
     ///   - boundary: 1 to 70 characters from `A–Z a–z 0–9 ' + _ - .`: the characters that RFC 2046
@@ -30,6 +31,7 @@ public struct MultipartByteranges: Sendable, Hashable {
     ///     needs no quoting. ``makeBoundary()`` returns one.
     public init(ranges: [ByteRange], size: UInt64, contentType: String, boundary: String) {
         precondition(!ranges.isEmpty, "a multipart body has at least one part")
+        precondition(size <= UInt64(Int64.max), "a representation longer than any file")
         precondition(ranges.allSatisfy { $0.end <= size }, "range beyond the representation")
         precondition(!contentType.utf8.contains { $0 == 0x0D || $0 == 0x0A }, "line break in content type")
         precondition((1...70).contains(boundary.utf8.count) && boundary.utf8.allSatisfy(Self.isBoundaryCharacter),

@@ -27,4 +27,19 @@ struct FuzzRegressionTests {
         let parsed = HTTPDate.parse("Sunday, 06-Nov-94 08:49:37 GMT", now: now)
         #expect(parsed != nil)
     }
+    /// FuzzRange, input `04 00 fb` + "bytes=2-,0-0": with a file size of UInt64.max the multipart
+    /// body length (all ranges plus framing) overflowed UInt64, a trap. No file is that long (the
+    /// largest is Int64.max bytes, off_t), so multipart bodies are now defined up to that size,
+    /// and at that size the length adds up without overflow.
+    @Test func multipartLengthOfTheLargestPossibleFileDoesNotOverflow() {
+        let size = UInt64(Int64.max)
+        guard case .multiple(let ranges) = RangeResolution.resolve(
+            [.fromTo(2, nil), .fromTo(0, 0)], size: size, maxRanges: 9) else {
+            Issue.record("two disjoint ranges expected")
+            return
+        }
+        let body = MultipartByteranges(ranges: ranges, size: size, contentType: "text/plain", boundary: "fuzz0boundary")
+        let framing = UInt64(body.partHeaders.reduce(body.closing.count) { $0 + $1.count })
+        #expect(body.contentLength == framing + (size - 1))
+    }
 }
