@@ -13,6 +13,8 @@ final class Callbacks: Sendable {
     private let startupMessages = Mutex<[String]?>([])
     let drainBodyLimit: UInt64
     let inFlight = Atomic<Int>(0)
+    /// Set when shutdown begins: new requests get the handler's `stopping` answer.
+    let draining = Atomic<Bool>(false)
     let connections = Atomic<Int>(0)
     let leases = LeaseTracker()
     let suspensions = Suspensions()
@@ -119,6 +121,11 @@ final class Callbacks: Sendable {
         case .new:
             request.method = method.map { String(cString: $0) } ?? ""
             if let watch = request.watch { deadlines.headComplete(watch) }
+            if draining.load(ordering: .relaxed) {
+                var refusal = handler.stopping(request)
+                refusal.headers.append(("Connection", "close"))
+                return adopt(.respond(refusal), for: request, on: connection, chunk: chunk)
+            }
             return adopt(handler.begin(request), for: request, on: connection, chunk: chunk)
         case .waiting(let turn, granted: true):
             if let watch = request.watch { deadlines.headComplete(watch) }

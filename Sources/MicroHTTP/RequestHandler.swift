@@ -5,6 +5,8 @@ public protocol RequestHandler: Sendable {
     func begin(_ request: Request) -> Disposition
     /// Called once per request when libmicrohttpd is done with it, also after an abort.
     func completed(_ request: Request)
+    /// The answer to a request that starts after shutdown began (sent with `Connection: close`).
+    func stopping(_ request: Request) -> Response
     /// Last look at every answer before it is queued, whichever path produced it (headers that
     /// apply to all answers, such as CORS).
     func decorate(_ response: Response, for request: Request) -> Response

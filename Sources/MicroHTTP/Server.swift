@@ -57,10 +57,16 @@ public final class Server: Sendable {
     /// Connections shut down because a request head or body came too slowly.
     public var connectionsCutOff: Int { callbacks.deadlines.cutOff.load(ordering: .relaxed) }
 
-    /// Graceful stop: stop accepting, let in-flight requests finish for at most `grace`, then
-    /// close everything. Idle keep-alive connections are not waited for.
+    /// Graceful stop: let in-flight requests finish for at most `grace`, answering any request
+    /// that starts meanwhile with the handler's `stopping` answer (connection closed after it),
+    /// then close everything. Idle keep-alive connections are not waited for.
+    ///
+    /// The listen socket stays open until the daemon stops: `MHD_quiesce_daemon` on an epoll
+    /// daemon with worker threads races the workers for the listen socket's removal from their
+    /// epoll sets, and the loser aborts the process ("Failed to remove listen FD from epoll set",
+    /// seen in CI; an open libmicrohttpd defect).
     public func shutdown(grace: Duration) {
-        daemon.quiesce()
+        callbacks.draining.store(true, ordering: .relaxed)
         let deadline = ContinuousClock.now + grace
         // A bounded poll is enough here: it runs once per process lifetime, and libmicrohttpd
         // offers no completion notification to wait on.
@@ -82,11 +88,6 @@ public final class Server: Sendable {
 private final class Daemon: Sendable {
     private struct Handle: @unchecked Sendable {
         var pointer: OpaquePointer?
-        var listening = true
-        /// The listen socket quiesce hands back. With worker threads it must stay open until the
-        /// daemon has stopped (libmicrohttpd's manual): a worker may still be taking it out of its
-        /// epoll set, and closing it first makes libmicrohttpd abort the process.
-        var quiescedSocket: Int32 = -1
         /// Read by the daemon's threads until it has stopped; freed right after.
         var logTarget: UnsafeMutablePointer<cmhd_log_target>?
     }
@@ -97,25 +98,15 @@ private final class Daemon: Sendable {
         handle = Mutex(Handle(pointer: pointer, logTarget: logTarget))
     }
 
-    func quiesce() {
-        handle.withLock { handle in
-            guard let pointer = handle.pointer, handle.listening else { return }
-            handle.quiescedSocket = MHD_quiesce_daemon(pointer)
-            handle.listening = false
-        }
-    }
-
     func stop() {
         let stopping = handle.withLock { handle -> Handle in
             defer {
                 handle.pointer = nil
-                handle.quiescedSocket = -1
                 handle.logTarget = nil
             }
             return handle
         }
         if let pointer = stopping.pointer { MHD_stop_daemon(pointer) }
-        if stopping.quiescedSocket >= 0 { close(stopping.quiescedSocket) }
         stopping.logTarget?.deallocate()
     }
 }

@@ -77,7 +77,7 @@ public final class MmapdService: Sendable {
         return "http://\(host):\(port)"
     }
 
-    /// Stops accepting, lets in-flight requests finish within the configured grace, closes all.
+    /// Answers new requests 503, lets in-flight ones finish within the configured grace, closes all.
     public func shutdown() {
         logger.info("shutting down", metadata: ["inFlight": "\(server.requestsInFlight)"])
         server.shutdown(grace: .seconds(settings.shutdownGrace))

@@ -49,6 +49,11 @@ struct Routes: RequestHandler {
         }
     }
 
+    func stopping(_ request: Request) -> Response {
+        Responses.problem(.serviceUnavailable("The server is shutting down; retry on a new connection."),
+                          headers: [("Retry-After", "1")])
+    }
+
     /// The methods each route answers: the one list behind 405's Allow and CORS preflights.
     /// PATCH on a read-only server is not among them, hence its 405 with `Allow`.
     private func allowedMethods(_ route: RequestTarget.Route) -> [String] {

@@ -53,6 +53,35 @@ import Mmapd
         #expect(ContinuousClock.now - started < .seconds(15))
     }
 
+    /// While shutdown waits for an in-flight download, a new request is answered 503 (problem+json,
+    /// `Retry-After`) and its connection closed, rather than served or left hanging.
+    @Test func requestsDuringShutdownAreAnswered503() throws {
+        let root = try Self.makeRoot(["a.txt": "alpha"])
+        let big = root.appendingPathComponent("big.bin")
+        _ = FileManager.default.createFile(atPath: big.path, contents: nil)
+        truncate(big.path, 256 << 20)
+        let server = try SpawnedServer(arguments: ["--port", "0", "--root", root.path, "--shutdown-grace", "5"])
+        _ = server.waitForStartup()
+        let port = try #require(server.port)
+        let download = try HTTPConnection(port: port)
+        try download.sendRaw(Array("GET /files/big.bin HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        _ = try download.readSome()
+        server.signal(SIGTERM)
+        // The signal is handled asynchronously: ask until the answer says the server is stopping.
+        var refusal: HTTPResponse?
+        let refused = eventually(within: 5) {
+            guard let response = try? HTTPConnection(port: port, timeoutSeconds: 2).send("GET", "/files/a.txt") else { return false }
+            refusal = response
+            return response.status == 503
+        }
+        #expect(refused, "no 503 while shutting down; last answer \(refusal?.status ?? 0)")
+        #expect(refusal?.header("Content-Type") == "application/problem+json")
+        #expect(refusal?.header("Connection")?.lowercased() == "close")
+        #expect(refusal?.header("Retry-After") == "1")
+        #expect(server.waitForExit().status == 0)
+        withExtendedLifetime(download) {}
+    }
+
     @Test(arguments: [
         (["--port", "70000"], "port"),
         (["--port", "eighty"], "port"),
