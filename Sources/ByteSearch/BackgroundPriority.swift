@@ -1,36 +1,35 @@
 import Glibc
 
-/// Runs search work in Linux's SCHED_IDLE class, so that it gets the processors only when
-/// nothing else wants them.
+/// Runs search work at nice 19, so that it gets the processors only when other work leaves them.
 ///
 /// A search keeps every core busy for up to its whole budget. At equal priority a server's
 /// network threads then wait behind it for a time slice: the p99 of small GETs during a 1 GiB
-/// search was 8.6 times its idle value; at nice 10 still 5.3 times; in SCHED_IDLE 1.1 times
-/// (`make bench`, isolation section). An idle machine still gives a search all of its cores. The
-/// price: under a load that saturates the processors, searches progress slowly and end at their
-/// time budget with a partial answer.
+/// search was 8.6 times its idle value. Measured alternatives (`make bench`, isolation section):
+/// nice 10, 5.3 times; nice 19, 1.7–2.7 times (0.6–1.1 for a regex search); SCHED_IDLE, 1.0–1.6
+/// times. SCHED_IDLE was rejected: it yields even to nice-19 work, so any busy neighbour (a
+/// compiler at nice 10 was enough) starves searches into their time budget. At nice 19 a search
+/// still gets a share against anything (1.4% of a core against a nice-0 hog, 12% against nice
+/// 10) and all of an idle machine.
 ///
-/// Linux keeps the scheduling policy per thread. The previous policy is restored afterwards when
-/// the process may (an unprivileged thread cannot leave SCHED_IDLE below its RLIMIT_NICE); where
-/// it may not, the thread stays in the idle class: in mmapd such threads (libdispatch's pool)
-/// run nothing but background work.
+/// Linux keeps the nice value per thread, and `setpriority(PRIO_PROCESS, 0, …)` changes only the
+/// calling thread's. The previous value is restored afterwards when the process may (raising it
+/// back needs CAP_SYS_NICE or a fitting RLIMIT_NICE); where it may not, the thread stays at 19:
+/// in mmapd such threads (libdispatch's pool) run nothing but background work.
 enum BackgroundPriority {
     static func run<T, E: Error>(_ enabled: Bool, _ body: () throws(E) -> T) throws(E) -> T {
-        guard enabled, let previous = enterIdleClass() else { return try body() }
-        defer { var parameters = previous.parameters; _ = pthread_setschedparam(pthread_self(), previous.policy, &parameters) }
+        guard enabled, let previous = lower() else { return try body() }
+        defer { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, previous) }
         return try body()
     }
 
-    /// The policy to restore, or nil when the thread already is in the idle class (or cannot be).
-    private static func enterIdleClass() -> (policy: Int32, parameters: sched_param)? {
-        var parameters = sched_param()
-        var policy: Int32 = 0
-        guard pthread_getschedparam(pthread_self(), &policy, &parameters) == 0, policy != schedIdle else { return nil }
-        var idle = sched_param()
-        guard pthread_setschedparam(pthread_self(), schedIdle, &idle) == 0 else { return nil }
-        return (policy, parameters)
+    /// The nice value to restore, or nil when the thread already is at least this nice.
+    private static func lower() -> Int32? {
+        errno = 0
+        let current = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        guard errno == 0, current < backgroundNice,
+              setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, backgroundNice) == 0 else { return nil }
+        return current
     }
 
-    /// SCHED_IDLE (Linux 2.6.23), which the Glibc module does not export without _GNU_SOURCE.
-    private static let schedIdle: Int32 = 5
+    private static let backgroundNice: Int32 = 19
 }

@@ -169,7 +169,7 @@ public struct SearchConfiguration: Sendable, Hashable {
     /// Matches per batch handed to a ``Searcher/stream(_:in:budget:batchSize:deliver:)`` callback
     /// (default 1,024).
     public var streamBatchSize: Int
-    /// Search in the SCHED_IDLE scheduling class, so that a server's network threads win the
+    /// Search at nice 19, so that a server's network threads win the
     /// processors whenever they have work (default false; see `BackgroundPriority`).
     public var backgroundPriority: Bool
 

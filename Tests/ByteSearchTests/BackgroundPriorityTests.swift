@@ -3,21 +3,18 @@ import Testing
 @testable import ByteSearch
 
 @Suite struct BackgroundPriorityTests {
-    private static func policy() -> Int32 {
-        var parameters = sched_param()
-        var policy: Int32 = -1
-        _ = pthread_getschedparam(pthread_self(), &policy, &parameters)
-        return policy
+    private static func niceness() -> Int32 {
+        getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
     }
 
-    /// Inside: SCHED_IDLE (5). After: the previous policy, where the process may restore it (root,
-    /// or an RLIMIT_NICE that allows it); an unprivileged thread stays in the idle class.
-    @Test func runsInTheIdleClassAndRestores() {
-        let before = Self.policy()
-        let inside = BackgroundPriority.run(true) { Self.policy() }
-        #expect(inside == 5)
-        if getuid() == 0 { #expect(Self.policy() == before) }
-        #expect(BackgroundPriority.run(false) { Self.policy() } == Self.policy())
+    /// Inside: nice 19. After: the previous value, where the process may restore it (root, or an
+    /// RLIMIT_NICE that allows it); an unprivileged thread stays at 19.
+    @Test func runsAtNice19AndRestores() {
+        let before = Self.niceness()
+        let inside = BackgroundPriority.run(true) { Self.niceness() }
+        #expect(inside == 19)
+        if getuid() == 0 { #expect(Self.niceness() == before) }
+        #expect(BackgroundPriority.run(false) { Self.niceness() } == Self.niceness())
     }
 
     /// The same answer in either class.

@@ -20,24 +20,34 @@ import Testing
     }
 
     /// 64 MiB in one raw PATCH, sent 1 MiB at a time, landing after a 4-byte head (so not
-    /// page-aligned) and growing the file. The server runs in this process: its anonymous
-    /// memory (heap, where a buffered body would sit) must not grow by anything like the body.
+    /// page-aligned) and growing the file. The server's anonymous memory (heap, where a buffered
+    /// body would sit) must not grow by anything like the body. Measured on a separate mmapd
+    /// process: this test process's own memory moves with every test running beside it.
     /// `RssAnon`, not `VmRSS`: the file pages written through the shared mapping are resident
     /// by design and would count in `VmRSS`.
     @Test func a64MiBStreamedPatchLandsWithoutBeingBuffered() throws {
         let chunkSize = 1 << 20, chunks = 64, total = chunks * chunkSize
-        let server = try TestServer(configure: { $0.writable = true }, files: ["big.bin": Array("head".utf8)])
+        let server = try TestServer(files: ["big.bin": Array("head".utf8)])
+        let spawned = try SpawnedServer(arguments: ["--port", "0", "--root", server.root.path, "--writable", "--log-level", "warning"])
+        _ = spawned.waitForStartup()
+        let port = try #require(spawned.port)
+        let pid = spawned.process.processIdentifier
+        defer {
+            spawned.signal(SIGTERM)
+            _ = spawned.waitForExit()
+        }
         let base = pseudoRandomBytes(count: chunkSize, seed: 64)
-        let connection = try HTTPConnection(port: server.port, timeoutSeconds: 120)
-        let before = try anonymousResidentBytes()
+        let connection = try HTTPConnection(port: port, timeoutSeconds: 120)
+        #expect(try connection.send("GET", "/healthz").status == 200)
+        let before = try anonymousResidentBytes(pid: pid)
         var peak = before
         try connection.sendRaw(Array("PATCH /files/big.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 4-\(4 + total - 1)/*\r\nContent-Length: \(total)\r\n\r\n".utf8))
         for index in 0..<chunks {
             try connection.sendRaw(Self.chunk(index, base: base))
-            peak = max(peak, try anonymousResidentBytes())
+            peak = max(peak, try anonymousResidentBytes(pid: pid))
         }
         let response = try connection.readResponse()
-        peak = max(peak, try anonymousResidentBytes())
+        peak = max(peak, try anonymousResidentBytes(pid: pid))
         #expect(response.status == 204, "\(response.text)")
         let growth = peak > before ? peak - before : 0
         #expect(growth < 32 << 20, "anonymous memory grew by \(growth >> 20) MiB during a \(total >> 20) MiB PATCH")
