@@ -72,6 +72,16 @@ final class FaultServer: @unchecked Sendable {
         try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
     }
 
+    /// What each open descriptor is (`socket:[…]`, a path, `anon_inode:[eventfd]`…), to tell a
+    /// failure what was left open.
+    func descriptorTargets() -> [String] {
+        let directory = "/proc/\(pid)/fd"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }.map { name in
+            "\(name)→" + ((try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + name)) ?? "?")
+        }
+    }
+
     /// The server's mappings of files under the root, one line per VMA (`(deleted)` marks a file
     /// that was replaced or removed while still mapped).
     func rootMappings() throws -> [String] {
