@@ -34,38 +34,38 @@ import Mmapd
         #expect(server.waitForExit().status == 0)
     }
 
-    @Test func shutdownWaitsForAnInFlightDownloadAtMostTheGrace() throws {
-        let root = try Self.makeRoot([:])
+    /// A spawned server over `files` plus a sparse 256 MiB `big.bin`, with a GET of all of it in
+    /// flight: the connection read only the head, so the response cannot finish.
+    private static func serverWithADownloadInFlight(
+        _ files: [String: String], grace: Int
+    ) throws -> (server: SpawnedServer, port: UInt16, download: HTTPConnection) {
+        let root = try makeRoot(files)
         let big = root.appendingPathComponent("big.bin")
         _ = FileManager.default.createFile(atPath: big.path, contents: nil)
         truncate(big.path, 256 << 20)
-        let server = try SpawnedServer(arguments: ["--port", "0", "--root", root.path, "--shutdown-grace", "1"])
-        _ = server.waitForStartup()
-        let port = try #require(server.port)
-        // Ask for 256 MiB and read only the head: the response stays in flight.
-        let connection = try HTTPConnection(port: port)
-        try connection.sendRaw(Array("GET /files/big.bin HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
-        _ = try connection.readSome()
-        let started = ContinuousClock.now
-        server.signal(SIGTERM)
-        #expect(server.waitForExit().status == 0)
-        // Bounded: the grace (1 s) plus start-up slack, never the time to drain 256 MiB to nobody.
-        #expect(ContinuousClock.now - started < .seconds(15))
-    }
-
-    /// While shutdown waits for an in-flight download, a new request is answered 503 (problem+json,
-    /// `Retry-After`) and its connection closed, rather than served or left hanging.
-    @Test func requestsDuringShutdownAreAnswered503() throws {
-        let root = try Self.makeRoot(["a.txt": "alpha"])
-        let big = root.appendingPathComponent("big.bin")
-        _ = FileManager.default.createFile(atPath: big.path, contents: nil)
-        truncate(big.path, 256 << 20)
-        let server = try SpawnedServer(arguments: ["--port", "0", "--root", root.path, "--shutdown-grace", "5"])
+        let server = try SpawnedServer(arguments: ["--port", "0", "--root", root.path, "--shutdown-grace", "\(grace)"])
         _ = server.waitForStartup()
         let port = try #require(server.port)
         let download = try HTTPConnection(port: port)
         try download.sendRaw(Array("GET /files/big.bin HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
         _ = try download.readSome()
+        return (server, port, download)
+    }
+
+    @Test func shutdownWaitsForAnInFlightDownloadAtMostTheGrace() throws {
+        let (server, _, download) = try Self.serverWithADownloadInFlight([:], grace: 1)
+        let started = ContinuousClock.now
+        server.signal(SIGTERM)
+        #expect(server.waitForExit().status == 0)
+        // Bounded: the grace (1 s) plus start-up slack, never the time to drain 256 MiB to nobody.
+        #expect(ContinuousClock.now - started < .seconds(15))
+        withExtendedLifetime(download) {}
+    }
+
+    /// While shutdown waits for an in-flight download, a new request is answered 503 (problem+json,
+    /// `Retry-After`) and its connection closed, rather than served or left hanging.
+    @Test func requestsDuringShutdownAreAnswered503() throws {
+        let (server, port, download) = try Self.serverWithADownloadInFlight(["a.txt": "alpha"], grace: 5)
         server.signal(SIGTERM)
         // The signal is handled asynchronously: ask until the answer says the server is stopping.
         var refusal: HTTPResponse?

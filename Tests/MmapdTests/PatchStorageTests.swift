@@ -28,14 +28,9 @@ import Testing
     @Test func a64MiBStreamedPatchLandsWithoutBeingBuffered() throws {
         let chunkSize = 1 << 20, chunks = 64, total = chunks * chunkSize
         let server = try TestServer(files: ["big.bin": Array("head".utf8)])
-        let spawned = try SpawnedServer(arguments: ["--port", "0", "--root", server.root.path, "--writable", "--log-level", "warning"])
-        _ = spawned.waitForStartup()
-        let port = try #require(spawned.port)
+        let (spawned, port) = try SpawnedServer.started(root: server.root.path, ["--writable"])
         let pid = spawned.process.processIdentifier
-        defer {
-            spawned.signal(SIGTERM)
-            _ = spawned.waitForExit()
-        }
+        defer { spawned.stop() }
         let base = pseudoRandomBytes(count: chunkSize, seed: 64)
         let connection = try HTTPConnection(port: port, timeoutSeconds: 120)
         #expect(try connection.send("GET", "/healthz").status == 200)

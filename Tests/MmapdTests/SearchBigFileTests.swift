@@ -157,15 +157,10 @@ print(sum(1 for _ in re.finditer(pattern, block)))
             try Self.writeNumberedLines(server.path("million.txt"), count: total)
             // The memory bound is measured on a separate mmapd process over the same root: this
             // test process's own memory moves with every test running beside it.
-            let spawned = try SpawnedServer(arguments: ["--port", "0", "--root", server.root.path, "--log-level", "warning",
-                                                        "--search-timeout-milliseconds", "600000", "--connection-timeout", "600"])
-            _ = spawned.waitForStartup()
-            let port = try #require(spawned.port)
+            let (spawned, port) = try SpawnedServer.started(
+                root: server.root.path, ["--search-timeout-milliseconds", "600000", "--connection-timeout", "600"])
             let pid = spawned.process.processIdentifier
-            defer {
-                spawned.signal(SIGTERM)
-                _ = spawned.waitForExit()
-            }
+            defer { spawned.stop() }
             let client = try RawHTTPClient(port: port, timeoutSeconds: 600)
             try client.send(SearchQuery("word", limit: 2_000_000).target("million.txt"), headers: [("Accept", "application/x-ndjson")])
             try client.readHead()

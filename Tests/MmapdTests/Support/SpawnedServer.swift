@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Testing
 
 /// The real `mmapd` executable as a child process: for what only a process shows (the startup
 /// line, exit codes, signals, environment variables).
@@ -26,6 +27,21 @@ final class SpawnedServer {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+    }
+
+    /// A server over `root` that has printed its startup line, with its port: for tests that
+    /// measure one mmapd process (memory, descriptors) apart from this busy test process. Stop it
+    /// with `stop()`.
+    static func started(root: String, _ arguments: [String]) throws -> (server: SpawnedServer, port: UInt16) {
+        let server = try SpawnedServer(arguments: ["--port", "0", "--root", root, "--log-level", "warning"] + arguments)
+        _ = server.waitForStartup()
+        return (server, try #require(server.port))
+    }
+
+    /// SIGTERM, then waits for the exit.
+    func stop() {
+        signal(SIGTERM)
+        _ = waitForExit()
     }
 
     /// Reads the startup line (blocks until the server prints it or exits).
