@@ -33,7 +33,7 @@ struct Routes: RequestHandler {
         }
         switch target.route {
         case .files, .search:
-            if let refusal = allowedHosts.refusal(host: request.header("Host")) { return .respond(Responses.problem(refusal)) }
+            if let refusal = allowedHosts.refusal(for: request) { return .respond(Responses.problem(refusal)) }
         case .healthz, .metrics:
             break
         }
