@@ -63,6 +63,13 @@ int cmhd_client_address(struct MHD_Connection *connection, char *text, size_t ca
 /* The connection's socket, or -1. */
 int cmhd_connection_fd(struct MHD_Connection *connection);
 
+/*
+ * How far a TCP socket's sending has got: bytes the peer has acknowledged (tcpi_bytes_acked) and
+ * bytes still queued, unsent or unacknowledged (SIOCOUTQ). Both need Linux headers that clash with
+ * the ones Swift's Glibc module imports. Returns 0, or -1 with errno set.
+ */
+int cmhd_socket_send_progress(int fd, uint64_t *acknowledged, int *queued);
+
 /* What the connection-notify callback stored in its socket context, or NULL. */
 void *cmhd_connection_context(struct MHD_Connection *connection);
 

@@ -47,12 +47,21 @@ public final class MappingPool: Sendable {
         public let identity: FileIdentity
     }
 
-    private struct Entry {
-        var region: MappedRegion
+    /// A class so that a hit updates it in place: one dictionary lookup, no write-back. Touched
+    /// only under the pool's lock.
+    private final class Entry {
+        let region: MappedRegion
         var lastUse: UInt64
         /// What the last stat found, and when (nil: the next lease must stat).
         var identity: FileIdentity
         var validatedAt: ContinuousClock.Instant?
+
+        init(region: MappedRegion, lastUse: UInt64, identity: FileIdentity, validatedAt: ContinuousClock.Instant?) {
+            self.region = region
+            self.lastUse = lastUse
+            self.identity = identity
+            self.validatedAt = validatedAt
+        }
     }
 
     private struct State {
@@ -86,6 +95,18 @@ public final class MappingPool: Sendable {
         return Lease(region: region, identity: region.identity)
     }
 
+    /// A descriptor of the file `lease` shows, for sending with sendfile(2) (libmicrohttpd takes
+    /// it over). nil when `relativePath` now names another file, or the file's size changed: the
+    /// lease's validators would not describe what the descriptor reads.
+    public func descriptor(_ relativePath: String, showing lease: Lease) -> Int32? {
+        guard let fd = try? root.open(relativePath) else { return nil }
+        guard let opened = try? FileRoot.status(of: fd), lease.identity.mappingStillValid(for: opened) else {
+            close(fd)
+            return nil
+        }
+        return fd
+    }
+
     /// Makes the next lease of `relativePath` stat the file: after this process wrote to it, the
     /// write is seen at once whatever the revalidation interval.
     public func expire(_ relativePath: String) {
@@ -97,11 +118,10 @@ public final class MappingPool: Sendable {
     private func recentlyValidated(_ path: String) -> Lease? {
         let now = ContinuousClock.now
         return state.withLock { state -> Lease? in
-            guard var entry = state.entries[PathKey(path)], let validatedAt = entry.validatedAt,
+            guard let entry = state.entries[PathKey(path)], let validatedAt = entry.validatedAt,
                   now - validatedAt < limits.revalidationInterval else { return nil }
             state.clock += 1
             entry.lastUse = state.clock
-            state.entries[PathKey(path)] = entry
             state.statistics.hits += 1
             return Lease(region: entry.region, identity: entry.identity)
         }
@@ -112,7 +132,7 @@ public final class MappingPool: Sendable {
     private func cachedRegion(_ path: String, matching current: FileIdentity) -> MappedRegion? {
         let (hit, stale) = state.withLock { state -> (MappedRegion?, MappedRegion?) in
             state.clock += 1
-            guard var entry = state.entries[PathKey(path)] else {
+            guard let entry = state.entries[PathKey(path)] else {
                 state.statistics.misses += 1
                 return (nil, nil)
             }
@@ -126,7 +146,6 @@ public final class MappingPool: Sendable {
             entry.lastUse = state.clock
             entry.identity = current
             if limits.revalidationInterval > .zero { entry.validatedAt = .now }
-            state.entries[PathKey(path)] = entry
             state.statistics.hits += 1
             return (entry.region, nil)
         }

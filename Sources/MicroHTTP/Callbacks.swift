@@ -74,7 +74,10 @@ final class Callbacks: Sendable {
         if let watch = request.watch { callbacks.deadlines.requestFinished(watch) }
         callbacks.handler.completed(request)
         request.connection = nil
-        request.holding = nil
+        if request.holding != nil {
+            request.holding = nil
+            callbacks.leases.count.subtract(1, ordering: .relaxed)
+        }
         callbacks.inFlight.subtract(1, ordering: .relaxed)
     }
 
@@ -198,7 +201,8 @@ final class Callbacks: Sendable {
         let result: MHD_Result
         if case .prepared(let prepared, let owner) = response.body, response.headers.isEmpty {
             // Held until the completion callback; libmicrohttpd reads the body only before it.
-            request.holding = Hold(owner, leases)
+            request.holding = owner
+            leases.count.add(1, ordering: .relaxed)
             result = MHD_queue_response(connection, UInt32(response.status), prepared.pointer)
         } else {
             guard let made = MHDResponse.make(response, tracker: leases) else { return .NO }
@@ -207,7 +211,9 @@ final class Callbacks: Sendable {
             result = MHD_queue_response(connection, UInt32(response.status), made)
         }
         if result == .YES {
-            if let watch = request.watch { deadlines.nothingDue(watch) }
+            if let watch = request.watch {
+                if case .file = response.body { deadlines.sendingFile(watch) } else { deadlines.nothingDue(watch) }
+            }
             request.phase = .answered
             request.status = response.status
             // HEAD and 304 announce a length but libmicrohttpd sends no body.

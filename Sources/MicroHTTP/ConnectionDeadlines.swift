@@ -12,7 +12,12 @@ import Synchronization
 /// - A body must keep an average of `minimumBodyRate` bytes per second after a first
 ///   `headerTimeout` of grace, so a large upload on a slow link is fine and a trickle is not.
 /// - Answers being sent, and suspended requests (a search running, a PATCH waiting for its turn),
-///   have no deadline here: the idle timeout and the server's own budgets govern them.
+///   have no deadline here: the idle timeout and the server's own budgets govern them. The one
+///   exception is a body sent with sendfile(2) from a file that shrank under it: sendfile then
+///   sends nothing and libmicrohttpd waits for a writability edge that never comes. Such an answer
+///   is cut when, over three scans in a row, the client acknowledged no new byte and none was
+///   queued for it: the client is keeping up, so the server has stopped sending. (Three, not one:
+///   a read from a slow disk may hold a send up for a moment.)
 ///
 /// A connection whose client has closed its side while a head or body is still due is cut off at
 /// once (see `peerFinished`).
@@ -29,6 +34,12 @@ final class ConnectionDeadlines: Sendable {
         /// Monotonic milliseconds; `.max` when nothing is due.
         fileprivate let deadline: Atomic<Int64>
         fileprivate let bodyStart = Atomic<Int64>(0)
+        /// Sending a file body: the scan watches its progress.
+        fileprivate let sendingFile = Atomic<Bool>(false)
+        /// Bytes the client had acknowledged at the previous scan (-1: not looked at yet), and for
+        /// how many scans in a row that did not move with nothing queued.
+        fileprivate let acknowledged = Atomic<Int64>(-1)
+        fileprivate let quietScans = Atomic<Int>(0)
 
         fileprivate init(fd: Int32, deadline: Int64) {
             self.fd = fd
@@ -97,8 +108,18 @@ final class ConnectionDeadlines: Sendable {
         watch.deadline.store(.max, ordering: .relaxed)
     }
 
+    /// Answering with a file body through sendfile: nothing is due from the client, and the scan
+    /// cuts the answer off if it stops moving.
+    func sendingFile(_ watch: Watch) {
+        watch.deadline.store(.max, ordering: .relaxed)
+        watch.acknowledged.store(-1, ordering: .relaxed)
+        watch.quietScans.store(0, ordering: .relaxed)
+        watch.sendingFile.store(true, ordering: .relaxed)
+    }
+
     /// The request is over; the next head is due after the idle allowance plus the head timeout.
     func requestFinished(_ watch: Watch) {
+        watch.sendingFile.store(false, ordering: .relaxed)
         watch.deadline.store(Self.now() + idleAllowance + headerTimeout, ordering: .relaxed)
     }
 
@@ -107,7 +128,8 @@ final class ConnectionDeadlines: Sendable {
         watches.withLock { watches in
             for watch in watches.values {
                 let deadline = watch.deadline.load(ordering: .relaxed)
-                guard deadline < now || (deadline != .max && Self.peerFinished(watch.fd)) else { continue }
+                guard deadline < now || (deadline != .max && Self.peerFinished(watch.fd)) || Self.sendStalled(watch) else { continue }
+                watch.sendingFile.store(false, ordering: .relaxed)
                 watch.deadline.store(.max, ordering: .relaxed)
                 shutdown(watch.fd, Int32(SHUT_RDWR))
                 cutOff.add(1, ordering: .relaxed)
@@ -125,6 +147,24 @@ final class ConnectionDeadlines: Sendable {
         var pending: Int32 = 0
         return ioctl(fd, UInt(FIONREAD), &pending) == 0 && pending == 0
     }
+
+    /// A file body that stopped moving: for `stalledScans` scans no byte acknowledged and none
+    /// waiting in the socket. Records what it saw for the next scan.
+    private static func sendStalled(_ watch: Watch) -> Bool {
+        guard watch.sendingFile.load(ordering: .relaxed) else { return false }
+        var acknowledged: UInt64 = 0
+        var queued: Int32 = 0
+        guard cmhd_socket_send_progress(watch.fd, &acknowledged, &queued) == 0 else { return false }
+        let now = Int64(clamping: acknowledged)
+        let before = watch.acknowledged.exchange(now, ordering: .relaxed)
+        guard before == now, queued == 0 else {
+            watch.quietScans.store(0, ordering: .relaxed)
+            return false
+        }
+        return watch.quietScans.add(1, ordering: .relaxed).newValue >= stalledScans
+    }
+
+    private static let stalledScans = 3
 
     /// POLLRDHUP (Linux 2.6.17), which the Glibc module does not export without _GNU_SOURCE.
     private static let pollReadHangUp: Int16 = 0x2000

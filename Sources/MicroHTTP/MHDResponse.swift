@@ -21,6 +21,10 @@ enum MHDResponse {
             made = MHD_create_response_from_buffer_with_free_callback_cls(
                 buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress), releaseOwner, context)
             if made == nil { releaseOwner(context) }
+        case .file(let file, let offset, let count):
+            guard let descriptor = file.take() else { return nil }
+            made = MHD_create_response_from_fd_at_offset64(UInt64(count), descriptor, offset)
+            if made == nil { close(descriptor) }
         case .stream(let body):
             let context = retain(body)
             made = MHD_create_response_from_callback(UInt64.max /* MHD_SIZE_UNKNOWN */, 64 * 1024, readStream, context, releaseStream)

@@ -29,7 +29,7 @@ public final class Request: @unchecked Sendable {
     var connection: OpaquePointer?
     /// The connection's deadlines (nil only if libmicrohttpd gave no socket context).
     var watch: ConnectionDeadlines.Watch?
-    /// The memory owner of a prepared answer, held until completion.
+    /// The memory owner of a prepared answer, held (and counted as a lease) until completion.
     var holding: AnyObject?
     var phase: Phase = .new
 

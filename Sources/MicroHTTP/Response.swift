@@ -1,3 +1,5 @@
+import Glibc
+
 /// An answer, described as values; `MHDResponse` turns it into a libmicrohttpd response.
 ///
 /// Bodies that point into a mapping carry the object that owns the memory (a mapped region):
@@ -14,6 +16,10 @@ public struct Response: @unchecked Sendable {
         case bytes([UInt8])
         /// A slice of memory owned by `owner`, sent without copying.
         case borrowed(UnsafeRawBufferPointer, owner: AnyObject)
+        /// `count` bytes of an open file from `offset`, sent with sendfile(2). libmicrohttpd owns
+        /// the descriptor and closes it when done; the connection's deadlines cut the answer off
+        /// if the file shrinks under it (sendfile then stops sending, and nothing else would).
+        case file(OpenFile, offset: UInt64, count: Int)
         /// Generated pieces and borrowed slices sent as one iovec (multipart ranges).
         case pieces([Piece], owner: AnyObject)
         /// Produced while it is sent, length unknown (chunked transfer coding).
@@ -52,9 +58,26 @@ public struct Response: @unchecked Sendable {
         case .empty: 0
         case .bytes(let bytes): bytes.count
         case .borrowed(let buffer, _): buffer.count
+        case .file(_, _, let count): count
         case .pieces(let pieces, _): pieces.reduce(0) { $0 + $1.count }
         case .stream: 0
         case .prepared(let prepared, _): prepared.body.count
         }
     }
+}
+
+/// A descriptor on its way to libmicrohttpd, which closes it once the answer is sent. Closed here
+/// instead if the answer is never queued (the client left first).
+public final class OpenFile: @unchecked Sendable {
+    private var descriptor: Int32?
+
+    public init(descriptor: Int32) { self.descriptor = descriptor }
+
+    /// Hands the descriptor over, once.
+    func take() -> Int32? {
+        defer { descriptor = nil }
+        return descriptor
+    }
+
+    deinit { if let descriptor { close(descriptor) } }
 }

@@ -26,7 +26,7 @@ struct FileReads: Sendable {
         }
         let size = lease.identity.size
         let cached = answers.entry(for: lease, generation: generations.current(lease.identity)) {
-            MediaType.contentType(forFileName: file.path.segments.last ?? "")
+            MediaType.contentType(forFileName: String(file.path.lastSegment))
         }
         let validators = cached.validators
         let conditions = ConditionalHeaders(
@@ -43,13 +43,11 @@ struct FileReads: Sendable {
         case .proceed:
             break
         }
-        let contentType = cached.contentType
-        let headers = cached.headers
         let region = lease.region
 
         guard let rangeValue = request.header("Range"),
               ConditionalRequest.rangeApplies(ifRange: conditions.ifRange, current: validators, now: now) else {
-            return prepared(cached.ok, region)
+            return whole(request, file, lease, cached)
         }
         let resolution: RangeResolution
         switch RangeHeader.parse(rangeValue) {
@@ -59,19 +57,19 @@ struct FileReads: Sendable {
         }
         switch resolution {
         case .whole:
-            return prepared(cached.ok, region)
+            return whole(request, file, lease, cached)
         case .unsatisfiable:
             return Responses.problem(
                 .rangeNotSatisfiable("The Range header '\(rangeValue.prefix(200))' selects no byte of this \(size)-byte file."),
-                headers: headers + [("Content-Range", ContentRange(unsatisfied: size).headerValue)])
+                headers: cached.headers + [("Content-Range", ContentRange(unsatisfied: size).headerValue)])
         case .single(let range):
             return Response(
                 status: 206,
-                headers: headers + [("Content-Type", contentType),
+                headers: cached.headers + [("Content-Type", cached.contentType),
                                     ("Content-Range", ContentRange(range: range, completeLength: size).headerValue)],
-                body: .borrowed(slice(region, range), owner: region))
+                body: sent(request, file, lease, offset: range.start, count: range.length) ?? .borrowed(slice(region, range), owner: region))
         case .multiple(let ranges):
-            let multipart = MultipartByteranges(ranges: ranges, size: size, contentType: contentType,
+            let multipart = MultipartByteranges(ranges: ranges, size: size, contentType: cached.contentType,
                                                 boundary: MultipartByteranges.makeBoundary())
             var pieces: [Response.Piece] = []
             pieces.reserveCapacity(ranges.count * 2 + 1)
@@ -80,9 +78,34 @@ struct FileReads: Sendable {
                 pieces.append(.borrowed(slice(region, range)))
             }
             pieces.append(.bytes(multipart.closing))
-            return Response(status: 206, headers: headers + [("Content-Type", multipart.contentTypeHeader)],
+            return Response(status: 206, headers: cached.headers + [("Content-Type", multipart.contentTypeHeader)],
                             body: .pieces(pieces, owner: region))
         }
+    }
+
+    /// The whole file: the prepared answer, or a large body through sendfile.
+    private func whole(_ request: Request, _ file: FileTarget, _ lease: MappingPool.Lease,
+                       _ cached: WholeFileAnswers.Entry) -> Response {
+        guard let body = sent(request, file, lease, offset: 0, count: lease.identity.size) else { return prepared(cached.ok, lease.region) }
+        return Response(status: 200, headers: cached.headers + [("Content-Type", cached.contentType)], body: body)
+    }
+
+    /// Bodies of at least this many bytes go out with sendfile(2) from a descriptor, smaller ones
+    /// from the mapping. Measured on this project's 2-core machine (wrk, 64 connections): with a
+    /// minimal C server on libmicrohttpd the mapping was faster up to 256 KiB (16 KiB ranges 1.25
+    /// against 0.94 GB/s) and sendfile from 4 MiB (+17%) and on whole 64 MiB downloads (+24%); in
+    /// mmapd itself sendfile gave 1 MiB ranges +13% and 64 MiB downloads +17%. Copying from user
+    /// memory costs more than the open and fstat a sendfile answer needs once bodies are large.
+    static let sendfileThreshold: UInt64 = 1 << 20
+
+    /// `count` bytes from `offset` as a sendfile body when that is large enough and is to be sent
+    /// at all (HEAD sends none); nil to send them from the mapping instead, also when the path no
+    /// longer shows the leased file.
+    private func sent(_ request: Request, _ file: FileTarget, _ lease: MappingPool.Lease,
+                      offset: UInt64, count: UInt64) -> Response.Body? {
+        guard count >= Self.sendfileThreshold, request.method != "HEAD",
+              let descriptor = pool.descriptor(file.path.string, showing: lease) else { return nil }
+        return .file(OpenFile(descriptor: descriptor), offset: offset, count: Int(count))
     }
 
     /// A whole-file answer made once per file version; a 503 in the unlikely case libmicrohttpd

@@ -60,11 +60,15 @@ struct Routes: RequestHandler {
         switch route {
         // PATCH on a directory is refused after the token check (404), never before: a 405 here
         // would tell an unauthenticated client that the path is a directory.
-        case .files where patches.writable: ["GET", "HEAD", "PATCH", "OPTIONS"]
-        case .search: ["GET", "OPTIONS"]
-        default: ["GET", "HEAD", "OPTIONS"]
+        case .files where patches.writable: Self.writableFileMethods
+        case .search: Self.searchMethods
+        default: Self.readMethods
         }
     }
+
+    private static let writableFileMethods = ["GET", "HEAD", "PATCH", "OPTIONS"]
+    private static let searchMethods = ["GET", "OPTIONS"]
+    private static let readMethods = ["GET", "HEAD", "OPTIONS"]
 
     func completed(_ request: Request) {
         metrics.recordRequest(route: request.route, method: request.method, status: request.status, bytes: request.bodyLength,

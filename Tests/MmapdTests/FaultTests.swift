@@ -255,6 +255,29 @@ import Testing
         #expect(server.death == nil)
     }
 
+    /// A large body goes out with sendfile, which stops at a file's new end when the file is
+    /// truncated under it; libmicrohttpd would then wait for the idle timeout (60 s here). The
+    /// deadline scan sees the answer stop moving with the client caught up, and cuts it within
+    /// seconds, after bytes that are all the file's.
+    @Test func truncationUnderASendfileDownloadEndsItPromptly() throws {
+        let original = fastRandomBytes(count: 8 << 20, seed: 85)
+        let server = try FaultServer(files: ["f.bin": original], arguments: ["--connection-timeout", "60", "--header-timeout", "2"])
+        let socket = try RawSocket(port: server.port, receiveBuffer: 16 << 10, timeoutSeconds: 50)
+        #expect(socket.send("GET /files/f.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+        var bytes = socket.receive(atLeast: 100_000)
+        #expect(truncate(server.path("f.bin"), 1 << 20) == 0)
+        let truncated = ContinuousClock.now
+        bytes += socket.receive(atLeast: Int.max)
+        let elapsed = ContinuousClock.now - truncated
+        socket.close(reset: false)
+        let response = try parseResponse(bytes, allowShort: true)
+        #expect(response.status == 200 && response.header("Content-Length") == "\(original.count)")
+        #expect(response.body.count < original.count)
+        #expect(response.body[...] == original[..<response.body.count], "every byte sent must be the file's")
+        #expect(elapsed < .seconds(20), "the stalled answer lasted \(elapsed) after the truncation (idle timeout 60 s)")
+        #expect(server.death == nil)
+    }
+
     // MARK: (d) SIGKILL in the middle of acknowledged PATCHes
 
     /// Three writers stream PATCHes (raw streamed, chunked, message/byterange and two-part

@@ -181,6 +181,29 @@ import Testing
         #expect(output.hasSuffix("hello, mapped world\n"))
     }
 
+    /// Bodies from 1 MiB go out with sendfile from a descriptor, smaller ones from the mapping:
+    /// both sides of the threshold, whole and ranged, must carry exactly the file's bytes, and the
+    /// descriptors must be closed once the answers are sent.
+    @Test(arguments: [(1 << 20) - 1, 1 << 20, 5 << 20])
+    func largeBodiesAreExactOnBothSidesOfTheSendfileThreshold(size: Int) throws {
+        #expect(FileReads.sendfileThreshold == 1 << 20)
+        let bytes = pseudoRandomBytes(count: size + 4096, seed: UInt64(size))
+        let server = try TestServer(files: ["big.bin": bytes])
+        let connection = try HTTPConnection(port: server.port)
+        let whole = try connection.send("GET", "/files/big.bin")
+        #expect(whole.status == 200)
+        #expect(whole.header("Content-Length") == "\(bytes.count)")
+        #expect(whole.body == bytes)
+        let range = try connection.send("GET", "/files/big.bin", headers: [("Range", "bytes=1000-\(1000 + size - 1)")])
+        #expect(range.status == 206)
+        #expect(range.header("Content-Range") == "bytes 1000-\(1000 + size - 1)/\(bytes.count)")
+        #expect(range.body[...] == bytes[1000..<(1000 + size)])
+        let head = try connection.send("HEAD", "/files/big.bin")
+        #expect(head.header("Content-Length") == "\(bytes.count)" && head.body.isEmpty)
+        _ = try connection.send("GET", "/healthz")  // the previous answers are finished and freed
+        #expect(descriptors(naming: server.path("big.bin")) == 0, "descriptors opened for sendfile must be closed")
+    }
+
     @Test func noLeaseOutlivesItsResponse() throws {
         let server = try TestServer(files: ["a": pseudoRandomBytes(count: 1 << 20, seed: 9)])
         let connection = try HTTPConnection(port: server.port)
@@ -198,4 +221,12 @@ final class Failures: @unchecked Sendable {
     private var messages: [String] = []
     func add(_ message: String) { lock.withLock { messages.append(message) } }
     var all: [String] { lock.withLock { messages } }
+}
+
+/// Descriptors of this process (the test server runs in it) open on `path`. Counting all of them
+/// would race with the tests running in parallel.
+func descriptors(naming path: String) -> Int {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+    return entries.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) == resolved }.count
 }
