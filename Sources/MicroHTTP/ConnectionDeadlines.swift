@@ -15,9 +15,10 @@ import Synchronization
 ///   have no deadline here: the idle timeout and the server's own budgets govern them. The one
 ///   exception is a body sent with sendfile(2) from a file that shrank under it: sendfile then
 ///   sends nothing and libmicrohttpd waits for a writability edge that never comes. Such an answer
-///   is cut when, over three scans in a row, the client acknowledged no new byte and none was
-///   queued for it: the client is keeping up, so the server has stopped sending. (Three, not one:
-///   a read from a slow disk may hold a send up for a moment.)
+///   is cut when, for `stallAllowance` (3 s) and at least two scans, the client acknowledged no new
+///   byte and none was queued for it: the client is keeping up, so the server has stopped
+///   sending. (Not at the first quiet scan: a slow disk read, or a network thread that a busy
+///   machine did not schedule, may hold a send up for a moment.)
 ///
 /// A connection whose client has closed its side while a head or body is still due is cut off at
 /// once (see `peerFinished`).
@@ -36,10 +37,10 @@ final class ConnectionDeadlines: Sendable {
         fileprivate let bodyStart = Atomic<Int64>(0)
         /// Sending a file body: the scan watches its progress.
         fileprivate let sendingFile = Atomic<Bool>(false)
-        /// Bytes the client had acknowledged at the previous scan (-1: not looked at yet), and for
-        /// how many scans in a row that did not move with nothing queued.
+        /// Bytes the client had acknowledged at the previous scan (-1: not looked at yet), and
+        /// since when (monotonic ms) that has not moved with nothing queued (0: it moved).
         fileprivate let acknowledged = Atomic<Int64>(-1)
-        fileprivate let quietScans = Atomic<Int>(0)
+        fileprivate let quietSince = Atomic<Int64>(0)
 
         fileprivate init(fd: Int32, deadline: Int64) {
             self.fd = fd
@@ -113,7 +114,7 @@ final class ConnectionDeadlines: Sendable {
     func sendingFile(_ watch: Watch) {
         watch.deadline.store(.max, ordering: .relaxed)
         watch.acknowledged.store(-1, ordering: .relaxed)
-        watch.quietScans.store(0, ordering: .relaxed)
+        watch.quietSince.store(0, ordering: .relaxed)
         watch.sendingFile.store(true, ordering: .relaxed)
     }
 
@@ -128,7 +129,7 @@ final class ConnectionDeadlines: Sendable {
         watches.withLock { watches in
             for watch in watches.values {
                 let deadline = watch.deadline.load(ordering: .relaxed)
-                guard deadline < now || (deadline != .max && Self.peerFinished(watch.fd)) || Self.sendStalled(watch) else { continue }
+                guard deadline < now || (deadline != .max && Self.peerFinished(watch.fd)) || Self.sendStalled(watch, now: now) else { continue }
                 watch.sendingFile.store(false, ordering: .relaxed)
                 watch.deadline.store(.max, ordering: .relaxed)
                 shutdown(watch.fd, Int32(SHUT_RDWR))
@@ -148,23 +149,29 @@ final class ConnectionDeadlines: Sendable {
         return ioctl(fd, UInt(FIONREAD), &pending) == 0 && pending == 0
     }
 
-    /// A file body that stopped moving: for `stalledScans` scans no byte acknowledged and none
-    /// waiting in the socket. Records what it saw for the next scan.
-    private static func sendStalled(_ watch: Watch) -> Bool {
+    /// A file body that stopped moving: no byte acknowledged and none waiting in the socket,
+    /// seen by consecutive scans spanning `stallAllowance`. Records what it saw for the next scan.
+    private static func sendStalled(_ watch: Watch, now: Int64) -> Bool {
         guard watch.sendingFile.load(ordering: .relaxed) else { return false }
         var acknowledged: UInt64 = 0
         var queued: Int32 = 0
         guard cmhd_socket_send_progress(watch.fd, &acknowledged, &queued) == 0 else { return false }
-        let now = Int64(clamping: acknowledged)
-        let before = watch.acknowledged.exchange(now, ordering: .relaxed)
-        guard before == now, queued == 0 else {
-            watch.quietScans.store(0, ordering: .relaxed)
+        let sent = Int64(clamping: acknowledged)
+        let before = watch.acknowledged.exchange(sent, ordering: .relaxed)
+        guard before == sent, queued == 0 else {
+            watch.quietSince.store(0, ordering: .relaxed)
             return false
         }
-        return watch.quietScans.add(1, ordering: .relaxed).newValue >= stalledScans
+        let since = watch.quietSince.load(ordering: .relaxed)
+        guard since != 0 else {
+            watch.quietSince.store(now, ordering: .relaxed)
+            return false
+        }
+        return now - since >= stallAllowance
     }
 
-    private static let stalledScans = 3
+    /// Milliseconds a file answer may stand still with its client caught up.
+    private static let stallAllowance: Int64 = 3000
 
     /// POLLRDHUP (Linux 2.6.17), which the Glibc module does not export without _GNU_SOURCE.
     private static let pollReadHangUp: Int16 = 0x2000
