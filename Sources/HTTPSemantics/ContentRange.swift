@@ -28,11 +28,45 @@ public struct ContentRange: Sendable, Hashable {
         self.completeLength = completeLength
     }
 
-    /// The field value to send.
+    /// The field value to send. Written digit by digit into one buffer: interpolating three
+    /// numbers was 2% of a 1 KiB range request.
     public var headerValue: String {
-        let length = completeLength.map(String.init) ?? "*"
-        guard let range else { return "bytes */\(length)" }
-        return "bytes \(range.start)-\(range.last)/\(length)"
+        // "bytes " + 20 digits + "-" + 20 digits + "/" + 20 digits.
+        String(unsafeUninitializedCapacity: 69) { buffer in
+            var count = 0
+            func put(_ byte: UInt8) {
+                buffer[count] = byte
+                count += 1
+            }
+            func put(_ value: UInt64) {
+                var length = 1
+                var probe = value
+                while probe >= 10 {
+                    probe /= 10
+                    length += 1
+                }
+                // Last digit first, from the far end; division by a constant is a multiplication.
+                var rest = value
+                var index = count + length - 1
+                repeat {
+                    buffer[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                    index -= 1
+                } while rest > 0
+                count += length
+            }
+            for byte in "bytes ".utf8 { put(byte) }
+            if let range {
+                put(range.start)
+                put(UInt8(ascii: "-"))
+                put(range.last)
+            } else {
+                put(UInt8(ascii: "*"))
+            }
+            put(UInt8(ascii: "/"))
+            if let completeLength { put(completeLength) } else { put(UInt8(ascii: "*")) }
+            return count
+        }
     }
 
     /// Parses a Content-Range field value; nil when it is not a valid `bytes` value.

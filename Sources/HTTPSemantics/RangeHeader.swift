@@ -43,12 +43,17 @@ public enum RangeHeader: Sendable, Equatable {
         else { return .ignored }
 
         var specs: [RangeSpec] = []
-        let set = field.dropFirst(unitPrefix.count)
-        for element in set.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
-            let item = FieldText.trimmingWhitespace(element)
-            if item.isEmpty { continue }
-            guard let spec = parseSpec(item) else { return .invalid }
-            specs.append(spec)
+        // The comma-separated elements, walked in place (no array of slices per request).
+        var rest = field.dropFirst(unitPrefix.count)
+        while true {
+            let comma = rest.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
+            let item = FieldText.trimmingWhitespace(rest[..<comma])
+            if !item.isEmpty {
+                guard let spec = parseSpec(item) else { return .invalid }
+                specs.append(spec)
+            }
+            guard comma != rest.endIndex else { break }
+            rest = rest[(comma + 1)...]
         }
         return specs.isEmpty ? .invalid : .specs(specs)
     }

@@ -17,6 +17,29 @@ struct ContentRangeTests {
         #expect(contentRange.headerValue == expected)
     }
 
+    /// The digit-by-digit formatter against plain interpolation, at every power of ten and its
+    /// neighbours (where the digit count changes) up to UInt64.max.
+    @Test("formatting agrees with interpolation at every digit-count boundary")
+    func formatMatchesInterpolation() {
+        var values: [UInt64] = [0, 1, 9, .max - 1, .max]
+        var power: UInt64 = 10
+        while true {
+            values += [power - 1, power, power + 1]
+            let (next, overflow) = power.multipliedReportingOverflow(by: 10)
+            if overflow { break }
+            power = next
+        }
+        for value in values {
+            #expect(ContentRange(unsatisfied: value).headerValue == "bytes */\(value)")
+            let start = value / 3
+            let range = ByteRange(start: start, length: value - start == 0 ? 1 : value - start)
+            #expect(ContentRange(range: range, completeLength: nil).headerValue == "bytes \(range.start)-\(range.last)/*")
+            if range.end <= value {
+                #expect(ContentRange(range: range, completeLength: value).headerValue == "bytes \(range.start)-\(range.last)/\(value)")
+            }
+        }
+    }
+
     @Test("valid values", arguments: [
         ("bytes 0-499/1234", ByteRange(start: 0, length: 500), UInt64(1234)),
         ("bytes 500-999/1234", ByteRange(start: 500, length: 500), 1234),
