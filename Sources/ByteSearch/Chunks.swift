@@ -207,13 +207,19 @@ struct ScanEngine {
         return summary
     }
 
-    /// Scans chunks on up to `concurrency` threads. Entries stay nil for chunks never started
+    /// Threads a scan of `program` may use: `memoryBoundConcurrency` for a memory-bound one,
+    /// `concurrency` otherwise.
+    static func threads(for program: any SearchProgram, _ configuration: SearchConfiguration) -> Int {
+        max(1, program.memoryBound ? configuration.memoryBoundConcurrency : configuration.concurrency)
+    }
+
+    /// Scans chunks on up to `threads(for:_:)` threads. Entries stay nil for chunks never started
     /// because the budget ran out.
     private func runChunks(
         count: Int, rightToLeft: Bool, headCapacity: Int,
         territory: (Int) -> (ScanState, Int)
     ) throws(SearchError) -> [ChunkSummary?] {
-        let workers = max(1, min(configuration.concurrency, count))
+        let workers = min(Self.threads(for: program, configuration), max(1, count))
         let jobs = (0..<count).map { territory($0) }
         let shared = ChunkResults(count: count)
         let engine = self

@@ -49,6 +49,7 @@ final class LiteralProgram: SearchProgram, @unchecked Sendable {
     let territory: Range<Int>
     let blockSize: Int
     var splittable: Bool { true }
+    var memoryBound: Bool { true }
 
     init(needle: [UInt8], caseInsensitive: Bool, reverse: Bool, window: Range<Int>, base: UnsafeRawPointer, blockSize: Int) {
         precondition(!needle.isEmpty)

@@ -218,6 +218,7 @@ final class RegexProgram: SearchProgram, @unchecked Sendable {
     /// searched unsplit.
     let unicode: Bool
     var splittable: Bool { !pattern.usesStartAnchor && !unicode }
+    var memoryBound: Bool { false }
 
     init(
         pattern: CompiledPattern, pool: MatchResourcePool, base: UnsafeRawPointer, window: Range<Int>, blockSize: Int,

@@ -77,6 +77,9 @@ protocol SearchProgram: Sendable {
     /// `false` when the program may not be resumed at an arbitrary position (a pattern using `\G`):
     /// then the scan runs in one block and the window is never split.
     var splittable: Bool { get }
+    /// Whether a scan is bound by memory bandwidth (a literal's vector scan) rather than by the
+    /// processor (a pattern): decides between the two concurrencies of `SearchConfiguration`.
+    var memoryBound: Bool { get }
     /// Chunk boundaries for a parallel scan of `territory` (strictly increasing, inside it).
     func chunkBoundaries(chunkSize: Int, in buffer: UnsafeRawBufferPointer) throws(SearchError) -> [Int]
 }

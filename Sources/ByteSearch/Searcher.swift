@@ -455,7 +455,7 @@ public final class Searcher: Sendable {
         return PatternKey(pattern: request.pattern, options: options)
     }
 
-    private func prepare(
+    func prepare(
         _ request: SearchRequest, _ buffer: UnsafeRawBufferPointer
     ) throws(SearchError) -> (any SearchProgram & ProgramBase, Range<Int>) {
         try checkLength(request)

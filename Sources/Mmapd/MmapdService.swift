@@ -37,7 +37,9 @@ public final class MmapdService: Sendable {
                 maxBodyBytes: UInt64(settings.maxBodyBytes), maxBufferedBodyBytes: UInt64(settings.maxBufferedBodyBytes),
                 metrics: metrics),
             searches: FileSearches(
-                pool: pool, searcher: Searcher(configuration: SearchConfiguration(maxPatternLength: settings.maxPatternBytes, backgroundPriority: true)),
+                pool: pool, searcher: Searcher(configuration: SearchConfiguration(
+                    memoryBoundConcurrency: settings.literalSearchThreads, maxPatternLength: settings.maxPatternBytes,
+                    backgroundPriority: true)),
                 maxResults: settings.maxSearchResults, timeout: .milliseconds(settings.searchTimeoutMilliseconds),
                 metrics: metrics),
             accessLog: AccessLog(logger: logger), metrics: metrics,

@@ -29,6 +29,9 @@ public struct Settings: Sendable {
     public var maxPatternBytes = 4096
     public var maxSearchResults = 10_000
     public var searchTimeoutMilliseconds = 10_000
+    /// One: a literal scan streams the file at memory speed, and a second one in parallel took
+    /// the memory bandwidth the network threads need (docs/SEARCH.md, "Threads").
+    public var literalSearchThreads = 1
     public var listings = true
     /// Origins browsers may call from (`*` for any); empty: no CORS headers.
     public var corsOrigins: [String] = []
@@ -91,6 +94,7 @@ public struct Settings: Sendable {
         integer("maxPatternBytes", "longest search pattern", \.maxPatternBytes, 1...(1 << 20)),
         integer("maxSearchResults", "largest search limit a client may ask for", \.maxSearchResults, 1...10_000_000),
         integer("searchTimeoutMilliseconds", "time budget of one search", \.searchTimeoutMilliseconds, 1...3_600_000),
+        integer("literalSearchThreads", "threads one literal search (and line counting) may use", \.literalSearchThreads, 1...256),
         boolean("listings", "answer GET on a directory with a JSON listing", \.listings),
         Option(key: "corsOrigins", help: "origins allowed to call from a browser, or * (repeatable; comma-separated in the environment)") {
             settings, reader throws(SettingsError) in

@@ -29,4 +29,19 @@ import Testing
         #expect(idle == plain)
         #expect(idle.count == 20_000)
     }
+
+    /// A literal scan is bound by memory bandwidth, so it takes the (smaller) memory-bound share of
+    /// threads; a pattern scan, bound by the processor, takes the full one.
+    @Test func literalScansTakeTheMemoryBoundConcurrency() throws {
+        let configuration = SearchConfiguration(concurrency: 3, memoryBoundConcurrency: 1)
+        let searcher = Searcher(configuration: configuration)
+        let data = [UInt8](repeating: UInt8(ascii: "a"), count: 64)
+        try data.withUnsafeBytes { buffer in
+            for (isRegex, threads) in [(false, 1), (true, 3)] {
+                let request = SearchRequest(pattern: Array("a".utf8), isRegex: isRegex, reverse: false, limit: 5, window: 0..<data.count)
+                let (program, _) = try searcher.prepare(request, buffer)
+                #expect(ScanEngine.threads(for: program, configuration) == threads, "regex: \(isRegex)")
+            }
+        }
+    }
 }

@@ -166,7 +166,7 @@ func runPython(_ script: String, arguments: [String]) throws -> Data {
 enum Configurations {
     static let sequential = SearchConfiguration()
     static func tiny(chunk: Int, block: Int, threads: Int) -> SearchConfiguration {
-        SearchConfiguration(concurrency: threads, parallelThreshold: 0, chunkSize: chunk, blockSize: block)
+        SearchConfiguration(concurrency: threads, memoryBoundConcurrency: threads, parallelThreshold: 0, chunkSize: chunk, blockSize: block)
     }
     static let all: [SearchConfiguration] = [
         sequential,
