@@ -223,10 +223,15 @@ struct ScanEngine {
         let jobs = (0..<count).map { territory($0) }
         let shared = ChunkResults(count: count)
         let engine = self
+        let activity = program.memoryBound ? configuration.foregroundActivity : nil
+        let quiet = activity?.count()
         let work = UncheckedSendable(
-            value: { (_: Int) -> Void in
+            value: { (worker: Int) -> Void in
                 let scanner = Scanner(program: engine.program, tracker: engine.tracker)
                 while true {
+                    // A helper of a memory-bound scan retires once other work shows up; the
+                    // first worker takes the remaining chunks.
+                    if worker > 0, let activity, activity.count() != quiet { return }
                     let claimed = shared.claim()
                     if claimed >= count || engine.tracker.isTripped || shared.hasFailed { return }
                     let index = rightToLeft ? count - 1 - claimed : claimed

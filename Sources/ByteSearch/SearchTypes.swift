@@ -151,10 +151,15 @@ public struct SearchConfiguration: Sendable, Hashable {
     public var concurrency: Int
     /// Threads for work bound by memory bandwidth rather than by the processor: literal scans and
     /// newline counting (default: active cores). Such a scan streams the window through the caches
-    /// at many GB/s; on a 2-core machine two of them made the p99 of small GETs served meanwhile
-    /// 4.6–7.6× its idle value, one of them 1.1–1.2×, for half the literal throughput. Pattern
-    /// scans use `concurrency`: they are bound by the processor, which nice 19 hands back.
+    /// at many GB/s, and nice 19 does not share bandwidth: on a 2-core machine two of them made
+    /// the p99 of small GETs served meanwhile 4.6–7.6× its idle value, one of them 1.1–1.2×, for
+    /// half the throughput. See `foregroundActivity` for having both. Pattern scans use
+    /// `concurrency`: they are bound by the processor, which nice 19 hands back.
     public var memoryBoundConcurrency: Int
+    /// Other work of the process (a server's requests): all but the first thread of a memory-bound
+    /// scan stop taking chunks once it moves, so an idle server scans at full bandwidth and a
+    /// busy one leaves the bandwidth to its clients. nil: no such yielding.
+    public var foregroundActivity: ForegroundActivity?
     /// Windows at least this long are split into chunks searched in parallel (default 16 MiB).
     public var parallelThreshold: Int
     /// Size of one parallel chunk (default 16 MiB; tests use tiny values).
@@ -194,10 +199,12 @@ public struct SearchConfiguration: Sendable, Hashable {
         jitStackSize: Int = 1 << 20,
         patternCacheCapacity: Int = 64,
         streamBatchSize: Int = 1024,
-        backgroundPriority: Bool = false
+        backgroundPriority: Bool = false,
+        foregroundActivity: ForegroundActivity? = nil
     ) {
         self.concurrency = concurrency
         self.memoryBoundConcurrency = memoryBoundConcurrency
+        self.foregroundActivity = foregroundActivity
         self.parallelThreshold = parallelThreshold
         self.chunkSize = chunkSize
         self.blockSize = blockSize
@@ -209,4 +216,18 @@ public struct SearchConfiguration: Sendable, Hashable {
         self.streamBatchSize = streamBatchSize
         self.backgroundPriority = backgroundPriority
     }
+}
+
+/// A count of the process's other work so far (e.g. requests started), read between chunks of a
+/// memory-bound scan: when it has moved, the scan's helper threads retire.
+///
+/// Not part of a configuration's identity: any two compare equal, so configurations stay
+/// comparable values.
+public struct ForegroundActivity: Sendable, Hashable {
+    let count: @Sendable () -> Int
+
+    public init(_ count: @escaping @Sendable () -> Int) { self.count = count }
+
+    public static func == (lhs: ForegroundActivity, rhs: ForegroundActivity) -> Bool { true }
+    public func hash(into hasher: inout Hasher) {}
 }

@@ -13,6 +13,8 @@ final class Callbacks: Sendable {
     private let startupMessages = Mutex<[String]?>([])
     let drainBodyLimit: UInt64
     let inFlight = Atomic<Int>(0)
+    /// Requests begun since the start: a cheap sign of activity for background work to yield to.
+    let started = Atomic<Int>(0)
     /// Set when shutdown begins: new requests get the handler's `stopping` answer.
     let draining = Atomic<Bool>(false)
     let connections = Atomic<Int>(0)
@@ -38,7 +40,9 @@ final class Callbacks: Sendable {
     /// pointer becomes the request's context for the access handler and the completion callback.
     static let uriLog: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?) -> UnsafeMutableRawPointer? = {
         context, uri, connection in
-        from(context).inFlight.add(1, ordering: .relaxed)
+        let callbacks = from(context)
+        callbacks.inFlight.add(1, ordering: .relaxed)
+        callbacks.started.add(1, ordering: .relaxed)
         let request = Request(target: uri.map { String(cString: $0) } ?? "")
         request.connection = connection
         if let connection, let watch = cmhd_connection_context(connection) {

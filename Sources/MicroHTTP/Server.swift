@@ -50,6 +50,8 @@ public final class Server: Sendable {
 
     /// Requests between their request line and their completion callback.
     public var requestsInFlight: Int { callbacks.inFlight.load(ordering: .relaxed) }
+    /// Requests begun since the server started.
+    public var requestsStarted: Int { callbacks.started.load(ordering: .relaxed) }
     /// Open client connections.
     public var connections: Int { callbacks.connections.load(ordering: .relaxed) }
     /// Zero-copy responses whose memory libmicrohttpd still holds.

@@ -39,7 +39,9 @@ public final class MmapdService: Sendable {
             searches: FileSearches(
                 pool: pool, searcher: Searcher(configuration: SearchConfiguration(
                     memoryBoundConcurrency: settings.literalSearchThreads, maxPatternLength: settings.maxPatternBytes,
-                    backgroundPriority: true)),
+                    backgroundPriority: true,
+                    // A literal scan's helpers give the memory bandwidth back to clients.
+                    foregroundActivity: ForegroundActivity { [serverBox] in serverBox.server?.requestsStarted ?? 0 })),
                 maxResults: settings.maxSearchResults, timeout: .milliseconds(settings.searchTimeoutMilliseconds),
                 metrics: metrics),
             accessLog: AccessLog(logger: logger), metrics: metrics,

@@ -29,9 +29,8 @@ public struct Settings: Sendable {
     public var maxPatternBytes = 4096
     public var maxSearchResults = 10_000
     public var searchTimeoutMilliseconds = 10_000
-    /// One: a literal scan streams the file at memory speed, and a second one in parallel took
-    /// the memory bandwidth the network threads need (docs/SEARCH.md, "Threads").
-    public var literalSearchThreads = 1
+    /// All cores; all but one retire as soon as another request arrives (docs/SEARCH.md).
+    public var literalSearchThreads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     public var listings = true
     /// Origins browsers may call from (`*` for any); empty: no CORS headers.
     public var corsOrigins: [String] = []
