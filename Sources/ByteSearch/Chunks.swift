@@ -223,15 +223,14 @@ struct ScanEngine {
         let jobs = (0..<count).map { territory($0) }
         let shared = ChunkResults(count: count)
         let engine = self
-        let activity = program.memoryBound ? configuration.foregroundActivity : nil
-        let quiet = activity?.count()
+        let retirement = HelperRetirement(program.memoryBound ? configuration.foregroundActivity : nil)
         let work = UncheckedSendable(
             value: { (worker: Int) -> Void in
                 let scanner = Scanner(program: engine.program, tracker: engine.tracker)
                 while true {
                     // A helper of a memory-bound scan retires once other work shows up; the
                     // first worker takes the remaining chunks.
-                    if worker > 0, let activity, activity.count() != quiet { return }
+                    if retirement.retires(worker) { return }
                     let claimed = shared.claim()
                     if claimed >= count || engine.tracker.isTripped || shared.hasFailed { return }
                     let index = rightToLeft ? count - 1 - claimed : claimed

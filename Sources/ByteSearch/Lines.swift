@@ -49,14 +49,13 @@ enum Lines {
         let counts = Mutex<(total: Int, failed: Bool)>((0, false))
         let shared = UncheckedSendable(value: base)
         let next = Atomic<Int>(0)
-        let activity = configuration.foregroundActivity
-        let quiet = activity?.count()
+        let retirement = HelperRetirement(configuration.foregroundActivity)
         DispatchQueue.concurrentPerform(iterations: min(concurrency, pieces)) { worker in
             BackgroundPriority.run(background) {
                 var local = 0
                 while true {
                     // Helpers retire once other work shows up (see `foregroundActivity`).
-                    if worker > 0, let activity, activity.count() != quiet { break }
+                    if retirement.retires(worker) { break }
                     let piece = next.add(1, ordering: .relaxed).oldValue
                     if piece >= pieces { break }
                     let lower = range.lowerBound + piece * block

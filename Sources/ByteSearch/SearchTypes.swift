@@ -231,3 +231,20 @@ public struct ForegroundActivity: Sendable, Hashable {
     public static func == (lhs: ForegroundActivity, rhs: ForegroundActivity) -> Bool { true }
     public func hash(into hasher: inout Hasher) {}
 }
+
+/// The rule both parallel memory-bound loops (chunk scans, newline counts) follow: worker 0 always
+/// goes on; the others stop taking work once the foreground activity has moved since the start.
+struct HelperRetirement: Sendable {
+    private let activity: ForegroundActivity?
+    private let start: Int?
+
+    init(_ activity: ForegroundActivity?) {
+        self.activity = activity
+        start = activity?.count()
+    }
+
+    func retires(_ worker: Int) -> Bool {
+        guard worker > 0, let activity else { return false }
+        return activity.count() != start
+    }
+}

@@ -80,7 +80,7 @@ final class Callbacks: Sendable {
         request.connection = nil
         if request.holding != nil {
             request.holding = nil
-            callbacks.leases.count.subtract(1, ordering: .relaxed)
+            callbacks.leases.release()
         }
         callbacks.inFlight.subtract(1, ordering: .relaxed)
     }
@@ -206,7 +206,7 @@ final class Callbacks: Sendable {
         if case .prepared(let prepared, let owner) = response.body, response.headers.isEmpty {
             // Held until the completion callback; libmicrohttpd reads the body only before it.
             request.holding = owner
-            leases.count.add(1, ordering: .relaxed)
+            leases.acquire()
             result = MHD_queue_response(connection, UInt32(response.status), prepared.pointer)
         } else {
             guard let made = MHDResponse.make(response, tracker: leases) else { return .NO }

@@ -78,13 +78,16 @@ enum MHDResponse {
 /// every response has been sent or dropped: the "leases in use" gauge, and the proof in tests
 /// that no aborted download keeps a mapping alive.
 public final class LeaseTracker: Sendable {
-    let count = Atomic<Int>(0)
+    private let count = Atomic<Int>(0)
     public init() {}
     public var held: Int { count.load(ordering: .relaxed) }
+
+    func acquire() { count.add(1, ordering: .relaxed) }
+    func release() { count.subtract(1, ordering: .relaxed) }
 }
 
-/// Keeps a response's memory owner alive and counted until libmicrohttpd frees the response (or,
-/// for a prepared response, until its request completes).
+/// Keeps a response's memory owner alive and counted until libmicrohttpd frees the response.
+/// (A prepared response's owner is held by its request instead: `Request.holding`.)
 final class Hold {
     let owner: AnyObject
     let tracker: LeaseTracker
@@ -92,10 +95,10 @@ final class Hold {
     init(_ owner: AnyObject, _ tracker: LeaseTracker) {
         self.owner = owner
         self.tracker = tracker
-        tracker.count.add(1, ordering: .relaxed)
+        tracker.acquire()
     }
 
-    deinit { tracker.count.subtract(1, ordering: .relaxed) }
+    deinit { tracker.release() }
 }
 
 /// The generated parts of an iovec body, in one allocation, plus the owner of the borrowed parts.

@@ -95,6 +95,27 @@ private func text(_ lease: MappingPool.Lease) -> String {
         #expect(pool.statistics.remaps == 1)
     }
 
+    /// A descriptor for sendfile is only handed out while the path still shows the leased file at
+    /// the leased size: otherwise the lease's validators would describe other bytes.
+    @Test func aSendfileDescriptorShowsTheLeasedFileOrNothing() throws {
+        let sandbox = try Sandbox()
+        try sandbox.write("f", "old!")
+        let pool = MappingPool(root: sandbox.root)
+        let lease = try pool.lease("f")
+        let same = try #require(pool.descriptor("f", showing: lease))
+        var byte: UInt8 = 0
+        #expect(pread(same, &byte, 1, 0) == 1 && byte == UInt8(ascii: "o"))
+        close(same)
+
+        try sandbox.replace("f", "new!")  // same size, another inode
+        #expect(pool.descriptor("f", showing: lease) == nil)
+        let fresh = try pool.lease("f")
+        try sandbox.append("f", "grown")  // same inode, another size
+        #expect(pool.descriptor("f", showing: fresh) == nil)
+        #expect(unlink(sandbox.directory.appendingPathComponent("f").path) == 0)
+        #expect(pool.descriptor("f", showing: fresh) == nil)
+    }
+
     /// Within the revalidation interval the pool does not stat: a replacement by someone else is
     /// not seen (the old version is served whole), until this process invalidates the path.
     @Test func withinTheRevalidationIntervalTheLastStatIsTrusted() throws {

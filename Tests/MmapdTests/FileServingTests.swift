@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import MicroHTTP
 import Testing
 @testable import Mmapd
 
@@ -202,6 +203,19 @@ import Testing
         #expect(head.header("Content-Length") == "\(bytes.count)" && head.body.isEmpty)
         _ = try connection.send("GET", "/healthz")  // the previous answers are finished and freed
         #expect(descriptors(naming: server.path("big.bin")) == 0, "descriptors opened for sendfile must be closed")
+    }
+
+    /// A sendfile answer dropped before it is queued (the client left between libmicrohttpd's two
+    /// calls) must not leak its descriptor.
+    @Test func aDescriptorNeverHandedOverIsClosed() throws {
+        let server = try TestServer(files: ["f": [1, 2, 3]])
+        let path = server.path("f")
+        do {
+            let body = Response.Body.file(OpenFile(descriptor: open(path, O_RDONLY)), offset: 0, count: 3)
+            #expect(descriptors(naming: path) == 1)
+            withExtendedLifetime(body) {}
+        }
+        #expect(descriptors(naming: path) == 0)
     }
 
     @Test func noLeaseOutlivesItsResponse() throws {
