@@ -912,7 +912,8 @@ def main():
     report(f"host: {platform.node()}, {os.cpu_count()} cores, Linux {platform.release()}, load average at start {load_start}")
     report(f"mmapd: {args.mmapd_bin} (git {git}), --threads {args.workers}; "
            f"nginx: {tool_version([args.nginx_bin, '-v'])}, worker_processes {args.workers}, sendfile, "
-           f"tcp_nopush {os.environ.get('BENCH_NGINX_NOPUSH') or 'on'}, open_file_cache")
+           f"tcp_nopush {os.environ.get('BENCH_NGINX_NOPUSH') or 'on'}, open_file_cache; "
+           f"both trust a file's stat for {os.environ.get('BENCH_STAT_TRUST_SECONDS') or '60'} s")
     report(f"client: {tool_version(['wrk', '-v'])}; {tool_version(['rg', '--version'])}; "
            f"{tool_version(['grep', '--version'])}")
     report(f"data: {args.bench_root} seed {args.seed}; duration {settings.duration:g}s, rounds {settings.rounds}, "

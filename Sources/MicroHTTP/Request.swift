@@ -53,12 +53,17 @@ public final class Request: @unchecked Sendable {
     }
 
     /// A request header's value (names are case-insensitive), nil when absent.
-    public func header(_ name: String) -> String? {
+    ///
+    /// A `StaticString` name goes to libmicrohttpd as it is, with its known length: a request
+    /// looks up about ten headers, and bridging each `String` name to C cost more than the lookup.
+    public func header(_ name: StaticString) -> String? {
         guard let connection else { return nil }
         var value: UnsafePointer<CChar>? = nil
         var length = 0
-        let found = name.withCString { key in
-            MHD_lookup_connection_value_n(connection, .HEADER_KIND, key, strlen(key), &value, &length)
+        let found = name.withUTF8Buffer { key in
+            key.withMemoryRebound(to: CChar.self) {
+                MHD_lookup_connection_value_n(connection, .HEADER_KIND, $0.baseAddress, $0.count, &value, &length)
+            }
         }
         guard found == .YES, let value else { return nil }
         return String(decoding: UnsafeRawBufferPointer(start: value, count: length), as: UTF8.self)

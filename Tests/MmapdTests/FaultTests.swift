@@ -490,10 +490,10 @@ import Testing
         // Synchronise on the server, not on a clock: it still answers on the old connection...
         #expect(try probe.send("GET", "/healthz").status == 200)
         // ...and every aborted connection's descriptor is closed (a bounded poll: closing is
-        // asynchronous to this test). The aborted NDJSON search is the slowest to go: its stream's
-        // pipe closes when libmicrohttpd, resumed by the producer's next batch, finds the client
-        // gone, or at the search budget; under ThreadSanitizer, with searches at nice 19 behind a
-        // busy test process, that took more than 10 s.
+        // asynchronous to this test). The aborted NDJSON search is the slowest to go: its socket
+        // closes when libmicrohttpd, resumed by the producer's next batch, finds the client gone,
+        // or at the search budget; under ThreadSanitizer, with searches at nice 19 behind a busy
+        // test process, that took more than 10 s.
         let descriptors = try eventuallyValue(within: 30, until: { $0 <= baseline }) { try server.descriptorCount() }
         // (<: a warm-up connection whose close the server had not processed yet may be gone too.)
         #expect(descriptors <= baseline, """
