@@ -32,6 +32,12 @@ public enum RangeResolution: Sendable, Equatable {
     ///   treated as unsatisfiable rather than trusted.
     public static func resolve(_ specs: [RangeSpec], size: UInt64, maxRanges: Int) -> RangeResolution {
         guard size > 0 else { return .whole }
+        // One spec, nearly every request: the same answer as below without the three arrays
+        // (a tenth of a 1 KiB range GET's own work went to building them).
+        if specs.count == 1 {
+            guard let range = satisfiableRange(specs[0], size: size) else { return .unsatisfiable }
+            return maxRanges >= 1 ? .single(range) : .whole
+        }
 
         let satisfiable = specs.compactMap { satisfiableRange($0, size: size) }
         guard !satisfiable.isEmpty else { return .unsatisfiable }

@@ -3,12 +3,18 @@ import Glibc
 import Synchronization
 
 /// Builds libmicrohttpd responses from `Response` values without copying borrowed memory.
+///
+/// A `.borrowed` or `.prepared` body's owner is not retained by the response: the caller holds it
+/// until the request's completion callback. Multipart pieces keep theirs in the response's own
+/// storage, freed by libmicrohttpd's callback.
 enum MHDResponse {
     static func make(_ response: Response, tracker: LeaseTracker) -> OpaquePointer? {
         let made: OpaquePointer?
         switch response.body {
         case .prepared(let prepared, let owner):
-            return make(prepared.described(owner: owner, extraHeaders: response.headers), tracker: tracker)
+            var plain = prepared.described(owner: owner, extraHeaders: response.headers)
+            plain.shared = response.shared
+            return make(plain, tracker: tracker)
         case .empty, .bytes([]):
             made = MHD_create_response_from_buffer(0, nil, .RESPMEM_PERSISTENT)
         case .bytes(let bytes):
@@ -16,11 +22,10 @@ enum MHDResponse {
                 MHD_create_response_from_buffer(buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress),
                                                 .RESPMEM_MUST_COPY)
             }
-        case .borrowed(let buffer, let owner):
-            let context = retain(Hold(owner, tracker))
-            made = MHD_create_response_from_buffer_with_free_callback_cls(
-                buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress), releaseOwner, context)
-            if made == nil { releaseOwner(context) }
+        case .borrowed(let buffer, _):
+            // The owner is the caller's to hold until the request completes (`Request.holding`).
+            made = MHD_create_response_from_buffer(buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress),
+                                                   .RESPMEM_PERSISTENT)
         case .file(let file, let offset, let count):
             guard let descriptor = file.take() else { return nil }
             made = MHD_create_response_from_fd_at_offset64(UInt64(count), descriptor, offset)
@@ -38,6 +43,7 @@ enum MHDResponse {
             if made == nil { releaseOwner(context) }
         }
         guard let made else { return nil }
+        response.shared?.add(to: made)
         addHeaders(response.headers, to: made)
         return made
     }
@@ -86,8 +92,8 @@ public final class LeaseTracker: Sendable {
     func release() { count.subtract(1, ordering: .relaxed) }
 }
 
-/// Keeps a response's memory owner alive and counted until libmicrohttpd frees the response.
-/// (A prepared response's owner is held by its request instead: `Request.holding`.)
+/// Keeps a multipart response's memory owner alive and counted until libmicrohttpd frees the
+/// response. (A single body's owner is held by its request instead: `Request.holding`.)
 final class Hold {
     let owner: AnyObject
     let tracker: LeaseTracker

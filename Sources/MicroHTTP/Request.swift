@@ -29,7 +29,8 @@ public final class Request: @unchecked Sendable {
     var connection: OpaquePointer?
     /// The connection's deadlines (nil only if libmicrohttpd gave no socket context).
     var watch: ConnectionDeadlines.Watch?
-    /// The memory owner of a prepared answer, held (and counted as a lease) until completion.
+    /// The memory owner of a prepared or borrowed answer body, held (and counted as a lease)
+    /// until completion.
     var holding: AnyObject?
     var phase: Phase = .new
 

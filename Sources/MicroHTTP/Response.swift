@@ -2,11 +2,14 @@ import Glibc
 
 /// An answer, described as values; `MHDResponse` turns it into a libmicrohttpd response.
 ///
-/// Bodies that point into a mapping carry the object that owns the memory (a mapped region):
-/// libmicrohttpd keeps it alive until it has sent the last byte and frees it through a callback,
-/// so a region is never unmapped under a response, even after the pool evicts it.
+/// Bodies that point into a mapping carry the object that owns the memory (a mapped region). It
+/// is kept alive until libmicrohttpd can no longer read the body (the request's completion, or
+/// for multipart pieces the response's free callback), so a region is never unmapped under a
+/// response, even after the pool evicts it.
 public struct Response: @unchecked Sendable {
     public var status: Int
+    /// Fields shared with other answers, sent before `headers`.
+    public var shared: HeaderBlock?
     public var headers: [(name: String, value: String)]
     public var body: Body
 
@@ -24,8 +27,8 @@ public struct Response: @unchecked Sendable {
         case pieces([Piece], owner: AnyObject)
         /// Produced while it is sent, length unknown (chunked transfer coding).
         case stream(StreamingBody)
-        /// A response built once, with its headers (`headers` here are added to them); `owner`
-        /// keeps its body's memory alive until the request completes.
+        /// A response built once, with its headers (`shared` and `headers` here are added to
+        /// them); `owner` keeps its body's memory alive until the request completes.
         case prepared(PreparedResponse, owner: AnyObject)
     }
 
@@ -41,8 +44,9 @@ public struct Response: @unchecked Sendable {
         }
     }
 
-    public init(status: Int, headers: [(name: String, value: String)] = [], body: Body = .empty) {
+    public init(status: Int, shared: HeaderBlock? = nil, headers: [(name: String, value: String)] = [], body: Body = .empty) {
         self.status = status
+        self.shared = shared
         self.headers = headers
         self.body = body
     }

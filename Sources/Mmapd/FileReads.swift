@@ -63,10 +63,9 @@ struct FileReads: Sendable {
                 .rangeNotSatisfiable("The Range header '\(rangeValue.prefix(200))' selects no byte of this \(size)-byte file."),
                 headers: cached.headers + [("Content-Range", ContentRange(unsatisfied: size).headerValue)])
         case .single(let range):
-            var headers = cached.typedHeaders
-            headers.append(("Content-Range", ContentRange(range: range, completeLength: size).headerValue))
             return Response(
-                status: 206, headers: headers,
+                status: 206, shared: cached.typedHeaders,
+                headers: [("Content-Range", ContentRange(range: range, completeLength: size).headerValue)],
                 body: sent(request, file, lease, offset: range.start, count: range.length) ?? .borrowed(slice(region, range), owner: region))
         case .multiple(let ranges):
             let multipart = MultipartByteranges(ranges: ranges, size: size, contentType: cached.contentType,
@@ -87,7 +86,7 @@ struct FileReads: Sendable {
     private func whole(_ request: Request, _ file: FileTarget, _ lease: MappingPool.Lease,
                        _ cached: WholeFileAnswers.Entry) -> Response {
         guard let body = sent(request, file, lease, offset: 0, count: lease.identity.size) else { return prepared(cached.ok, lease.region) }
-        return Response(status: 200, headers: cached.typedHeaders, body: body)
+        return Response(status: 200, shared: cached.typedHeaders, body: body)
     }
 
     /// Bodies of at least this many bytes go out with sendfile(2) from a descriptor, smaller ones

@@ -16,7 +16,7 @@ final class WholeFileAnswers: Sendable {
         /// ETag, Last-Modified, Accept-Ranges: the headers of every 200 and 206.
         let headers: [(name: String, value: String)]
         /// `headers` and Content-Type: a whole 200's, and a single-range 206's but Content-Range.
-        let typedHeaders: [(name: String, value: String)]
+        let typedHeaders: HeaderBlock
         let contentType: String
         let ok: PreparedResponse?
         let notModified: PreparedResponse?
@@ -30,11 +30,12 @@ final class WholeFileAnswers: Sendable {
             validators = Validators(identity, generation: generation)
             let validatorHeaders = validators.headers
             headers = validatorHeaders + [("Accept-Ranges", "bytes")]
-            typedHeaders = headers + [("Content-Type", contentType)]
+            let typed = headers + [("Content-Type", contentType)]
+            typedHeaders = HeaderBlock(typed)
             // The stat of the lease is what the headers promise; the region may be longer only if
             // the file shrank after it was mapped.
             let body = UnsafeRawBufferPointer(rebasing: region.bytes[0..<min(Int(clamping: identity.size), region.count)])
-            ok = PreparedResponse(status: 200, headers: typedHeaders, body: body)
+            ok = PreparedResponse(status: 200, headers: typed, body: body)
             // libmicrohttpd gives every response of known size a Content-Length and never sends a
             // 304's body: with the whole file as the (unsent) body, Content-Length is what a 200
             // would say, as RFC 9110 §8.6 requires, instead of a wrong 0.

@@ -264,4 +264,21 @@ struct RangeResolutionTests {
         }
         #expect(ranges.allSatisfy { $0.end <= 100 })
     }
+
+    /// A spec given twice merges into one range, so the general path (sort, merge, limit) must
+    /// answer exactly what the one-spec shortcut answers for the spec alone.
+    @Test("one spec: the shortcut agrees with the general path", arguments: [0, 1, 2])
+    func oneSpecShortcut(maxRanges: Int) {
+        let sizes: [UInt64] = [0, 1, 2, 9, 10, 11, 4096, UInt64.max]
+        let numbers: [UInt64] = [0, 1, 5, 9, 10, 11, 4095, 4096, UInt64.max - 1, UInt64.max]
+        var specs: [RangeSpec] = numbers.map { .suffix($0) } + numbers.map { .fromTo($0, nil) }
+        for first in numbers { for last in numbers { specs.append(.fromTo(first, last)) } }
+        for size in sizes {
+            for spec in specs {
+                let alone = RangeResolution.resolve([spec], size: size, maxRanges: maxRanges)
+                let twice = RangeResolution.resolve([spec, spec], size: size, maxRanges: maxRanges)
+                #expect(alone == twice, "\(spec) on \(size) bytes, max \(maxRanges)")
+            }
+        }
+    }
 }

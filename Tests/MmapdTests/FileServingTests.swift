@@ -201,6 +201,13 @@ import Testing
         #expect(range.body[...] == bytes[1000..<(1000 + size)])
         let head = try connection.send("HEAD", "/files/big.bin")
         #expect(head.header("Content-Length") == "\(bytes.count)" && head.body.isEmpty)
+        // Each answer, from the mapping, the prepared whole file or sendfile, carries the file's
+        // shared fields exactly once and alike.
+        for name in ["ETag", "Last-Modified", "Accept-Ranges", "Content-Type"] {
+            let values = [whole, range, head].map { answer in answer.headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value) }
+            #expect(values.allSatisfy { $0.count == 1 && $0 == values[0] }, "\(name): \(values)")
+        }
+        #expect(range.headers.filter { $0.name.lowercased() == "content-range" }.count == 1)
         _ = try connection.send("GET", "/healthz")  // the previous answers are finished and freed
         #expect(descriptors(naming: server.path("big.bin")) == 0, "descriptors opened for sendfile must be closed")
     }
