@@ -107,24 +107,32 @@ public struct FileTarget: Sendable, Hashable {
     /// Rules 2–6 on decoded bytes, in one pass that also builds the path's string.
     private init(decoded: UnsafeBufferPointer<UInt8>) throws(ProblemDetails) {
         guard !decoded.contains(0) else { throw .notFound() }
-        // The kept segments as byte ranges; nothing is copied while the path is checked.
-        var kept: [Range<Int>] = []
-        var start = 0
-        var last = 0..<0
-        while true {
-            let end = decoded[start...].firstIndex(of: UInt8(ascii: "/")) ?? decoded.count
-            last = start..<end
-            let segment = UnsafeBufferPointer(rebasing: decoded[last])
-            if !segment.isEmpty && !segment.elementsEqual(".".utf8) {
-                if segment.elementsEqual("..".utf8) { throw .notFound() }
-                kept.append(last)
+        // The kept segments as byte ranges, in scratch space (on the stack unless the path is
+        // long): nothing is copied or allocated while the path is checked. A kept segment takes
+        // at least two bytes with its separator, hence the capacity.
+        self = try withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: decoded.count / 2 + 1) {
+            scratch throws(ProblemDetails) -> FileTarget in
+            var kept = 0
+            var start = 0
+            var last = 0..<0
+            while true {
+                let end = decoded[start...].firstIndex(of: UInt8(ascii: "/")) ?? decoded.count
+                last = start..<end
+                let segment = UnsafeBufferPointer(rebasing: decoded[last])
+                if !segment.isEmpty && !segment.elementsEqual(".".utf8) {
+                    if segment.elementsEqual("..".utf8) { throw .notFound() }
+                    scratch[kept] = last
+                    kept += 1
+                }
+                guard end != decoded.count else { break }
+                start = end + 1
             }
-            guard end != decoded.count else { break }
-            start = end + 1
+            let lastSegment = UnsafeBufferPointer(rebasing: decoded[last])
+            guard let path = RelativePath(validating: decoded, segments: UnsafeBufferPointer(rebasing: scratch[..<kept])) else {
+                throw .notFound()
+            }
+            return FileTarget(path: path, isDirectory: lastSegment.isEmpty || lastSegment.elementsEqual(".".utf8))
         }
-        let lastSegment = UnsafeBufferPointer(rebasing: decoded[last])
-        guard let path = RelativePath(validating: decoded, segments: kept) else { throw .notFound() }
-        self.init(path: path, isDirectory: lastSegment.isEmpty || lastSegment.elementsEqual(".".utf8))
     }
 }
 
@@ -171,7 +179,7 @@ public struct RelativePath: Sendable, Hashable, CustomStringConvertible {
 
     /// `segments` are ranges of `bytes` already checked to be plain names (not empty, `.` or
     /// `..`, no `/` or NUL); nil when one is not UTF-8.
-    init?(validating bytes: UnsafeBufferPointer<UInt8>, segments: [Range<Int>]) {
+    init?(validating bytes: UnsafeBufferPointer<UInt8>, segments: UnsafeBufferPointer<Range<Int>>) {
         guard let first = segments.first, let last = segments.last else {
             self.init(checked: "")
             return
