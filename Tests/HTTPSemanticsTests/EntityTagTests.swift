@@ -100,6 +100,16 @@ struct EntityTagTests {
         (EntityTag(strong: "1"), EntityTag(strong: "2"), false, false),
         (EntityTag(strong: "a"), EntityTag(strong: "A"), false, false),
         (EntityTag(strong: ""), EntityTag(strong: ""), true, true),
+        // Longer than a small string (15 bytes), as mmapd's own tags are: stored on the heap.
+        (EntityTag(strong: "51421b-1000-18e9ebca124b013b-18e9ebca124b013b-0"),
+         EntityTag(strong: "51421b-1000-18e9ebca124b013b-18e9ebca124b013b-0"), true, true),
+        (EntityTag(strong: "51421b-1000-18e9ebca124b013b-18e9ebca124b013b-0"),
+         EntityTag(weak: "51421b-1000-18e9ebca124b013b-18e9ebca124b013b-1"), false, false),
+        (EntityTag(strong: "01421b-1000-18e9ebca124b013b-18e9ebca124b013b-0"),
+         EntityTag(strong: "51421b-1000-18e9ebca124b013b-18e9ebca124b013b-0"), false, false),
+        (EntityTag(strong: "51421b-1000-18e9ebca124b013b-18e9ebca124b013b-0"),
+         EntityTag(strong: "51421b-1000-18e9ebca124b013b-18e9ebca124b013b-00"), false, false),
+        (EntityTag(weak: "51421b-1000-18e9ebca124b013b"), EntityTag(strong: "51421b"), false, false),
     ] as [(EntityTag, EntityTag, Bool, Bool)])
     func comparison(lhs: EntityTag, rhs: EntityTag, strong: Bool, weak: Bool) {
         #expect(lhs.strongMatch(rhs) == strong)
