@@ -82,13 +82,13 @@ public enum ConditionalRequest {
         now: Int64? = nil
     ) -> ConditionalOutcome {
         if let ifMatch = headers.ifMatch {
-            guard EntityTag.parseList(ifMatch)?.strongMatch(current.etag) == true else { return .preconditionFailed }
+            guard EntityTag.list(ifMatch, matches: current.etag, strongly: true) == true else { return .preconditionFailed }
         } else if let value = headers.ifUnmodifiedSince, let date = HTTPDate.parse(value, now: now) {
             guard current.lastModified <= date else { return .preconditionFailed }
         }
 
         if let ifNoneMatch = headers.ifNoneMatch {
-            if EntityTag.parseList(ifNoneMatch)?.weakMatch(current.etag) == true {
+            if EntityTag.list(ifNoneMatch, matches: current.etag, strongly: false) == true {
                 return isSafe ? .notModified : .preconditionFailed
             }
         } else if isSafe, let value = headers.ifModifiedSince, let date = HTTPDate.parse(value, now: now) {

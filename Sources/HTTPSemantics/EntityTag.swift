@@ -59,16 +59,18 @@ public struct EntityTag: Sendable, Hashable {
         for byte in opaque.utf8 { hasher.combine(byte) }
     }
 
-    /// Byte for byte, with `memcmp` when both strings are stored contiguously (always, for the
-    /// strings this type builds): the generic `elementsEqual` over two UTF-8 views was a third
-    /// of a conditional GET's evaluation.
     private func sameOpaque(_ other: EntityTag) -> Bool {
-        let mine = opaque.utf8, theirs = other.opaque.utf8
-        guard mine.count == theirs.count else { return false }
-        let compared = mine.withContiguousStorageIfAvailable { a in
-            theirs.withContiguousStorageIfAvailable { b in a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
-        }
-        return (compared ?? nil) ?? mine.elementsEqual(theirs)
+        other.opaque.utf8.withContiguousStorageIfAvailable { hasOpaque($0) } ?? opaque.utf8.elementsEqual(other.opaque.utf8)
+    }
+
+    /// Whether the opaque tag is exactly `bytes`: with `memcmp` when the string is stored
+    /// contiguously (always, for the strings this type builds). The generic `elementsEqual` over
+    /// UTF-8 views was a third of a conditional GET's evaluation.
+    private func hasOpaque(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let mine = opaque.utf8
+        guard mine.count == bytes.count else { return false }
+        return mine.withContiguousStorageIfAvailable { a in a.isEmpty || memcmp(a.baseAddress!, bytes.baseAddress!, a.count) == 0 }
+            ?? mine.elementsEqual(bytes)
     }
 
     /// Parses one `entity-tag`, with only surrounding whitespace allowed; nil otherwise.
@@ -76,8 +78,8 @@ public struct EntityTag: Sendable, Hashable {
     /// `W/` is case-sensitive (`%s"W/"` in §8.8.3), so `w/"x"` is not a tag.
     public static func parse(_ value: String) -> EntityTag? {
         let bytes = FieldText.trimmingWhitespace(Array(value.utf8)[...])
-        guard let (tag, next) = scanTag(bytes, from: bytes.startIndex), next == bytes.endIndex else { return nil }
-        return tag
+        guard let (isWeak, opaque, next) = scanTag(bytes, from: bytes.startIndex), next == bytes.endIndex else { return nil }
+        return EntityTag(checked: String(decoding: opaque, as: UTF8.self), isWeak: isWeak)
     }
 
     /// Parses an If-Match or If-None-Match field value: `"*" / #entity-tag` (§13.1.1, §13.1.2).
@@ -87,10 +89,41 @@ public struct EntityTag: Sendable, Hashable {
     /// Following the list rule of §5.6.1, empty elements and whitespace around commas are
     /// accepted, and an empty value is an empty list, which no tag matches.
     public static func parseList(_ value: String) -> EntityTagList? {
-        let bytes = FieldText.trimmingWhitespace(Array(value.utf8)[...])
-        if bytes.elementsEqual([UInt8(ascii: "*")]) { return .any }
-
         var tags: [EntityTag] = []
+        let shape = walkList(value) { isWeak, opaque in
+            tags.append(EntityTag(checked: String(decoding: opaque, as: UTF8.self), isWeak: isWeak))
+        }
+        switch shape {
+        case nil: return nil
+        case .any?: return .any
+        case .tags?: return .tags(tags)
+        }
+    }
+
+    /// What `parseList(value)?.strongMatch(current)` (`strongly`, for If-Match) or
+    /// `.weakMatch(current)` (If-None-Match) says, without building the list: no string or array
+    /// per tag on every conditional request. nil when the value breaks the grammar.
+    public static func list(_ value: String, matches current: EntityTag, strongly: Bool) -> Bool? {
+        var matched = false
+        let shape = walkList(value) { isWeak, opaque in
+            if !matched, !(strongly && (isWeak || current.isWeak)), opaque.withUnsafeBufferPointer(current.hasOpaque) {
+                matched = true
+            }
+        }
+        switch shape {
+        case nil: return nil
+        case .any?: return true
+        case .tags?: return matched
+        }
+    }
+
+    private enum ListShape { case any, tags }
+
+    /// The grammar of ``parseList(_:)``: `visit` sees each tag's weakness and opaque bytes, in
+    /// order; nil when the value breaks the grammar (after some tags may have been visited).
+    private static func walkList(_ value: String, _ visit: (Bool, ArraySlice<UInt8>) -> Void) -> ListShape? {
+        let bytes = FieldText.trimmingWhitespace(Array(value.utf8)[...])
+        if bytes.count == 1, bytes.first == UInt8(ascii: "*") { return .any }
         var index = bytes.startIndex
         while index < bytes.endIndex {
             let byte = bytes[index]
@@ -98,28 +131,27 @@ public struct EntityTag: Sendable, Hashable {
                 index += 1
                 continue
             }
-            guard let (tag, next) = scanTag(bytes, from: index) else { return nil }
-            tags.append(tag)
+            guard let (isWeak, opaque, next) = scanTag(bytes, from: index) else { return nil }
+            visit(isWeak, opaque)
             index = next
             while index < bytes.endIndex, isWhitespace(bytes[index]) { index += 1 }
             guard index == bytes.endIndex || bytes[index] == UInt8(ascii: ",") else { return nil }
         }
-        return .tags(tags)
+        return .tags
     }
 
-    /// Reads `[ W/ ] DQUOTE *etagc DQUOTE` starting at `index`; returns the tag and the index
-    /// just past the closing quote.
-    private static func scanTag(_ bytes: ArraySlice<UInt8>, from index: Int) -> (EntityTag, Int)? {
+    /// Reads `[ W/ ] DQUOTE *etagc DQUOTE` starting at `index`; returns the weakness, the opaque
+    /// bytes and the index just past the closing quote.
+    private static func scanTag(_ bytes: ArraySlice<UInt8>, from index: Int) -> (Bool, ArraySlice<UInt8>, Int)? {
         var index = index
-        let isWeak = bytes[index...].starts(with: [UInt8(ascii: "W"), UInt8(ascii: "/")])
+        let isWeak = bytes.endIndex - index >= 2 && bytes[index] == UInt8(ascii: "W") && bytes[index + 1] == UInt8(ascii: "/")
         if isWeak { index += 2 }
         guard index < bytes.endIndex, bytes[index] == UInt8(ascii: "\"") else { return nil }
         let opaqueStart = index + 1
         guard let closingQuote = bytes[opaqueStart...].firstIndex(of: UInt8(ascii: "\"")),
               bytes[opaqueStart..<closingQuote].allSatisfy(isEntityTagCharacter)
         else { return nil }
-        let opaque = String(decoding: bytes[opaqueStart..<closingQuote], as: UTF8.self)
-        return (EntityTag(checked: opaque, isWeak: isWeak), closingQuote + 1)
+        return (isWeak, bytes[opaqueStart..<closingQuote], closingQuote + 1)
     }
 
     /// `etagc = %x21 / %x23-7E / obs-text`.

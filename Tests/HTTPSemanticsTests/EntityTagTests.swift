@@ -90,6 +90,24 @@ struct EntityTagTests {
         #expect(EntityTag.parseList(value) == nil)
     }
 
+    /// Matching in place must say exactly what parsing the list and then matching says, for
+    /// valid and malformed lists, strong and weak current tags, heap-sized and small ones.
+    @Test("matching a list in place agrees with parsing it", arguments: [
+        "*", "  *  ", "", ",", #""xyzzy""#, #"W/"xyzzy""#, #""a", W/"xyzzy", "b""#, #""xyzzy", "xyzzy""#,
+        #""xyzzyx""#, #""xyzz""#, #""XYZZY""#, #""51421b-1000-18e9ebca124b013b-18e9ebca124b013b-0""#,
+        #"W/"51421b-1000-18e9ebca124b013b-18e9ebca124b013b-0", "q""#, #""51421b-1000-18e9ebca124b013b-18e9ebca124b013b-1""#,
+        #""xyzzy" "b""#, #""xyzzy", *"#, #""xyzzy", b"#, #""unterminated"#, #"w/"xyzzy""#, #""""#,
+    ])
+    func listMatchingInPlace(value: String) {
+        let parsed = EntityTag.parseList(value)
+        for current in [EntityTag(strong: "xyzzy"), EntityTag(weak: "xyzzy"), EntityTag(strong: ""),
+                        EntityTag(strong: "51421b-1000-18e9ebca124b013b-18e9ebca124b013b-0"),
+                        EntityTag(weak: "51421b-1000-18e9ebca124b013b-18e9ebca124b013b-0")] {
+            #expect(EntityTag.list(value, matches: current, strongly: true) == parsed?.strongMatch(current), "\(value) vs \(current)")
+            #expect(EntityTag.list(value, matches: current, strongly: false) == parsed?.weakMatch(current), "\(value) vs \(current)")
+        }
+    }
+
     /// RFC 9110 §8.8.3.2's comparison table.
     @Test("strong and weak comparison", arguments: [
         (EntityTag(weak: "1"), EntityTag(weak: "1"), false, true),
