@@ -185,6 +185,22 @@ import Testing
 
     // MARK: Client-controlled sizes
 
+    /// `--max-header-bytes` bounds the request line and headers: within it a request is served,
+    /// beyond it the head is refused with 431 (headers) or 414 (request line) and the server goes
+    /// on serving. libmicrohttpd keeps its own answers for these, outside problem+json (documented
+    /// in docs/SECURITY.md).
+    @Test(arguments: [8192, 16384])
+    func requestHeadsAreBoundedByMaxHeaderBytes(limit: Int) throws {
+        let server = try TestServer(configure: { $0.maxHeaderBytes = limit }, files: ["a.txt": Array("hello".utf8)])
+        // The pool also holds the answer's own head, so a little less than the limit fits.
+        let fits = String(repeating: "a", count: limit - 1024)
+        let tooBig = String(repeating: "a", count: limit + 100)
+        #expect(try server.request("GET", "/files/a.txt", headers: [("X-Padding", fits)]).status == 200)
+        #expect(try server.request("GET", "/files/a.txt", headers: [("X-Padding", tooBig)]).status == 431)
+        #expect(try server.request("GET", "/files/a.txt?" + tooBig).status == 414)
+        #expect(try server.request("GET", "/files/a.txt").text == "hello")
+    }
+
     /// The request method is client text: 200 requests with 200 invented methods must not make
     /// 200 time series (memory and /metrics output grow with every new label value, unbounded):
     /// the label is the method when mmapd knows it, "other" otherwise.
