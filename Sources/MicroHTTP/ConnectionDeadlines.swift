@@ -48,14 +48,22 @@ final class ConnectionDeadlines: Sendable {
         }
     }
 
+    /// The open connections, and the scan over them. A separate object so that the timer can
+    /// hold it strongly: a `[weak self]` capture would give this object a side table, and every
+    /// retain of it on the request path would take the runtime's slow path.
+    private final class Registry: Sendable {
+        let watches = Mutex<[ObjectIdentifier: Watch]>([:])
+        let cutOff = Atomic<Int>(0)
+    }
+
     private let headerTimeout: Int64
     private let idleAllowance: Int64
     private let minimumBodyRate: Int64
-    private let watches = Mutex<[ObjectIdentifier: Watch]>([:])
+    private let registry = Registry()
     /// Dispatch sources are thread-safe; the protocol type just does not say so.
     nonisolated(unsafe) private let timer: DispatchSourceTimer
     /// Connections shut down for missing a deadline (for metrics and tests).
-    let cutOff = Atomic<Int>(0)
+    var cutOff: Int { registry.cutOff.load(ordering: .relaxed) }
 
     init(headerTimeoutSeconds: Int, idleTimeoutSeconds: Int, minimumBodyRate: Int) {
         headerTimeout = Int64(headerTimeoutSeconds) * 1000
@@ -66,7 +74,7 @@ final class ConnectionDeadlines: Sendable {
         // by at most that much.
         let period = max(50, min(1000, Int(headerTimeout / 4)))
         timer.schedule(deadline: .now() + .milliseconds(period), repeating: .milliseconds(period), leeway: .milliseconds(period / 4))
-        timer.setEventHandler { [weak self] in self?.scan() }
+        timer.setEventHandler { [registry] in Self.scan(registry) }
         timer.resume()
     }
 
@@ -81,13 +89,13 @@ final class ConnectionDeadlines: Sendable {
     /// A new connection: its first request head is due.
     func opened(fd: Int32) -> Watch {
         let watch = Watch(fd: fd, deadline: Self.now() + headerTimeout)
-        watches.withLock { $0[ObjectIdentifier(watch)] = watch }
+        registry.watches.withLock { $0[ObjectIdentifier(watch)] = watch }
         return watch
     }
 
     /// libmicrohttpd is about to close the connection's socket.
     func closed(_ watch: Watch) {
-        _ = watches.withLock { $0.removeValue(forKey: ObjectIdentifier(watch)) }
+        _ = registry.watches.withLock { $0.removeValue(forKey: ObjectIdentifier(watch)) }
     }
 
     /// The head is complete (or a write turn came): a body, if one comes, counts from now. A body
@@ -124,16 +132,16 @@ final class ConnectionDeadlines: Sendable {
         watch.deadline.store(Self.now() + idleAllowance + headerTimeout, ordering: .relaxed)
     }
 
-    private func scan() {
+    private static func scan(_ registry: Registry) {
         let now = Self.now()
-        watches.withLock { watches in
+        registry.watches.withLock { watches in
             for watch in watches.values {
                 let deadline = watch.deadline.load(ordering: .relaxed)
                 guard deadline < now || (deadline != .max && Self.peerFinished(watch.fd)) || Self.sendStalled(watch, now: now) else { continue }
                 watch.sendingFile.store(false, ordering: .relaxed)
                 watch.deadline.store(.max, ordering: .relaxed)
                 shutdown(watch.fd, Int32(SHUT_RDWR))
-                cutOff.add(1, ordering: .relaxed)
+                registry.cutOff.add(1, ordering: .relaxed)
             }
         }
     }

@@ -57,7 +57,7 @@ public final class Server: Sendable {
     /// Zero-copy responses whose memory libmicrohttpd still holds.
     public var responsesHoldingMemory: Int { callbacks.leases.held }
     /// Connections shut down because a request head or body came too slowly.
-    public var connectionsCutOff: Int { callbacks.deadlines.cutOff.load(ordering: .relaxed) }
+    public var connectionsCutOff: Int { callbacks.deadlines.cutOff }
 
     /// Graceful stop: let in-flight requests finish for at most `grace`, answering any request
     /// that starts meanwhile with the handler's `stopping` answer (connection closed after it),
