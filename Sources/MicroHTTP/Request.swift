@@ -12,8 +12,10 @@ public final class Request: @unchecked Sendable {
     /// work on it, so `%00` or `%2F` can never be lost or reinterpreted on the way.
     public let target: String
     public internal(set) var method: String = ""
-    /// When the request line arrived, for the access log's duration.
-    public let startedAt: ContinuousClock.Instant
+    /// When the request line arrived (CLOCK_MONOTONIC nanoseconds), for the access log's and the
+    /// metrics' duration. A raw clock read: `ContinuousClock.now` and `Instant` arithmetic cost
+    /// several runtime calls each, twice per request.
+    private let startNanoseconds: UInt64
     /// Status and body length of the answer, once one was queued (0 if none was).
     public internal(set) var status: Int = 0
     public internal(set) var bodyLength: Int = 0
@@ -50,7 +52,18 @@ public final class Request: @unchecked Sendable {
 
     init(target: String) {
         self.target = target
-        startedAt = .now
+        startNanoseconds = Self.monotonicNanoseconds()
+    }
+
+    /// Time since the request line arrived.
+    public var elapsed: Duration {
+        .nanoseconds(Int64(bitPattern: Self.monotonicNanoseconds() &- startNanoseconds))
+    }
+
+    private static func monotonicNanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 
     /// A request header's value (names are case-insensitive), nil when absent.

@@ -20,7 +20,7 @@ struct AccessLog: Sendable {
                                                       "status": "\(request.status)", "detail": "\(request.failureDetail ?? "-")"])
         }
         guard infoEnabled else { return }
-        let elapsed = ContinuousClock.now - request.startedAt
+        let elapsed = request.elapsed
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         var metadata: Logger.Metadata = [
             "method": "\(Self.escaped(request.method))",

@@ -72,7 +72,7 @@ struct Routes: RequestHandler {
 
     func completed(_ request: Request) {
         metrics.recordRequest(route: request.route, method: request.method, status: request.status, bytes: request.bodyLength,
-                              duration: ContinuousClock.now - request.startedAt)
+                              duration: request.elapsed)
         accessLog.record(request)
     }
 

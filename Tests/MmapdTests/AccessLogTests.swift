@@ -35,5 +35,9 @@ import Testing
         #expect(status == 0)
         #expect(log.contains("/files/a\\u{1}b"), "\(log)")
         #expect(!log.contains("\u{1}"))
+        // The duration is measured from the request line: a few milliseconds at most here, never
+        // negative or a clock's absolute value.
+        let duration = log.split(separator: " ").first { $0.hasPrefix("ms=") }.flatMap { Double($0.dropFirst(3)) }
+        #expect(duration.map { $0 >= 0 && $0 < 5000 } == true, "\(log)")
     }
 }
