@@ -1,5 +1,3 @@
-import Glibc
-
 /// An entity tag (RFC 9110 §8.8.3): `"opaque"` (strong) or `W/"opaque"` (weak).
 ///
 /// Equality, hashing and both comparison functions look at the opaque tag's bytes, not at Swift's
@@ -63,14 +61,11 @@ public struct EntityTag: Sendable, Hashable {
         other.opaque.utf8.withContiguousStorageIfAvailable { hasOpaque($0) } ?? opaque.utf8.elementsEqual(other.opaque.utf8)
     }
 
-    /// Whether the opaque tag is exactly `bytes`: with `memcmp` when the string is stored
-    /// contiguously (always, for the strings this type builds). The generic `elementsEqual` over
+    /// Whether the opaque tag is exactly `bytes`, by `memcmp` when the string is stored
+    /// contiguously (always, for the strings this type builds): the generic `elementsEqual` over
     /// UTF-8 views was a third of a conditional GET's evaluation.
     private func hasOpaque(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        let mine = opaque.utf8
-        guard mine.count == bytes.count else { return false }
-        return mine.withContiguousStorageIfAvailable { a in a.isEmpty || memcmp(a.baseAddress!, bytes.baseAddress!, a.count) == 0 }
-            ?? mine.elementsEqual(bytes)
+        opaque.utf8.withContiguousStorageIfAvailable { $0.hasSameBytes(as: bytes) } ?? opaque.utf8.elementsEqual(bytes)
     }
 
     /// Parses one `entity-tag`, with only surrounding whitespace allowed; nil otherwise.

@@ -202,7 +202,8 @@ final class Callbacks: Sendable {
 
     /// Keeps the memory a body points into alive, and counted as a lease, until the completion
     /// callback: libmicrohttpd reads a body only before it. (Cheaper than a retained context
-    /// object released by libmicrohttpd's free callback: no allocation per answer.)
+    /// object released by libmicrohttpd's free callback: no allocation per answer.) The one place
+    /// a mapped body's owner is kept, whatever the body's shape.
     private func hold(_ owner: AnyObject, for request: Request) {
         if request.holding == nil { leases.acquire() }
         request.holding = owner
@@ -215,11 +216,11 @@ final class Callbacks: Sendable {
             hold(owner, for: request)
             result = MHD_queue_response(connection, UInt32(response.status), prepared.pointer)
         } else {
-            guard let made = MHDResponse.make(response, tracker: leases) else { return .NO }
+            guard let made = MHDResponse.make(response) else { return .NO }
             defer { MHD_destroy_response(made) }
             switch response.body {
             case .stream(let body): body.attach(connection, suspensions: suspensions)
-            case .borrowed(_, let owner), .prepared(_, let owner): hold(owner, for: request)
+            case .borrowed(_, let owner), .pieces(_, let owner), .prepared(_, let owner): hold(owner, for: request)
             default: break
             }
             result = MHD_queue_response(connection, UInt32(response.status), made)

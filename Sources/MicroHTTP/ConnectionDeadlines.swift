@@ -80,10 +80,9 @@ final class ConnectionDeadlines: Sendable {
 
     deinit { timer.cancel() }
 
+    /// Monotonic milliseconds from the coarse clock: deadlines are enforced to a scan period.
     static func now() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &time)
-        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+        Int64(monotonicNanoseconds(CLOCK_MONOTONIC_COARSE) / 1_000_000)
     }
 
     /// A new connection: its first request head is due.

@@ -4,17 +4,17 @@ import Synchronization
 
 /// Builds libmicrohttpd responses from `Response` values without copying borrowed memory.
 ///
-/// A `.borrowed` or `.prepared` body's owner is not retained by the response: the caller holds it
-/// until the request's completion callback. Multipart pieces keep theirs in the response's own
-/// storage, freed by libmicrohttpd's callback.
+/// The owner of a `.borrowed`, `.pieces` or `.prepared` body is not retained by the response: the
+/// caller holds it until the request's completion callback (`Request.holding`), after which
+/// libmicrohttpd no longer reads the body.
 enum MHDResponse {
-    static func make(_ response: Response, tracker: LeaseTracker) -> OpaquePointer? {
+    static func make(_ response: Response) -> OpaquePointer? {
         let made: OpaquePointer?
         switch response.body {
         case .prepared(let prepared, let owner):
             var plain = prepared.described(owner: owner, extraHeaders: response.headers)
             plain.shared = response.shared
-            return make(plain, tracker: tracker)
+            return make(plain)
         case .empty, .bytes([]):
             made = MHD_create_response_from_buffer(0, nil, .RESPMEM_PERSISTENT)
         case .bytes(let bytes):
@@ -34,8 +34,8 @@ enum MHDResponse {
             let context = retain(body)
             made = MHD_create_response_from_callback(UInt64.max /* MHD_SIZE_UNKNOWN */, 64 * 1024, readStream, context, releaseStream)
             if made == nil { releaseStream(context) }
-        case .pieces(let pieces, let owner):
-            let storage = IovecStorage(pieces: pieces, owner: Hold(owner, tracker))
+        case .pieces(let pieces, _):
+            let storage = IovecStorage(pieces: pieces)
             let context = retain(storage)
             made = storage.vectors.withUnsafeBufferPointer { vectors in
                 MHD_create_response_from_iovec(vectors.baseAddress, UInt32(vectors.count), releaseOwner, context)
@@ -92,29 +92,12 @@ public final class LeaseTracker: Sendable {
     func release() { count.subtract(1, ordering: .relaxed) }
 }
 
-/// Keeps a multipart response's memory owner alive and counted until libmicrohttpd frees the
-/// response. (A single body's owner is held by its request instead: `Request.holding`.)
-final class Hold {
-    let owner: AnyObject
-    let tracker: LeaseTracker
-
-    init(_ owner: AnyObject, _ tracker: LeaseTracker) {
-        self.owner = owner
-        self.tracker = tracker
-        tracker.acquire()
-    }
-
-    deinit { tracker.release() }
-}
-
-/// The generated parts of an iovec body, in one allocation, plus the owner of the borrowed parts.
+/// The generated parts of an iovec body, in one allocation, freed by libmicrohttpd's callback.
 private final class IovecStorage {
     let vectors: [MHD_IoVec]
     private let generated: UnsafeMutableRawBufferPointer
-    private let owner: AnyObject
 
-    init(pieces: [Response.Piece], owner: AnyObject) {
-        self.owner = owner
+    init(pieces: [Response.Piece]) {
         var generatedCount = 0
         for case .bytes(let bytes) in pieces { generatedCount += bytes.count }
         // One block for every generated piece: a multipart answer costs one allocation, not one per part.

@@ -2,10 +2,9 @@ import Glibc
 
 /// An answer, described as values; `MHDResponse` turns it into a libmicrohttpd response.
 ///
-/// Bodies that point into a mapping carry the object that owns the memory (a mapped region). It
-/// is kept alive until libmicrohttpd can no longer read the body (the request's completion, or
-/// for multipart pieces the response's free callback), so a region is never unmapped under a
-/// response, even after the pool evicts it.
+/// Bodies that point into a mapping carry the object that owns the memory (a mapped region). The
+/// request keeps it alive until its completion, after which libmicrohttpd no longer reads the
+/// body, so a region is never unmapped under a response, even after the pool evicts it.
 public struct Response: @unchecked Sendable {
     public var status: Int
     /// Fields shared with other answers, sent before `headers`.

@@ -89,6 +89,8 @@ import Mmapd
         (["--config", "/nonexistent/mmapd.json"], "config"),
         (["--bogus-option", "1"], "bogus"),
         (["--max-ranges", "0"], "maxRanges"),
+        (["--max-header-bytes", "1024"], "maxHeaderBytes"),
+        (["--literal-search-threads", "0"], "literalSearchThreads"),
         (["--log-level", "chatty"], "logLevel"),
     ])
     func badConfigurationExitsNonZeroWithOneClearLine(arguments: [String], mentions: String) throws {
