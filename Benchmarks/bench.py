@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The measuring half of `make bench` (Benchmarks/run starts the servers and calls this).
 
-Sections: HTTP workloads with wrk against nginx and mmapd (alternating rounds, medians, ratios),
+Sections: HTTP workloads with wrk against nginx and mmapd, optionally the ceiling (rounds in ABBA order, medians, ratios),
 search throughput against grep and ripgrep, durable 4 KiB PATCHes against a pwrite+fdatasync
 baseline, and latency isolation of small GETs while a 1 GiB search runs. Prints a table to
 stdout and writes the same text to results/latest.txt, a timestamped copy, and latest.json.
@@ -245,7 +245,7 @@ MULTI_RANGE = "bytes=" + ",".join(f"{k * 1000}-{k * 1000 + 99}" for k in range(1
 class Workload:
     def __init__(self, key, title, path, script="static", args=(), headers=(), connections=None,
                  method="GET", check_headers=None, expect_status=200, expect_length=None,
-                 etag_header=False, client="wrk"):
+                 etag_header=False, client="wrk", ceiling=True):
         self.key = key
         self.title = title
         self.path = path
@@ -259,6 +259,8 @@ class Workload:
         self.expect_length = expect_length
         self.etag_header = etag_header
         self.client = client
+        # Whether ceiling.c answers it (it knows single ranges only).
+        self.ceiling = ceiling
 
 
 def workloads(seed):
@@ -276,7 +278,7 @@ def workloads(seed):
                  connections=8, expect_length=64 * MIB),
         Workload("multi-range", "GET 10-part multi-range, 64 MiB file", "/files/medium.bin",
                  headers=[f"Range: {MULTI_RANGE}"], check_headers={"Range": MULTI_RANGE},
-                 expect_status=206),
+                 expect_status=206, ceiling=False),
         # Bodiless answers go through headload.c: wrk hangs on HEAD and on a 304 with Content-Length.
         Workload("revalidate-304", "GET If-None-Match current ETag -> 304 (client: headload.c)",
                  "/files/small.bin", expect_status=304, expect_length=0, etag_header=True, client="headload"),
@@ -315,16 +317,25 @@ def precheck(base, workload, headers, notes):
 
 def http_section(args, settings, report, wrk, results):
     servers = [("nginx", args.nginx, args.nginx_pid), ("mmapd", args.mmapd, args.mmapd_pid)]
+    if args.ceiling:
+        servers.append(("ceiling", args.ceiling, args.ceiling_pid))
+    names = [name for name, _, _ in servers]
     report(f"== HTTP: wrk -t{settings.threads} -c{settings.connections} -d{settings.duration:g}s "
            f"(get-64m: -c8; 304 and HEAD: headload.c, same -t/-c), {settings.rounds} round(s) "
-           f"alternating nginx/mmapd, medians ==")
+           f"alternating {'/'.join(names)}, medians ==")
     loads = [load for load in workloads(args.seed) if not settings.workloads or load.key in settings.workloads]
+
+    def serves(name, load):
+        return name != "ceiling" or load.ceiling
+
     etags = {}
     for name, base, _ in servers:
         etags[name] = fetch_etag(base, "/files/small.bin")
     problems = {}
     for load in loads:
         for name, base, _ in servers:
+            if not serves(name, load):
+                continue
             headers = dict(load.check_headers)
             if load.etag_header:
                 headers["If-None-Match"] = etags[name] or '"none"'
@@ -335,13 +346,16 @@ def http_section(args, settings, report, wrk, results):
             if problem:
                 problems.setdefault(load.key, []).append(f"{name}: {problem}")
                 report(f"check {load.key} {name}: {problem}")
-    samples = {load.key: {"nginx": [], "mmapd": []} for load in loads}
+    samples = {load.key: {name: [] for name in names} for load in loads}
     failures = []
-    total = settings.rounds * len(loads) * 2
+    total = settings.rounds * sum(1 for load in loads for name in names if serves(name, load))
     done = 0
     for round_number in range(settings.rounds):
         for load in loads:
-            for name, base, pid in servers:
+            # Odd rounds in reverse order: each server goes first as often as last.
+            for name, base, pid in (servers if round_number % 2 == 0 else servers[::-1]):
+                if not serves(name, load):
+                    continue
                 done += 1
                 report.note(f"[{done}/{total}] round {round_number + 1} {load.key} {name}")
                 headers = list(load.headers)
@@ -360,6 +374,28 @@ def http_section(args, settings, report, wrk, results):
     return summarize_http(loads, samples, problems, failures, settings, report, results)
 
 
+def server_row(runs):
+    """Medians of one server's rounds on one workload (None when it did not run it)."""
+    if not runs:
+        return None
+    return {
+        "rps": median([r["rps"] for r in runs]),
+        "p50_us": median([r["lat_p50_us"] for r in runs]),
+        "p99_us": median([r["lat_p99_us"] for r in runs]),
+        "mbps": median([r["mbps"] for r in runs]),
+        "errors": sum(r["errors"] for r in runs),
+        "status_errors": sum(int(r["err_status"]) for r in runs),
+        "rounds": len(runs),
+        "runs": runs,
+    }
+
+
+def ratios(a, b):
+    """a/b for each figure; lower is better for the latencies."""
+    return {key: ratio(a[field], b[field]) if a and b else None
+            for key, field in (("rps", "rps"), ("p50", "p50_us"), ("p99", "p99_us"), ("mbps", "mbps"))}
+
+
 TARGETS = {"get-4k": 1.2, "range-1k": 1.2, "range-1m": 1.0, "get-64m": 1.0}
 
 
@@ -370,33 +406,22 @@ def summarize_http(loads, samples, problems, failures, settings, report, results
     report("-" * len(header))
     summary = {}
     for load in loads:
-        row = {}
-        for name in ("nginx", "mmapd"):
-            runs = samples[load.key][name]
-            row[name] = {
-                "rps": median([r["rps"] for r in runs]),
-                "p50_us": median([r["lat_p50_us"] for r in runs]),
-                "p99_us": median([r["lat_p99_us"] for r in runs]),
-                "mbps": median([r["mbps"] for r in runs]),
-                "errors": sum(r["errors"] for r in runs),
-                "status_errors": sum(int(r["err_status"]) for r in runs),
-                "rounds": len(runs),
-                "runs": runs,
-            }
+        names = list(samples[load.key])
+        row = {name: server_row(samples[load.key][name]) for name in names}
         pairs = [ratio(m["rps"], n["rps"]) for n, m in zip(samples[load.key]["nginx"], samples[load.key]["mmapd"])]
         pairs = [p for p in pairs if p is not None]
-        row["ratio"] = {
-            "rps": ratio(row["mmapd"]["rps"], row["nginx"]["rps"]),
-            "p50": ratio(row["mmapd"]["p50_us"], row["nginx"]["p50_us"]),
-            "p99": ratio(row["mmapd"]["p99_us"], row["nginx"]["p99_us"]),
-            "mbps": ratio(row["mmapd"]["mbps"], row["nginx"]["mbps"]),
-            "pairwise_rps": pairs,
-        }
+        row["ratio"] = dict(ratios(row["mmapd"], row["nginx"]), pairwise_rps=pairs)
+        if "ceiling" in names:
+            row["ceiling_ratio"] = ratios(row["ceiling"], row["nginx"])
+            row["mmapd_over_ceiling"] = ratios(row["mmapd"], row["ceiling"])
         summary[load.key] = row
         mark = " (!)" if load.key in problems else ""
-        for index, name in enumerate(("nginx", "mmapd")):
+        for index, name in enumerate(names):
             r = row[name]
             label = f"{load.key}{mark}" if index == 0 else ""
+            if r is None:
+                report(f"{label:<15} {name:<11} {'(not run: single ranges only)':>36}")
+                continue
             report(f"{label:<15} {name:<11} {fmt_num(r['rps']):>10} {fmt_ms(r['p50_us']):>8} "
                    f"{fmt_ms(r['p99_us']):>8} {fmt_num(r['mbps'], 1):>9} {r['errors']:>7}")
         q = row["ratio"]
@@ -405,9 +430,16 @@ def summarize_http(loads, samples, problems, failures, settings, report, results
             spread = f"  pairwise req/s {fmt_ratio(median(pairs))} [{min(pairs):.2f}-{max(pairs):.2f}]"
         report(f"{'':<15} {'mmapd/nginx':<11} {fmt_ratio(q['rps']):>10} {fmt_ratio(q['p50']):>8} "
                f"{fmt_ratio(q['p99']):>8} {fmt_ratio(q['mbps']):>9}{spread}")
+        if row.get("ceiling"):
+            for label, q in (("ceiling/nginx", row["ceiling_ratio"]), ("mmapd/ceil.", row["mmapd_over_ceiling"])):
+                report(f"{'':<15} {label:<11} {fmt_ratio(q['rps']):>10} {fmt_ratio(q['p50']):>8} "
+                       f"{fmt_ratio(q['p99']):>8} {fmt_ratio(q['mbps']):>9}")
         report(f"{'':<15} ({load.title})")
     report("req/s, MB/s: higher is better; p50/p99 ratios: lower is better for mmapd. MB/s counts "
            "every byte wrk read (headers included). errors = wrk socket errors + non-2xx/3xx answers, summed over rounds.")
+    if any(row.get("ceiling") for row in summary.values()):
+        report("ceiling: Benchmarks/ceiling.c, libmicrohttpd in mmapd's mode answering from mappings made at start, "
+               "with none of mmapd's per-request work (see its header comment).")
     for key, lines in problems.items():
         for line in lines:
             report(f"(!) {key}: pre-check {line}")
@@ -801,6 +833,10 @@ def summary_block(report, results):
     if http:
         report("mmapd/nginx req/s: " + ", ".join(f"{k} {fmt_ratio(v['ratio']['rps'])}" for k, v in http.items()))
         report("mmapd/nginx p99:   " + ", ".join(f"{k} {fmt_ratio(v['ratio']['p99'])}" for k, v in http.items()))
+        ceiling = {k: v for k, v in http.items() if v.get("ceiling")}
+        if ceiling:
+            report("ceiling/nginx req/s: " + ", ".join(f"{k} {fmt_ratio(v['ceiling_ratio']['rps'])}" for k, v in ceiling.items()))
+            report("mmapd/ceiling req/s: " + ", ".join(f"{k} {fmt_ratio(v['mmapd_over_ceiling']['rps'])}" for k, v in ceiling.items()))
     search = results.get("search")
     if search is not None:
         if search.get("available"):
@@ -897,6 +933,8 @@ def main():
         parser.add_argument(f"--{name}", required=True)
     for name in ("seed", "workers", "nginx-pid", "mmapd-pid", "patch-pid"):
         parser.add_argument(f"--{name}", type=int, required=True)
+    parser.add_argument("--ceiling", help="URL of Benchmarks/ceiling.c, measured as a third server")
+    parser.add_argument("--ceiling-pid", type=int)
     args = parser.parse_args()
     args.data = os.path.abspath(os.path.join(args.bench_root, "data"))
     args.patch_root = os.path.abspath(os.path.join(args.bench_root, "patch"))
