@@ -420,7 +420,8 @@ def summarize_http(loads, samples, problems, failures, settings, report, results
             r = row[name]
             label = f"{load.key}{mark}" if index == 0 else ""
             if r is None:
-                report(f"{label:<15} {name:<11} {'(not run: single ranges only)':>36}")
+                why = "not run: single ranges only" if name == "ceiling" and not load.ceiling else "no completed round"
+                report(f"{label:<15} {name:<11} ({why})")
                 continue
             report(f"{label:<15} {name:<11} {fmt_num(r['rps']):>10} {fmt_ms(r['p50_us']):>8} "
                    f"{fmt_ms(r['p99_us']):>8} {fmt_num(r['mbps'], 1):>9} {r['errors']:>7}")
