@@ -75,7 +75,7 @@ public struct RequestTarget: Sendable, Hashable {
 
     private static func remainder(of path: UnsafeBufferPointer<UInt8>, after prefix: StaticString) -> UnsafeBufferPointer<UInt8>? {
         let count = prefix.utf8CodeUnitCount
-        guard path.count >= count, memcmp(path.baseAddress!, prefix.utf8Start, count) == 0 else { return nil }
+        guard path.count >= count, UnsafeBufferPointer(rebasing: path[..<count]).holds(prefix) else { return nil }
         return UnsafeBufferPointer(rebasing: path[count...])
     }
 }

@@ -18,15 +18,17 @@ public final class HeaderBlock: @unchecked Sendable {
         bytes = .allocate(byteCount: max(size, 1), alignment: 1)
         count = fields.count
         var cursor = 0
-        for (name, value) in fields {
-            for text in [name, value] {
-                for byte in text.utf8 {
-                    bytes[cursor] = byte
-                    cursor += 1
-                }
-                bytes[cursor] = 0
+        func append(_ text: String) {
+            for byte in text.utf8 {
+                bytes[cursor] = byte
                 cursor += 1
             }
+            bytes[cursor] = 0
+            cursor += 1
+        }
+        for (name, value) in fields {
+            append(name)
+            append(value)
         }
     }
 

@@ -1,3 +1,4 @@
+import ByteSearch
 import Configuration
 import Glibc
 import HTTPSemantics
@@ -30,7 +31,7 @@ public struct Settings: Sendable {
     public var maxSearchResults = 10_000
     public var searchTimeoutMilliseconds = 10_000
     /// All cores; all but one retire as soon as another request arrives (docs/SEARCH.md).
-    public var literalSearchThreads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    public var literalSearchThreads = SearchConfiguration.activeCores
     public var listings = true
     /// Origins browsers may call from (`*` for any); empty: no CORS headers.
     public var corsOrigins: [String] = []
