@@ -6,7 +6,7 @@ DEB_PACKAGES := libmicrohttpd-dev libpcre2-dev pkg-config curl python3
 BENCH_PACKAGES := nginx-light wrk ripgrep
 CONFIG ?= config/mmapd.json
 
-.PHONY: deps bench-deps build release run test unit-test bench conformance docker-check deploy-check clean
+.PHONY: deps bench-deps build release run test unit-test python-test bench conformance docker-check deploy-check clean
 
 # Installs what is missing; `apt-get update` runs only when something must be installed.
 deps:
@@ -26,13 +26,19 @@ run: release
 	@mkdir -p data && [ -n "$$(ls -A data)" ] || cp -R config/sample/. data/
 	.build/release/mmapd --config $(CONFIG)
 
-# Everything CI runs: unit and live-server tests, then the OpenAPI conformance run and the
-# deployment manifest checks.
-test: unit-test conformance deploy-check
+# Everything CI runs: unit and live-server tests, the Python-driven live tests (real clients, the
+# Python client), then the OpenAPI conformance run and the deployment manifest checks.
+test: unit-test python-test conformance deploy-check
 
 unit-test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# Live tests driven from Python (Tests/python, clients/python/tests) against the debug build; the
+# pinned PyPI packages go into ~/.cache/mmapd-pytest.
+python-test: build
+	@python3 -c 'import ensurepip' 2>/dev/null || ./.ci/install-packages python3-venv
+	Tests/python/run
 
 bench: bench-deps release
 	./Benchmarks/run
