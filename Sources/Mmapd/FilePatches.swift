@@ -6,7 +6,8 @@ import MicroHTTP
 /// PATCH on `/files/<path>`: byte-range writes through a shared writable mapping, durable before
 /// the 204 (see docs/PATCH.md for exactly what an acknowledged PATCH guarantees).
 ///
-/// Order of checks: writable server (405, in Routes) → token (401, before anything about the file) → body
+/// Order of checks: token (401/403, in `AccessControl`, before anything about the file) → writable
+/// server (405, in Routes) → body
 /// form and size (400/413/415) → wait for the file's write turn → file exists (404) →
 /// preconditions (412) → ranges against the current size (416) → space (507) → write, flush, 204.
 struct FilePatches: Sendable {
@@ -16,17 +17,12 @@ struct FilePatches: Sendable {
     let pool: MappingPool
     let queue: WriteQueue
     let generations: WriteGenerations
-    let tokens: BearerTokens
     let writable: Bool
     let maxBodyBytes: UInt64
     let maxBufferedBodyBytes: UInt64
     let metrics: ServiceMetrics
 
     func begin(_ request: Request, file: FileTarget) -> Disposition {
-        guard tokens.accepts(authorization: request.header("Authorization")) else {
-            return .respond(Responses.problem(.unauthorized("PATCH needs 'Authorization: Bearer <token>' with a valid token."),
-                                              headers: [("WWW-Authenticate", #"Bearer realm="mmapd""#)]))
-        }
         guard !file.isDirectory else { return .respond(Responses.problem(.notFound())) }
         guard request.headerCount("Content-Range") <= 1 else {
             return .respond(Responses.problem(.badRequest("The request has more than one Content-Range header.")))

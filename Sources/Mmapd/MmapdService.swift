@@ -33,7 +33,7 @@ public final class MmapdService: Sendable {
                              listings: settings.listings),
             patches: FilePatches(
                 root: root, writableFiles: WritableFiles(root: root), pool: pool, queue: WriteQueue(), generations: generations,
-                tokens: BearerTokens(settings.tokens), writable: settings.writable,
+                writable: settings.writable,
                 maxBodyBytes: UInt64(settings.maxBodyBytes), maxBufferedBodyBytes: UInt64(settings.maxBufferedBodyBytes),
                 metrics: metrics),
             searches: FileSearches(
@@ -47,6 +47,7 @@ public final class MmapdService: Sendable {
             accessLog: AccessLog(logger: logger), metrics: metrics,
             crossOrigin: CrossOrigin(allowedOrigins: Set(settings.corsOrigins)),
             allowedHosts: AllowedHosts(settings.allowedHosts),
+            access: AccessControl(writeTokens: BearerTokens(settings.tokens), readTokens: BearerTokens(settings.readTokens)),
             scrape: { [serverBox] in
                 let server = serverBox.server
                 return metrics.scrape(pool: pool.statistics, connections: server?.connections ?? 0,

@@ -10,6 +10,7 @@ struct Routes: RequestHandler {
     let metrics: ServiceMetrics
     let crossOrigin: CrossOrigin
     let allowedHosts: AllowedHosts
+    let access: AccessControl
     /// What /metrics reads at scrape time.
     let scrape: @Sendable () -> [UInt8]
 
@@ -18,10 +19,11 @@ struct Routes: RequestHandler {
         do {
             target = try RequestTarget(parsing: request.target)
         } catch {
-            return .respond(Responses.problem(error))
+            return .respond(access.refusal(for: request, target: nil) ?? Responses.problem(error))
         }
         let method = request.method
         request.route = target.route.label
+        if let refusal = access.refusal(for: request, target: target) { return .respond(refusal) }
         let allowed = allowedMethods(target.route)
         if method == "OPTIONS" { return .respond(crossOrigin.preflight(origin: request.header("Origin"), methods: allowed)) }
         guard allowed.contains(method) else {

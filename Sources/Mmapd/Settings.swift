@@ -11,7 +11,10 @@ public struct Settings: Sendable {
     public var port = 8080
     public var root = "./data"
     public var writable = false
+    /// Write tokens: PATCH (and every other write) needs one when any is set.
     public var tokens: [String] = []
+    /// Read tokens: when any is set, every request but /healthz needs a read or a write token.
+    public var readTokens: [String] = []
     public var threads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     public var maxConnections = 1024
     public var maxConnectionsPerIP = 256
@@ -73,10 +76,9 @@ public struct Settings: Sendable {
         integer("port", "TCP port; 0 picks a free one", \.port, 0...65535),
         text("root", "directory whose files are served", \.root),
         boolean("writable", "allow PATCH", \.writable),
-        Option(key: "token", help: "bearer token PATCH requires (repeatable; comma-separated in the environment)") {
-            settings, reader throws(SettingsError) in
-            if let tokens = reader.stringArray(forKey: "token", isSecret: true) { settings.tokens = tokens.filter { !$0.isEmpty } }
-        },
+        tokens("token", "bearer token writes require (repeatable; comma-separated in the environment)", \.tokens),
+        tokens("readToken", "bearer token every request but /healthz then requires; a write token also reads (repeatable; comma-separated in the environment)",
+               \.readTokens),
         integer("threads", "network threads (default: cores)", \.threads, 1...256),
         integer("maxConnections", "open connections at most", \.maxConnections, 1...1_000_000),
         integer("maxConnectionsPerIP", "open connections per client address (0 = no limit)", \.maxConnectionsPerIP, 0...1_000_000),
@@ -117,7 +119,24 @@ public struct Settings: Sendable {
     public static func resolve(from reader: ConfigReader) throws(SettingsError) -> Settings {
         var settings = Settings()
         for option in options { try option.apply(&settings, reader) }
+        if settings.writable, !settings.readTokens.isEmpty, settings.tokens.isEmpty {
+            throw SettingsError("writable with readToken needs a token for writes (a read token never writes)")
+        }
         return settings
+    }
+
+    /// A list of secrets. An empty or whitespace-only one is refused: `MMAPD_TOKEN="$UNSET"` in a
+    /// script must not quietly start a server without the protection its operator asked for.
+    private static func tokens(_ key: String, _ help: String, _ field: WritableKeyPath<Settings, [String]> & Sendable) -> Option {
+        Option(key: key, help: help) { settings, reader throws(SettingsError) in
+            // A config file may give one token as a plain string.
+            let single = reader.string(forKey: ConfigKey(key), isSecret: true).map { [$0] }
+            guard let tokens = reader.stringArray(forKey: ConfigKey(key), isSecret: true) ?? single else { return }
+            guard !tokens.isEmpty, tokens.allSatisfy({ !$0.allSatisfy(\.isWhitespace) }) else {
+                throw SettingsError("\(key): an empty or whitespace-only token is not allowed (is a variable unset?)")
+            }
+            settings[keyPath: field] = tokens
+        }
     }
 
     private static func text(_ key: String, _ help: String, _ field: WritableKeyPath<Settings, String> & Sendable) -> Option {

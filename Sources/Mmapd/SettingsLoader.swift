@@ -13,9 +13,9 @@ extension Settings {
             guard known.contains(flag) else { throw SettingsError("unknown option '\(flag)' (see --help)") }
         }
         var providers: [any ConfigProvider] = [
-            CommandLineArgumentsProvider(arguments: ["mmapd"] + lastOccurrences(arguments), secretsSpecifier: .specific(["--token"])),
+            CommandLineArgumentsProvider(arguments: ["mmapd"] + lastOccurrences(arguments), secretsSpecifier: .specific(["--token", "--read-token"])),
             KeyMappingProvider(
-                upstream: EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["MMAPD_TOKEN"])),
+                upstream: EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["MMAPD_TOKEN", "MMAPD_READ_TOKEN"])),
                 keyMapper: { key in key.prepending(["mmapd"]) }
             ),
         ]
@@ -30,7 +30,7 @@ extension Settings {
     }
 
     /// A repeated flag means "this one, not that one" (as with `--port 0` appended to a script's
-    /// arguments), except the list options (`--token`, `--cors-origins`, `--allowed-hosts`), which add up.
+    /// arguments), except the list options (`--token`, `--read-token`, `--cors-origins`, `--allowed-hosts`), which add up.
     private static func lastOccurrences(_ arguments: [String]) -> [String] {
         var groups: [(flag: String, words: [String])] = []
         for argument in arguments {
@@ -42,7 +42,7 @@ extension Settings {
         }
         var kept: [String] = []
         for (index, group) in groups.enumerated()
-        where ["--token", "--cors-origins", "--allowed-hosts"].contains(group.flag) || !groups[(index + 1)...].contains(where: { $0.flag == group.flag }) {
+        where ["--token", "--read-token", "--cors-origins", "--allowed-hosts"].contains(group.flag) || !groups[(index + 1)...].contains(where: { $0.flag == group.flag }) {
             kept += group.words
         }
         return kept
