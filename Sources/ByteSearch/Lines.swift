@@ -38,21 +38,40 @@ enum Lines {
     static func countNewlines(
         in range: Range<Int>, of base: UnsafeRawPointer, configuration: SearchConfiguration
     ) throws(SearchError) -> Int {
-        let concurrency = configuration.memoryBoundConcurrency
-        let background = configuration.backgroundPriority
         guard !range.isEmpty else { return 0 }
         let block = 4 << 20
-        if range.count < max(configuration.parallelThreshold, 2 * block) || concurrency <= 1 {
+        if range.count < max(configuration.parallelThreshold, 2 * block) || configuration.memoryBoundConcurrency <= 1 {
             return try guardedCount(range, base)
         }
+        return try newlinesPerBlock(in: range, block: block, of: base, configuration: configuration).reduce(0, +)
+    }
+
+    /// The number of `\n` bytes in each `block`-sized piece of `range` (the last may be shorter),
+    /// the pieces counted in parallel over the configuration's `memoryBoundConcurrency` threads
+    /// (in the background class if it says so; helpers yielding to its `foregroundActivity`).
+    /// The one counting loop behind search line numbers and the line index's checkpoints.
+    static func newlinesPerBlock(
+        in range: Range<Int>, block: Int, of base: UnsafeRawPointer, configuration: SearchConfiguration
+    ) throws(SearchError) -> [Int] {
+        guard !range.isEmpty else { return [] }
         let pieces = (range.count + block - 1) / block
-        let counts = Mutex<(total: Int, failed: Bool)>((0, false))
+        let concurrency = min(configuration.memoryBoundConcurrency, pieces)
+        if concurrency <= 1 {
+            var counts: [Int] = []
+            counts.reserveCapacity(pieces)
+            for piece in 0..<pieces {
+                let lower = range.lowerBound + piece * block
+                counts.append(try guardedCount(lower..<min(range.upperBound, lower + block), base))
+            }
+            return counts
+        }
+        let background = configuration.backgroundPriority
+        let counts = Mutex<(perBlock: [Int], failed: Bool)>(([Int](repeating: 0, count: pieces), false))
         let shared = UncheckedSendable(value: base)
         let next = Atomic<Int>(0)
         let retirement = HelperRetirement(configuration.foregroundActivity)
-        DispatchQueue.concurrentPerform(iterations: min(concurrency, pieces)) { worker in
+        DispatchQueue.concurrentPerform(iterations: concurrency) { worker in
             BackgroundPriority.run(background) {
-                var local = 0
                 while true {
                     // Helpers retire once other work shows up (see `foregroundActivity`).
                     if retirement.retires(worker) { break }
@@ -61,18 +80,97 @@ enum Lines {
                     let lower = range.lowerBound + piece * block
                     let upper = min(range.upperBound, lower + block)
                     do {
-                        local += try guardedCount(lower..<upper, shared.value)
+                        let count = try guardedCount(lower..<upper, shared.value)
+                        counts.withLock { $0.perBlock[piece] = count }
                     } catch {
                         counts.withLock { $0.failed = true }
                         return
                     }
                 }
-                counts.withLock { $0.total += local }
             }
         }
         let result = counts.withLock { $0 }
         if result.failed { throw .fileChanged }
-        return result.total
+        return result.perBlock
+    }
+
+    /// The position just after the `k`-th `\n` (k ≥ 1) of `range`, or how many there are when
+    /// fewer: whole 4 MiB pieces are counted by the word loop, and only the piece holding the
+    /// newline is walked word by word, then byte by byte.
+    static func afterNewline(_ k: Int, in range: Range<Int>, of base: UnsafeRawPointer) throws(SearchError) -> NewlineSearch {
+        precondition(k >= 1)
+        var seen = 0
+        var lower = range.lowerBound
+        while lower < range.upperBound {
+            let upper = min(range.upperBound, lower + (4 << 20))
+            let wanted = k - seen
+            let found: (position: Int?, count: Int)
+            do {
+                found = try MemoryFaultGuard.run { () -> (position: Int?, count: Int) in
+                    let count = countNewlines(base + lower, upper - lower)
+                    guard count >= wanted else { return (nil, count) }
+                    return (lower + positionAfter(wanted, base + lower, upper - lower), count)
+                }
+            } catch {
+                throw .fileChanged
+            }
+            if let position = found.position { return .found(after: position) }
+            seen += found.count
+            lower = upper
+        }
+        return .short(count: seen)
+    }
+
+    enum NewlineSearch: Equatable {
+        /// The position just after the newline.
+        case found(after: Int)
+        /// The range holds only `count` newlines.
+        case short(count: Int)
+    }
+
+    /// Offset just after the `k`-th newline of `count` bytes known to hold at least `k` (runs inside the guard).
+    @inline(__always)
+    private static func positionAfter(_ k: Int, _ start: UnsafeRawPointer, _ count: Int) -> Int {
+        let pattern: UInt64 = 0x0A0A_0A0A_0A0A_0A0A
+        var remaining = k
+        var i = 0
+        while i + 8 <= count {
+            let hits = zeroBytes(start.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ pattern).nonzeroBitCount
+            if hits >= remaining { break }
+            remaining -= hits
+            i &+= 8
+        }
+        while i < count {
+            if start.load(fromByteOffset: i, as: UInt8.self) == 0x0A {
+                remaining -= 1
+                if remaining == 0 { return i + 1 }
+            }
+            i &+= 1
+        }
+        preconditionFailure("fewer newlines than counted")
+    }
+
+    /// Where the last `n` lines of `buffer[0..<end]` begin (n ≥ 1), scanning backwards with
+    /// memrchr from the end: the cost is the bytes of those lines only. A final `\n` ends the last
+    /// line rather than starting an empty one, as `tail -n` counts.
+    static func startOfLast(_ n: Int, before end: Int, of base: UnsafeRawPointer) throws(SearchError) -> Int {
+        guard end > 0 else { return 0 }
+        do {
+            return try MemoryFaultGuard.run { () -> Int in
+                var limit = base.load(fromByteOffset: end - 1, as: UInt8.self) == 0x0A ? end - 1 : end
+                var remaining = n
+                while limit > 0 {
+                    guard let newline = GNU.memrchr(base, 0x0A, limit) else { return 0 }
+                    let position = base.distance(to: UnsafeRawPointer(newline))
+                    remaining -= 1
+                    if remaining == 0 { return position + 1 }
+                    limit = position
+                }
+                return 0
+            }
+        } catch {
+            throw .fileChanged
+        }
     }
 
     private static func guardedCount(_ range: Range<Int>, _ base: UnsafeRawPointer) throws(SearchError) -> Int {

@@ -14,6 +14,8 @@ public final class WritableFile {
     public private(set) var size: UInt64
     private var grew = false
     private var touched: Range<Int>?
+    /// The span written since the last flush (nil: none), for caches about the old bytes.
+    public var touchedSpan: Range<Int>? { touched }
     private var written = 0
 
     /// Opens `relativePath` below `root` for reading and writing (confined like every open).

@@ -1,3 +1,4 @@
+import ByteSearch
 import Glibc
 import HTTPSemantics
 import MappedFiles
@@ -17,6 +18,8 @@ struct FilePatches: Sendable {
     let pool: MappingPool
     let queue: WriteQueue
     let generations: WriteGenerations
+    /// Told where every write starts, so that line checkpoints above it are dropped.
+    let lineIndexes: LineIndexes
     let writable: Bool
     let maxBodyBytes: UInt64
     let maxBufferedBodyBytes: UInt64
@@ -81,6 +84,8 @@ final class PatchTurn: Turn, @unchecked Sendable {
     let streamedLength: UInt64?
     let bufferLimit: UInt64
     private var released = false
+    /// The file's size when the turn came: a write that leaves it shorter rewrote its end.
+    private var sizeAtStart: UInt64?
 
     init(patches: FilePatches, path: String, form: PatchForm, conditions: ConditionalHeaders, streamedLength: UInt64?, bufferLimit: UInt64) {
         self.patches = patches
@@ -104,6 +109,7 @@ final class PatchTurn: Turn, @unchecked Sendable {
     func granted() -> Disposition {
         do throws(ProblemDetails) {
             let file = try openFile()
+            sizeAtStart = file.size
             let identity = try Self.checked { () throws(FileAccessError) in try file.identity() }
             let validators = Validators(identity, generation: patches.generations.current(identity))
             if ConditionalRequest.evaluate(conditions, isSafe: false, current: validators, now: Int64(time(nil))) != .proceed {
@@ -131,7 +137,12 @@ final class PatchTurn: Turn, @unchecked Sendable {
         defer { release() }
         do throws(ProblemDetails) {
             let started = ContinuousClock.now
+            let touched = file.touchedSpan
             let written = try Self.checked { () throws(FileAccessError) in try file.flush() }
+            let shrunk = sizeAtStart.map { file.size < $0 } == true ? Int(file.size) : nil
+            if let from = [touched?.lowerBound, shrunk].compactMap({ $0 }).min() {
+                patches.lineIndexes.rewrote(path: path, from: from)
+            }
             patches.metrics.flushDuration.record(ContinuousClock.now - started)
             patches.metrics.patchBytes.increment(by: Int64(written))
             var identity = try Self.checked { () throws(FileAccessError) in try file.identity() }

@@ -28,11 +28,16 @@ public final class MmapdService: Sendable {
         let metrics = ServiceMetrics()
         // The routes are made before the server they serve; /metrics reads the server through this.
         let serverBox = ServerBox()
+        let lineIndexes = LineIndexes(memoryLimit: settings.lineIndexBytes, configuration: SearchConfiguration(
+            memoryBoundConcurrency: settings.literalSearchThreads, backgroundPriority: true,
+            foregroundActivity: ForegroundActivity { [serverBox] in serverBox.server?.requestsStarted ?? 0 }))
         let routes = Routes(
             files: FileReads(pool: pool, generations: generations, answers: WholeFileAnswers(), maxRanges: settings.maxRanges,
                              listings: settings.listings),
+            views: FileViews(lines: FileLines(pool: pool, generations: generations, indexes: lineIndexes,
+                                              timeout: .milliseconds(settings.searchTimeoutMilliseconds))),
             patches: FilePatches(
-                root: root, writableFiles: WritableFiles(root: root), pool: pool, queue: WriteQueue(), generations: generations,
+                root: root, writableFiles: WritableFiles(root: root), pool: pool, queue: WriteQueue(), generations: generations, lineIndexes: lineIndexes,
                 writable: settings.writable,
                 maxBodyBytes: UInt64(settings.maxBodyBytes), maxBufferedBodyBytes: UInt64(settings.maxBufferedBodyBytes),
                 metrics: metrics),

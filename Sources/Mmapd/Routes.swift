@@ -4,6 +4,7 @@ import MicroHTTP
 /// Maps each request to the handler of its route and method; answers 404/405 for the rest.
 struct Routes: RequestHandler {
     let files: FileReads
+    let views: FileViews
     let patches: FilePatches
     let searches: FileSearches
     let accessLog: AccessLog
@@ -41,6 +42,7 @@ struct Routes: RequestHandler {
         }
         switch target.route {
         case .files(let file):
+            if method != "PATCH", let view = views.begin(request, file: file, query: target.query) { return view }
             return method == "PATCH" ? patches.begin(request, file: file) : .respond(files.respond(to: request, file: file))
         case .search(let file):
             return searches.begin(request, file: file, query: target.query)

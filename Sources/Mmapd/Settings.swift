@@ -40,6 +40,8 @@ public struct Settings: Sendable {
     public var corsOrigins: [String] = []
     /// Host names file and search requests must name in `Host`; empty: any.
     public var allowedHosts: [String] = []
+    /// Memory all line indexes (the `lines` view's checkpoints) may take together.
+    public var lineIndexBytes = 64 << 20
     public var logLevel = "info"
     public var shutdownGrace = 10
 
@@ -110,6 +112,7 @@ public struct Settings: Sendable {
             }
             settings.allowedHosts = hosts.filter { !$0.isEmpty }
         },
+        integer("lineIndexBytes", "bytes the line indexes of all files may take (8 per MiB of file)", \.lineIndexBytes, 4096...Int.max),
         text("logLevel", "trace, debug, info, notice, warning, error or critical", \.logLevel),
         integer("shutdownGrace", "seconds in-flight requests get to finish on SIGTERM", \.shutdownGrace, 0...3600),
     ]
