@@ -18,14 +18,14 @@ import Testing
         }
     }
 
-    private static func randomText(_ random: inout SplitMix, count: Int) -> [UInt8] {
+    private static func randomText(_ random: inout SeededGenerator, count: Int) -> [UInt8] {
         (0..<count).map { _ in
             let roll = random.next() % 10
             return roll < 3 ? 0x0A : roll == 3 ? 0x0D : UInt8(0x61 + random.next() % 26)
         }
     }
 
-    private func check(_ model: Model, _ indexes: LineIndexes, _ file: LineIndexes.File, _ random: inout SplitMix) throws {
+    private func check(_ model: Model, _ indexes: LineIndexes, _ file: LineIndexes.File, _ random: inout SeededGenerator) throws {
         let lines = model.lines
         try model.bytes.withUnsafeBytes { buffer throws in
             for _ in 0..<20 {
@@ -47,7 +47,7 @@ import Testing
 
     @Test(arguments: [1, 2, 3, 4])
     func modelUnderAppendsAndRewrites(seed: UInt64) throws {
-        var random = SplitMix(seed: seed)
+        var random = SeededGenerator(seed: seed)
         let indexes = LineIndexes(memoryLimit: 1 << 20, configuration: SearchConfiguration(memoryBoundConcurrency: 2), stride: 64)
         var file = LineIndexes.File(path: "log", device: 1, inode: 1)
         var model = Model(bytes: Self.randomText(&random, count: 3000))
@@ -78,7 +78,7 @@ import Testing
 
     @Test func memoryBoundHoldsAcrossFilesAndCoarsens() throws {
         let indexes = LineIndexes(memoryLimit: 4096, configuration: SearchConfiguration(memoryBoundConcurrency: 1), stride: 64)
-        var random = SplitMix(seed: 9)
+        var random = SeededGenerator(seed: 9)
         let text = Self.randomText(&random, count: 200_000)
         let model = Model(bytes: text)
         for name in 0..<8 {
@@ -105,18 +105,5 @@ import Testing
             #expect(try indexes.tail(1, numbered: true, of: file, in: buffer)?.lines == 2...2)
             #expect(try indexes.tail(1, numbered: false, of: file, in: buffer)?.lines == nil)
         }
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so a failing seed reproduces.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
