@@ -1,44 +1,9 @@
-"""Fixtures shared by the Python-driven live tests: a real mmapd executable on an ephemeral
-loopback port over a temporary root, started per test and stopped (SIGTERM, then waited for)
-afterwards."""
-
-from __future__ import annotations
+"""The live-test fixtures (root, start_mmapd, mmapd), defined in mmapd_fixtures.py so that the
+Python client's tests can use the same ones."""
 
 import sys
 from pathlib import Path
-from typing import Callable, Iterator
-
-import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from mmapd_process import MmapdProcess  # noqa: E402
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    """An empty served root; tests put their files in it."""
-    served = tmp_path / "root"
-    served.mkdir()
-    return served
-
-
-@pytest.fixture
-def start_mmapd(tmp_path: Path) -> Iterator[Callable[..., MmapdProcess]]:
-    """A factory: `start_mmapd(root, "--writable", ...)` starts a server and returns it."""
-    started: list[MmapdProcess] = []
-
-    def start(served: Path, *arguments: str, env: dict[str, str] | None = None) -> MmapdProcess:
-        server = MmapdProcess.start(served, list(arguments), env=env, log_dir=tmp_path)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
-
-
-@pytest.fixture
-def mmapd(root: Path, start_mmapd: Callable[..., MmapdProcess]) -> MmapdProcess:
-    """A read-only server over `root` with default settings."""
-    return start_mmapd(root)
+from mmapd_fixtures import mmapd, root, start_mmapd  # noqa: E402,F401

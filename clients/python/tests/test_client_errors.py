@@ -1,0 +1,65 @@
+"""HTTP answers as Python exceptions: OSError subclasses carrying the problem detail."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+import mmapd_client
+
+
+def test_missing_file_is_file_not_found(root, mmapd):
+    with pytest.raises(FileNotFoundError) as missing:
+        mmapd_client.open(f"{mmapd.url}/files/nothing.txt")
+    assert isinstance(missing.value, mmapd_client.NotFound)
+    assert missing.value.errno == errno.ENOENT and missing.value.status == 404
+
+
+def test_writing_to_a_read_only_server_is_a_permission_error(root, mmapd):
+    (root / "a.txt").write_bytes(b"hello")
+    m = mmapd_client.open(f"{mmapd.url}/files/a.txt")
+    m[0:1] = b"H"
+    with pytest.raises(PermissionError) as refused:
+        m.flush()
+    assert isinstance(refused.value, mmapd_client.NotWritable) and refused.value.status == 405
+    assert refused.value.detail
+    assert m[0:5] == b"hello"  # a refused write is dropped, not kept
+    m.close()
+    assert (root / "a.txt").read_bytes() == b"hello"
+
+
+def test_the_token_is_sent_on_every_request(root, start_mmapd):
+    (root / "a.txt").write_bytes(b"hello")
+    server = start_mmapd(root, "--writable", "--token", "s3cret")
+    url = f"{server.url}/files/a.txt"
+    anonymous = mmapd_client.open(url)
+    anonymous[0:1] = b"H"
+    with pytest.raises(mmapd_client.Unauthorized) as refused:
+        anonymous.flush()
+    assert refused.value.status == 401 and isinstance(refused.value, PermissionError)
+    anonymous.close()
+    with mmapd_client.open(url, token="s3cret") as m:
+        m[0:1] = b"H"
+    assert (root / "a.txt").read_bytes() == b"Hello"
+
+
+def test_a_bad_pattern_is_a_value_error_with_the_servers_reason(root, mmapd):
+    (root / "a.txt").write_bytes(b"hello")
+    with mmapd_client.open(f"{mmapd.url}/files/a.txt", mmapd_client.ACCESS_READ) as m:
+        with pytest.raises(ValueError) as bad:
+            list(m.finditer(b"(unclosed"))
+    assert isinstance(bad.value, mmapd_client.BadRequest) and "parenthesis" in bad.value.detail
+
+
+def test_urls_that_name_no_file_are_refused(mmapd):
+    for url in ("ftp://host/files/a", f"{mmapd.url}/elsewhere/a", f"{mmapd.url}/files/dir/"):
+        with pytest.raises(ValueError):
+            mmapd_client.open(url)
+
+
+def test_copy_on_write_access_is_refused(root, mmapd):
+    (root / "a.txt").write_bytes(b"hello")
+    import mmap
+    with pytest.raises(ValueError):
+        mmapd_client.open(f"{mmapd.url}/files/a.txt", mmap.ACCESS_COPY)
