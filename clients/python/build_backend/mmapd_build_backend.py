@@ -17,15 +17,17 @@ import tarfile
 import tomllib
 import zipfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "mmapd_client"
 SOURCES = ROOT / "src" / PACKAGE
 
 
-def _project() -> dict:
+def _project() -> dict[str, Any]:
     with open(ROOT / "pyproject.toml", "rb") as handle:
-        return tomllib.load(handle)["project"]
+        project: dict[str, Any] = tomllib.load(handle)["project"]
+    return project
 
 
 def _distribution() -> tuple[str, str]:
@@ -75,29 +77,31 @@ def _write_wheel(directory: str, entries: dict[str, bytes]) -> str:
     return filename
 
 
-def get_requires_for_build_wheel(config_settings=None) -> list[str]:
+def get_requires_for_build_wheel(config_settings: dict[str, Any] | None = None) -> list[str]:
     return []
 
 
-def get_requires_for_build_sdist(config_settings=None) -> list[str]:
+def get_requires_for_build_sdist(config_settings: dict[str, Any] | None = None) -> list[str]:
     return []
 
 
-def get_requires_for_build_editable(config_settings=None) -> list[str]:
+def get_requires_for_build_editable(config_settings: dict[str, Any] | None = None) -> list[str]:
     return []
 
 
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None) -> str:
+def build_wheel(wheel_directory: str, config_settings: dict[str, Any] | None = None,
+                metadata_directory: str | None = None) -> str:
     entries = {f"{PACKAGE}/{path.relative_to(SOURCES).as_posix()}": path.read_bytes()
                for path in _package_files()}
     return _write_wheel(wheel_directory, entries)
 
 
-def build_editable(wheel_directory, config_settings=None, metadata_directory=None) -> str:
+def build_editable(wheel_directory: str, config_settings: dict[str, Any] | None = None,
+                metadata_directory: str | None = None) -> str:
     return _write_wheel(wheel_directory, {f"{PACKAGE}.pth": f"{SOURCES.parent}\n".encode()})
 
 
-def build_sdist(sdist_directory, config_settings=None) -> str:
+def build_sdist(sdist_directory: str, config_settings: dict[str, Any] | None = None) -> str:
     name, version = _distribution()
     base = f"{name}-{version}"
     filename = f"{base}.tar.gz"

@@ -26,6 +26,19 @@ def index_sized(value: Any, error: type[Exception]) -> int:
     return number
 
 
+def item_index(item: Any, size: int, not_an_index: str) -> int:
+    """An index into a mapping of `size` bytes, negative from the end (mmap words the TypeError
+    differently for reading and for assignment, hence `not_an_index`)."""
+    if not hasattr(item, "__index__"):
+        raise TypeError(not_an_index)
+    index = index_sized(item, IndexError)
+    if index < 0:
+        index += size
+    if not 0 <= index < size:
+        raise IndexError("mmap index out of range")
+    return index
+
+
 def byte_string(value: Any) -> bytes:
     """A bytes-like argument (`y*`): bytes, bytearray, memoryview, array... but not str or int."""
     if isinstance(value, bytes):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import errno
 import json
-from typing import Mapping
+from email.message import Message
 
 
 class HTTPError(OSError):
@@ -93,7 +93,7 @@ _BY_STATUS: dict[int, tuple[type[HTTPError], int]] = {
 }
 
 
-def error_for(status: int, reason: str, headers: Mapping[str, str], body: bytes, url: str) -> HTTPError:
+def error_for(status: int, reason: str, headers: Message, body: bytes, url: str) -> HTTPError:
     """The exception for an error answer, with the problem detail when the body has one."""
     title, detail = reason, ""
     if "json" in headers.get("content-type", ""):

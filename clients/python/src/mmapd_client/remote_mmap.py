@@ -163,13 +163,7 @@ class RemoteMmap:
             if high - low <= 4 * self._cache.block_size or high - low <= 4 * len(positions):
                 return self._read(low, high)[start - low::step]
             return bytes(self._read(i, i + 1)[0] for i in positions)
-        if not hasattr(item, "__index__"):
-            raise TypeError("mmap indices must be integers")
-        index = arguments.index_sized(item, IndexError)
-        if index < 0:
-            index += size
-        if not 0 <= index < size:
-            raise IndexError("mmap index out of range")
+        index = arguments.item_index(item, size, "mmap indices must be integers")
         data = self._read(index, index + 1)
         if not data:
             raise IndexError("mmap index out of range")
@@ -308,7 +302,7 @@ class RemoteMmap:
                 for position, byte in zip(positions, data):
                     self._write(position, bytes((byte,)))
             return
-        index = self._item_index(item, size)
+        index = arguments.item_index(item, size, "mmap indices must be integer")
         if not hasattr(value, "__index__"):
             raise TypeError("mmap item value must be an int")
         byte = arguments.index_sized(value, TypeError)
@@ -321,19 +315,8 @@ class RemoteMmap:
         self._check_writable()
         if isinstance(item, slice):
             raise TypeError("mmap object doesn't support slice deletion")
-        self._item_index(item, size)
+        arguments.item_index(item, size, "mmap indices must be integer")
         raise TypeError("mmap doesn't support item deletion")
-
-    @staticmethod
-    def _item_index(item: Any, size: int) -> int:
-        if not hasattr(item, "__index__"):
-            raise TypeError("mmap indices must be integer")
-        index = arguments.index_sized(item, IndexError)
-        if index < 0:
-            index += size
-        if not 0 <= index < size:
-            raise IndexError("mmap index out of range")
-        return index
 
     def write(self, data: Any) -> int:
         self._check_open()

@@ -57,7 +57,7 @@ class SearchPager:
                 icase="true" if self._icase else None, start=start, end=end, limit=self._limit,
                 reverse="true" if self._reverse else None,
                 line_numbers=None if self._line_numbers else "false")
-            headers = {"If-Match": version} if version else {}
+            headers: dict[str, str] = {"If-Match": version} if version else {}
             answer = session.checked("GET", target, headers)
             page = json.loads(answer.body)
             self._owner.adopt(answer, page.get("size"))
