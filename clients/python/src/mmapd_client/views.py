@@ -14,8 +14,8 @@ class LineStream(Iterator[bytes]):
     """An iterator over the lines of a view, each with its newline (the last may lack one).
 
     `first_line`/`last_line` and `byte_span` (`(start, end, file_length)`, end exclusive) are
-    what the server says it served, from its `Mmapd-Lines` and `Mmapd-Byte-Span` headers, or
-    None when it did not say. Close it (or use it as a context manager) to end the stream early.
+    what the server says it served, from its `Mmapd-Lines` and `Mmapd-Byte-Span` headers (None
+    when the view is empty). Close it (or use it as a context manager) to end the stream early.
     """
 
     def __init__(self, connection: http.client.HTTPConnection, response: http.client.HTTPResponse) -> None:
