@@ -34,7 +34,7 @@ let package = Package(
         ),
         .target(name: "ByteSearch", dependencies: ["CPCRE2", "MappedFiles"], swiftSettings: strict),
         .target(name: "HTTPSemantics", swiftSettings: strict),
-        .target(name: "MicroHTTP", dependencies: ["CMicroHTTPD"], swiftSettings: strict),
+        .target(name: "MicroHTTP", dependencies: ["CMicroHTTPD", "HTTPSemantics"], swiftSettings: strict),
         .target(
             name: "Mmapd",
             dependencies: [

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <linux/openat2.h>
 #include <linux/sockios.h>
 #include <linux/tcp.h>
@@ -132,6 +133,18 @@ int cmhd_open_beneath(int dirfd, const char *path, int flags) {
         .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
     };
     return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+/* ---- Space for writes ---------------------------------------------------------------------- */
+
+int cmhd_fallocate(int fd, enum cmhd_space_mode mode, int64_t offset, int64_t length) {
+    int flags = 0;
+    switch (mode) {
+    case CMHD_SPACE_RESERVE_BEYOND_END: flags = FALLOC_FL_KEEP_SIZE; break;
+    case CMHD_SPACE_EXTEND: flags = 0; break;
+    case CMHD_SPACE_RELEASE: flags = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE; break;
+    }
+    return fallocate(fd, flags, (off_t)offset, (off_t)length);
 }
 
 /* ---- Stop signals ------------------------------------------------------------------------- */

@@ -82,6 +82,20 @@ void *cmhd_connection_context(struct MHD_Connection *connection);
  */
 int cmhd_open_beneath(int dirfd, const char *path, int flags);
 
+/* ---- Space for writes ---------------------------------------------------------------------- */
+
+/*
+ * fallocate(2), which Swift's Glibc module does not declare (it needs _GNU_SOURCE), with the
+ * modes a writer uses. 0 on success, else -1 with errno set (EOPNOTSUPP where the filesystem
+ * has no fallocate: ramfs, some network filesystems).
+ */
+enum cmhd_space_mode {
+    CMHD_SPACE_RESERVE_BEYOND_END, /* FALLOC_FL_KEEP_SIZE: allocate blocks, the length stays */
+    CMHD_SPACE_EXTEND,             /* mode 0: allocate and raise the length to offset + length, never lower it */
+    CMHD_SPACE_RELEASE,            /* FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE: free the blocks, the length stays */
+};
+int cmhd_fallocate(int fd, enum cmhd_space_mode mode, int64_t offset, int64_t length);
+
 /* ---- Stop signals ------------------------------------------------------------------------- */
 
 /*

@@ -22,19 +22,22 @@ public final class MappedRegion: Sendable {
     static let alive = Atomic<Int>(0)
     public static var aliveCount: Int { alive.load(ordering: .relaxed) }
 
-    /// Maps `count` bytes of `fd` shared; the descriptor may be closed afterwards.
-    init(fd: Int32, identity: FileIdentity, writable: Bool) throws(FileAccessError) {
+    /// Maps the file as `identity` describes it, shared; the descriptor may be closed afterwards.
+    /// `length` maps more than the file holds (a writer's room to grow into: pages past the end
+    /// must not be touched before the file covers them, or they fault).
+    init(fd: Int32, identity: FileIdentity, writable: Bool, length: UInt64? = nil) throws(FileAccessError) {
         self.identity = identity
         self.isWritable = writable
         serial = Self.serials.add(1, ordering: .relaxed).newValue
-        guard identity.size > 0 else {
+        let length = length ?? identity.size
+        guard length > 0 else {
             base = nil
             count = 0
             Self.alive.add(1, ordering: .relaxed)
             return
         }
-        guard identity.size <= UInt64(Int.max) else { throw .system(.fileTooLarge) }
-        count = Int(identity.size)
+        guard length <= UInt64(Int.max) else { throw .system(.fileTooLarge) }
+        count = Int(length)
         let protection = writable ? (PROT_READ | PROT_WRITE) : PROT_READ
         let address = mmap(nil, count, protection, MAP_SHARED, fd, 0)
         guard let address, address != MAP_FAILED else { throw FileAccessError.from(errno: errno) }

@@ -8,10 +8,22 @@ import SystemPackage
 /// Readers map the same file read-only; both mappings share the page cache, so a reader sees a
 /// write as soon as it is copied in. Durability comes from `flush`: msync(MS_SYNC) over the
 /// touched pages, plus fdatasync when the size changed (the new length is metadata).
+///
+/// Growth never runs ahead of the bytes: `reserve` allocates blocks past the end without
+/// changing the length (FALLOC_FL_KEEP_SIZE) and maps room to grow into, and each `write` raises
+/// the length only to the end of the bytes it stores. A PATCH cut short or refused therefore
+/// leaves the file at most as long as what was really written, and gives the unused blocks back.
 public final class WritableFile {
     public let descriptor: Int32
+    /// Maps at least `size` bytes, and up to the end of an open reservation.
     public private(set) var region: MappedRegion
+    /// The length as this writer found or made it.
     public private(set) var size: UInt64
+    /// The end of the blocks reserved past `size`, while a reservation is open.
+    private var reservedEnd: UInt64?
+    /// False once the filesystem said it has no fallocate (ramfs, some network filesystems):
+    /// growth then uses ftruncate, and blocks are allocated as pages are stored.
+    private var canReserve = true
     private var grew = false
     private var touched: Range<Int>?
     /// The span written since the last flush (nil: none), for caches about the old bytes.
@@ -49,6 +61,7 @@ public final class WritableFile {
     func refresh(against current: FileIdentity) throws(FileAccessError) -> Bool {
         let mine = try FileRoot.status(of: descriptor)
         guard mine.device == current.device, mine.inode == current.inode else { return false }
+        releaseReservation()
         if mine.size != UInt64(region.count) {
             region = try MappedRegion(fd: descriptor, identity: mine, writable: true)
         }
@@ -64,30 +77,56 @@ public final class WritableFile {
     /// The file's identity now, from the descriptor.
     public func identity() throws(FileAccessError) -> FileIdentity { try FileRoot.status(of: descriptor) }
 
-    /// Makes the file at least `end` bytes long, with its blocks reserved: a full disk fails
-    /// here (ENOSPC, before any byte is written) instead of as SIGBUS on a store into a hole.
+    /// Makes room for writes up to `end`: blocks reserved, so a full disk fails here (ENOSPC,
+    /// before any byte is written) instead of as SIGBUS on a store into a hole, and the mapping
+    /// extended, while the length the world sees stays as it is. Call `releaseReservation` on
+    /// every way out of the PATCH.
     public func reserve(upTo end: UInt64) throws(FileAccessError) {
         guard end > size else { return }
         guard end <= UInt64(Int64.max) else { throw .system(.fileTooLarge) }
-        let status = posix_fallocate(descriptor, off_t(size), off_t(end - size))
-        if status != 0 {
-            // Some filesystems refuse fallocate; ftruncate still extends (without reserving).
-            guard status == EOPNOTSUPP, ftruncate(descriptor, off_t(end)) == 0 else {
-                throw FileAccessError.from(errno: status == EOPNOTSUPP ? errno : status)
-            }
+        if canReserve, cmhd_fallocate(descriptor, CMHD_SPACE_RESERVE_BEYOND_END, Int64(size), Int64(end - size)) != 0 {
+            guard errno == EOPNOTSUPP else { throw FileAccessError.from(errno: errno) }
+            // No reservation on this filesystem: stores allocate their blocks, and a full disk
+            // shows as a failed store (503) instead of a 507 up front.
+            canReserve = false
         }
-        let identity = try FileRoot.status(of: descriptor)
-        region = try MappedRegion(fd: descriptor, identity: identity, writable: true)
-        size = identity.size
-        grew = true
+        reservedEnd = end
+        do {
+            // Mapped to `end` whatever the file's length is meanwhile (another process may have
+            // truncated it to 0 since): the mapping is never empty, and a store beyond the real
+            // end faults into the guard instead of trapping.
+            region = try MappedRegion(fd: descriptor, identity: try identity(), writable: true, length: end)
+        } catch {
+            releaseReservation()
+            throw error
+        }
     }
 
-    /// Copies `bytes` to file offset `offset`, which with `bytes.count` must lie within `size`.
+    /// Frees the reserved blocks no write reached (they would stay allocated, invisible, until
+    /// the file is truncated). Harmless when nothing is reserved. Blocks past the end are freed
+    /// by a punched hole on some filesystems (tmpfs) and only by a truncation to the current length
+    /// on others (ext4, XFS ignore a hole past the end); the truncation moves mtime and ctime, as
+    /// the bytes this writer stored would have anyway.
+    public func releaseReservation() {
+        guard let end = reservedEnd else { return }
+        reservedEnd = nil
+        // From the real end, if someone else has grown the file into the reserved span meanwhile.
+        guard canReserve, let current = try? identity().size else { return }
+        let from = max(size, current)
+        guard end > from else { return }
+        _ = cmhd_fallocate(descriptor, CMHD_SPACE_RELEASE, Int64(from), Int64(end - from))
+        _ = ftruncate(descriptor, off_t(current))
+    }
+
+    /// Copies `bytes` to file offset `offset`, which with `bytes.count` must lie within the file
+    /// or the reservation; raises the length first when the bytes run past it.
     /// Throws `.changedWhileReading` if someone truncated the file under us (the write faulted).
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(FileAccessError) {
         guard !bytes.isEmpty else { return }
+        let end = offset + UInt64(bytes.count)
+        precondition(end <= UInt64(region.count), "write beyond the mapped and reserved span")
+        if end > size { try extend(to: end) }
         let start = Int(offset)
-        precondition(offset + UInt64(bytes.count) <= size, "write beyond the reserved size")
         let destination = UnsafeMutableRawPointer(mutating: region.base!) + start
         let source = bytes.baseAddress!
         let count = bytes.count
@@ -98,6 +137,22 @@ public final class WritableFile {
         }
         touched = touched.map { min($0.lowerBound, start)..<max($0.upperBound, start + count) } ?? start..<(start + count)
         written += count
+    }
+
+    /// Raises the length to `end` (never lowers it), just before bytes are stored up to there.
+    private func extend(to end: UInt64) throws(FileAccessError) {
+        let current = try identity().size
+        // Truncated under us: regrowing would turn the lost bytes into a hole of zeros.
+        guard current >= size else { throw .changedWhileReading }
+        if current < end {
+            // Over reserved blocks this allocates nothing; it only moves the length.
+            let failed = canReserve
+                ? cmhd_fallocate(descriptor, CMHD_SPACE_EXTEND, Int64(current), Int64(end - current)) != 0
+                : ftruncate(descriptor, off_t(end)) != 0
+            if failed { throw FileAccessError.from(errno: errno) }
+            grew = true
+        }
+        size = end
     }
 
     /// Makes every write since the last flush durable: msync(MS_SYNC) on page-aligned bounds of

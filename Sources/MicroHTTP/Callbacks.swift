@@ -1,5 +1,6 @@
 import CMicroHTTPD
 import Dispatch
+import HTTPSemantics
 import Synchronization
 
 /// The `@convention(c)` entry points libmicrohttpd calls, and the per-request state machine:
@@ -128,6 +129,15 @@ final class Callbacks: Sendable {
         case .new:
             request.method = method.map { String(cString: $0) } ?? ""
             if let watch = request.watch { deadlines.headComplete(watch) }
+            // Before any handler, and before libmicrohttpd reads a body byte by its own framing
+            // rules (which ignore Content-Length beside any Transfer-Encoding, and read a body
+            // coded otherwise than exactly `chunked` until the client closes).
+            do throws(ProblemDetails) {
+                request.framing = try Self.framing(of: request)
+            } catch {
+                // Answered at once: libmicrohttpd then reads no body and closes the connection.
+                return queue(.protocolRefusal(error), for: request, on: connection)
+            }
             if draining.load(ordering: .relaxed) {
                 var refusal = handler.stopping(request)
                 refusal.headers.append(("Connection", "close"))
@@ -174,10 +184,9 @@ final class Callbacks: Sendable {
                        chunk: UnsafeRawBufferPointer) -> MHD_Result {
         switch disposition {
         case .respond(let response):
-            let body = request.announcedBody
-            if !body.present {
+            if !request.framing.hasBody {
                 request.phase = .answerPending(response)
-            } else if let length = body.length, length <= drainBodyLimit {
+            } else if let length = request.framing.declaredLength, length <= drainBodyLimit {
                 request.phase = .draining(response)
             } else {
                 return queue(response, for: request, on: connection)
@@ -198,6 +207,13 @@ final class Callbacks: Sendable {
         }
         // Data that arrived with this very call belongs to the new phase.
         return chunk.isEmpty ? .YES : step(request, connection: connection, method: nil, chunk: chunk)
+    }
+
+    /// The request's body framing; the common request without a body costs two lookups.
+    private static func framing(of request: Request) throws(ProblemDetails) -> MessageFraming {
+        guard request.header("Transfer-Encoding") != nil || request.header("Content-Length") != nil else { return .none }
+        return try MessageFraming(contentLengths: request.headerValues("Content-Length"),
+                                  transferEncodings: request.headerValues("Transfer-Encoding"))
     }
 
     /// Keeps the memory a body points into alive, and counted as a lease, until the completion

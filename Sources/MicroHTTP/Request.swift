@@ -1,5 +1,6 @@
 import CMicroHTTPD
 import Glibc
+import HTTPSemantics
 
 /// One request's state, from the raw request-target (libmicrohttpd's URI log callback) to the
 /// request-completed callback that frees it, also when the client aborts.
@@ -79,31 +80,35 @@ public final class Request: @unchecked Sendable {
 
     /// How many times a request header appears: a field that must appear once (Content-Range on
     /// a PATCH) is ambiguous when repeated, and `header(_:)` only shows the first.
-    public func headerCount(_ name: String) -> Int {
-        guard let connection else { return 0 }
-        var counter = HeaderCounter(name: Array(name.lowercased().utf8))
-        withUnsafeMutablePointer(to: &counter) { pointer in
-            _ = MHD_get_connection_values_n(connection, .HEADER_KIND, { context, _, key, keyLength, _, _ in
-                let counter = context!.assumingMemoryBound(to: HeaderCounter.self)
+    public func headerCount(_ name: String) -> Int { headerValues(name).count }
+
+    /// Every value of a request header, one per field line, in order (`header(_:)` shows only the
+    /// first, which is all libmicrohttpd itself looks at).
+    public func headerValues(_ name: String) -> [String] {
+        guard let connection else { return [] }
+        var collector = HeaderCollector(name: Array(name.lowercased().utf8))
+        withUnsafeMutablePointer(to: &collector) { pointer in
+            _ = MHD_get_connection_values_n(connection, .HEADER_KIND, { context, _, key, keyLength, value, valueLength in
+                let collector = context!.assumingMemoryBound(to: HeaderCollector.self)
                 let bytes = UnsafeRawBufferPointer(start: key, count: keyLength)
-                if bytes.count == counter.pointee.name.count,
-                   zip(bytes, counter.pointee.name).allSatisfy({ $0 == $1 || ($0 | 0x20) == $1 }) {
-                    counter.pointee.count += 1
+                if bytes.count == collector.pointee.name.count,
+                   zip(bytes, collector.pointee.name).allSatisfy({ $0 == $1 || ($0 | 0x20) == $1 }) {
+                    collector.pointee.values.append(String(decoding: UnsafeRawBufferPointer(start: value, count: valueLength), as: UTF8.self))
                 }
                 return .YES
             }, pointer)
         }
-        return counter.count
+        return collector.values
     }
 
-    /// Whether the client announced a body, and how long it is if it said.
-    var announcedBody: (present: Bool, length: UInt64?) {
-        if let length = header("Content-Length") {
-            let value = UInt64(length)
-            return (value != 0, value)
-        }
-        return (header("Transfer-Encoding") != nil, nil)
-    }
+    /// How the body is delimited, judged from every Content-Length and Transfer-Encoding line
+    /// when the head is complete (see `MessageFraming`); a request whose framing was refused is
+    /// answered before any handler sees it.
+    public internal(set) var framing: MessageFraming = .none
+
+    /// The body length the client declared up front: nil for a transfer-coded body, which never
+    /// has one, whatever Content-Length it also carried.
+    public var declaredBodyLength: UInt64? { framing.declaredLength }
 
     /// The peer's address as text, for the access log.
     public var clientAddress: String {
@@ -114,9 +119,9 @@ public final class Request: @unchecked Sendable {
     }
 }
 
-private struct HeaderCounter {
+private struct HeaderCollector {
     let name: [UInt8]
-    var count = 0
+    var values: [String] = []
 }
 
 /// `clock` (a monotonic one) in nanoseconds: one vDSO call, none of `ContinuousClock`'s runtime calls.

@@ -40,7 +40,8 @@ struct FilePatches: Sendable {
         } catch {
             return .respond(Responses.problem(error))
         }
-        let declared = request.header("Content-Length").flatMap { UInt64($0) }
+        // Never from the Content-Length field itself: a transfer-coded body has no declared length.
+        let declared = request.declaredBodyLength
         let limit: UInt64
         if case .contentRange(_, let length, _) = form {
             if let declared, declared != length {

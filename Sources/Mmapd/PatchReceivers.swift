@@ -4,7 +4,8 @@ import MicroHTTP
 
 /// The raw form with a declared length: each chunk is copied into the mapping as it arrives,
 /// so a multi-gigabyte PATCH never sits in memory. The range was checked and the blocks
-/// reserved before the first chunk.
+/// reserved before the first chunk; the file grows only as far as the bytes copied, and a PATCH
+/// that ends any other way than complete gives the rest of the reservation back.
 final class StreamingPatch: BodyReceiver {
     private let turn: PatchTurn
     private let file: WritableFile
@@ -20,23 +21,31 @@ final class StreamingPatch: BodyReceiver {
 
     func receive(_ chunk: UnsafeRawBufferPointer) -> Response? {
         guard offset + UInt64(chunk.count) <= end else {
-            return turn.fail(.badRequest("The body is longer than the Content-Range."))
+            return fail(.badRequest("The body is longer than the Content-Range."))
         }
         do {
             try file.write(chunk, at: offset)
         } catch {
-            return turn.fail(error.problem)
+            return fail(error.problem)
         }
         offset += UInt64(chunk.count)
         return nil
     }
 
     func finish() -> Response {
-        guard offset == end else { return turn.fail(.badRequest("The body is shorter than the Content-Range.")) }
+        guard offset == end else { return fail(.badRequest("The body is shorter than the Content-Range.")) }
         return turn.complete(file)
     }
 
-    func abandon() { turn.release() }
+    func abandon() {
+        file.releaseReservation()
+        turn.release()
+    }
+
+    private func fail(_ problem: ProblemDetails) -> Response {
+        file.releaseReservation()
+        return turn.fail(problem)
+    }
 }
 
 /// message/byterange, multipart/byteranges, and raw bodies of unknown length (chunked): held in
@@ -77,6 +86,7 @@ final class BufferedPatch: BodyReceiver {
             }
             return turn.complete(file)
         } catch {
+            file.releaseReservation()
             return turn.fail(error)
         }
     }
