@@ -35,11 +35,7 @@ func fail(_ message: String) -> Never {
 }
 
 let command = Command.parseOrExit()
-let environment = Dictionary(uniqueKeysWithValues: (0..<Int(1 << 16)).lazy.map { environ[$0] }.prefix { $0 != nil }.compactMap { entry -> (String, String)? in
-    let text = String(cString: entry!)
-    guard let equals = text.firstIndex(of: "=") else { return nil }
-    return (String(text[..<equals]), String(text[text.index(after: equals)...]))
-})
+let environment = ProcessEnvironment.variables((0..<Int(1 << 16)).lazy.map { environ[$0] }.prefix { $0 != nil }.map { String(cString: $0!) })
 let settings: Settings
 do {
     settings = try await Settings.load(arguments: command.options, environment: environment,
