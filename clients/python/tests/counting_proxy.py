@@ -1,5 +1,5 @@
 """A loopback TCP relay in front of a server that counts what passes: the bytes the server sent
-to the client and the connections the client opened. Tests measure the client's traffic with it
+to the client, the connections the client opened, and what the client sent. Tests measure the client's traffic with it
 from the outside, on the wire."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ class CountingProxy:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self.received = 0  # bytes from the server to the client
+        self.sent = bytearray()  # everything the client sent, to find its requests in
         self.connections = 0
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
@@ -38,9 +39,11 @@ class CountingProxy:
     def _pump(self, source: socket.socket, sink: socket.socket, counted: bool) -> None:
         try:
             while data := source.recv(65536):
-                if counted:
-                    with self._lock:
+                with self._lock:
+                    if counted:
                         self.received += len(data)
+                    else:
+                        self.sent += data
                 sink.sendall(data)
         except OSError:
             pass
