@@ -15,8 +15,8 @@ import Glibc
 /// calling thread's. The previous value is restored afterwards when the process may (raising it
 /// back needs CAP_SYS_NICE or a fitting RLIMIT_NICE); where it may not, the thread stays at 19:
 /// in mmapd such threads (libdispatch's pool) run nothing but background work.
-enum BackgroundPriority {
-    static func run<T, E: Error>(_ enabled: Bool, _ body: () throws(E) -> T) throws(E) -> T {
+public enum BackgroundPriority {
+    public static func run<T, E: Error>(_ enabled: Bool, _ body: () throws(E) -> T) throws(E) -> T {
         guard enabled, let previous = lower() else { return try body() }
         defer { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, previous) }
         return try body()

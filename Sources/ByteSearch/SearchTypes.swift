@@ -22,11 +22,15 @@ public struct SearchRequest: Sendable, Hashable {
     /// default: patterns match bytes, as Python's bytes patterns do. In UTF-8 mode the window is
     /// searched on one thread, in one piece (the budget is then checked every 4,096 matches).
     public var unicode: Bool
+    /// `false`: matches carry line 0 and no newline is counted, so a match near the end of a huge
+    /// file costs no scan of everything before it.
+    public var lineNumbers: Bool
 
     public init(
         pattern: [UInt8], isRegex: Bool = false, caseInsensitive: Bool = false, reverse: Bool = false,
-        limit: Int = 100, window: Range<Int>, unicode: Bool = false
+        limit: Int = 100, window: Range<Int>, unicode: Bool = false, lineNumbers: Bool = true
     ) {
+        self.lineNumbers = lineNumbers
         self.pattern = pattern
         self.isRegex = isRegex
         self.caseInsensitive = caseInsensitive

@@ -101,7 +101,9 @@ public final class Searcher: Sendable {
             page = try scanOrderPage(engine: engine, merged: merged, limit: limit, wanted: wanted, initial: initial)
         }
         let located = page.matches.map(program.real)
-        let lines = try Lines.lineNumbers(of: located.map(\.offset), base: program.baseAddress, configuration: configuration)
+        let lines = request.lineNumbers
+            ? try Lines.lineNumbers(of: located.map(\.offset), base: program.baseAddress, configuration: configuration)
+            : [Int](repeating: 0, count: located.count)
         let matches = zip(located, lines).map { SearchMatch(offset: $0.0.offset, length: $0.0.length, line: $0.1) }
         return SearchOutcome(
             matches: matches, count: page.count, truncated: page.truncated,
@@ -209,7 +211,7 @@ public final class Searcher: Sendable {
         engine.keepsMarks = true
         let limit = max(0, request.limit)
         let batch = max(1, batchSize ?? configuration.streamBatchSize)
-        var lines = LineTracker(base: program.baseAddress, configuration: configuration)
+        var lines = LineTracker(base: program.baseAddress, configuration: configuration, counts: request.lineNumbers)
         if request.isRegex && request.reverse {
             return try streamLastFirst(
                 engine: engine, program: program, tracker: tracker, window: window, limit: limit, batch: batch,
@@ -506,15 +508,19 @@ final class StaticBytes: @unchecked Sendable {
 struct LineTracker {
     let base: UnsafeRawPointer
     let configuration: SearchConfiguration
+    /// `false`: every line is 0 and nothing is counted (`line_numbers=false`).
+    let counts: Bool
     private var position = 0
     private var line = 1
 
-    init(base: UnsafeRawPointer, configuration: SearchConfiguration) {
+    init(base: UnsafeRawPointer, configuration: SearchConfiguration, counts: Bool = true) {
         self.base = base
         self.configuration = configuration
+        self.counts = counts
     }
 
     mutating func line(at offset: Int) throws(SearchError) -> Int {
+        guard counts else { return 0 }
         if offset >= position {
             line += try Lines.countNewlines(in: position..<offset, of: base, configuration: configuration)
         } else {

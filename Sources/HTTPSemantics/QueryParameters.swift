@@ -5,7 +5,8 @@
 /// - Names and values are percent-decoded once with `+` as space. A malformed escape makes the
 ///   whole query a 400: guessing what the client meant could search for the wrong thing.
 /// - Values are bytes: `q=%FF%00` is a legitimate two-byte search pattern.
-/// - **A repeated name: the last occurrence wins.** That lets a client override a parameter by
+/// - **A repeated name: the last occurrence wins** (except where a caller asks for
+///   ``allBytes(_:)``). That lets a client override a parameter by
 ///   appending to a URL it was given (`…&limit=5`), the way most form handlers behave.
 /// - Names are compared byte for byte (case-sensitive); unknown names are simply never asked for.
 public struct QueryParameters: Sendable {
@@ -34,6 +35,17 @@ public struct QueryParameters: Sendable {
     /// The decoded value of the last `name`, or `nil` when absent.
     public func bytes(_ name: String) -> [UInt8]? {
         pairs.last { $0.name.elementsEqual(name.utf8) }?.value
+    }
+
+    /// Every decoded value of `name`, in order: for the few parameters that are repeatable
+    /// (a tree search's `glob` and `exclude`), where every occurrence counts.
+    public func allBytes(_ name: String) -> [[UInt8]] {
+        pairs.filter { $0.name.elementsEqual(name.utf8) }.map(\.value)
+    }
+
+    /// Whether `name` occurs at all.
+    public func contains(_ name: String) -> Bool {
+        pairs.contains { $0.name.elementsEqual(name.utf8) }
     }
 
     /// ``bytes(_:)`` as text; bytes that are not UTF-8 become U+FFFD.

@@ -8,6 +8,8 @@
 /// | `start`, `end` | byte window, Python slice rules (see ``window(fileSize:)``) | 0, size |
 /// | `limit` | most matches to return, `0` = count only, at most the configured maximum | 100 |
 /// | `reverse` | search from the end backwards | false |
+/// | `before`, `after` | context lines around each match, 0 to ``maximumContext`` | 0 |
+/// | `line_numbers` | `false`: matches carry no `line` (and nothing counts newlines) | true |
 ///
 /// Unknown parameters are ignored, so clients may add their own (cache busters, tracing).
 public struct SearchParameters: Sendable, Hashable {
@@ -21,13 +23,22 @@ public struct SearchParameters: Sendable, Hashable {
     public var end: Int64?
     public var limit: Int
     public var isReverse: Bool
+    /// Lines of context before each match's first line and after its last (grep's `-B`/`-A`).
+    public var before: Int
+    public var after: Int
+    /// `false`: no line numbers, so no newline is counted from the start of the file.
+    public var lineNumbers: Bool
+
+    /// The most context lines asked for on either side.
+    public static let maximumContext = 100
 
     /// The `limit` when the client gives none (or the configured maximum, if that is lower).
     public static let defaultLimit = 100
 
     public init(
         pattern: [UInt8], isRegex: Bool = false, isCaseInsensitive: Bool = false,
-        start: Int64? = nil, end: Int64? = nil, limit: Int = defaultLimit, isReverse: Bool = false
+        start: Int64? = nil, end: Int64? = nil, limit: Int = defaultLimit, isReverse: Bool = false,
+        before: Int = 0, after: Int = 0, lineNumbers: Bool = true
     ) {
         self.pattern = pattern
         self.isRegex = isRegex
@@ -36,6 +47,9 @@ public struct SearchParameters: Sendable, Hashable {
         self.end = end
         self.limit = limit
         self.isReverse = isReverse
+        self.before = before
+        self.after = after
+        self.lineNumbers = lineNumbers
     }
 
     /// Validates `query` against the contract.
@@ -59,9 +73,19 @@ public struct SearchParameters: Sendable, Hashable {
         guard limit >= 0, limit <= maximumLimit else {
             throw .badRequest("The query parameter 'limit' must be between 0 and \(maximumLimit), not \(limit).")
         }
+        let isReverse = try query.bool("reverse") ?? false
+        var context: [Int] = []
+        for name in ["before", "after"] {
+            let lines = try query.int64(name) ?? 0
+            guard (0...Int64(Self.maximumContext)).contains(lines) else {
+                throw .badRequest("The query parameter '\(name)' must be between 0 and \(Self.maximumContext) lines, not \(lines).")
+            }
+            context.append(Int(lines))
+        }
         self.init(
             pattern: pattern, isRegex: isRegex, isCaseInsensitive: isCaseInsensitive,
-            start: start, end: end, limit: Int(limit), isReverse: try query.bool("reverse") ?? false
+            start: start, end: end, limit: Int(limit), isReverse: isReverse,
+            before: context[0], after: context[1], lineNumbers: try query.bool("line_numbers") ?? true
         )
     }
 }

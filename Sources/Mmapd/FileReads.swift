@@ -20,7 +20,7 @@ struct FileReads: Sendable {
         do {
             lease = try pool.lease(file.path.string)
         } catch .isDirectory {
-            return redirectToDirectory(request)
+            return Responses.redirectToDirectory(request)
         } catch {
             return Responses.problem(error.problem)
         }
@@ -116,13 +116,6 @@ struct FileReads: Sendable {
 
     private func slice(_ region: MappedRegion, _ range: ByteRange) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: region.bytes[Int(range.start)..<Int(range.end)])
-    }
-
-    private func redirectToDirectory(_ request: Request) -> Response {
-        let target = request.target
-        let path = target.prefix { $0 != "?" }
-        let query = target.dropFirst(path.count)
-        return Response(status: 301, headers: [("Location", path + "/" + query)])
     }
 
     private func listing(_ path: RelativePath) -> Response {

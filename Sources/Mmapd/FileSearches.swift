@@ -1,4 +1,5 @@
 import ByteSearch
+import Glibc
 import HTTPSemantics
 import MappedFiles
 import MicroHTTP
@@ -15,9 +16,16 @@ struct FileSearches: Sendable {
     let maxResults: Int
     let timeout: Duration
     let metrics: ServiceMetrics
+    /// The write generations behind the ETag a search answer names.
+    let generations: WriteGenerations
+    /// Most files one tree search opens.
+    let maxFiles: Int
 
     func begin(_ request: Request, file: FileTarget, query: String?) -> Disposition {
-        guard !file.isDirectory else { return .respond(Responses.problem(.notFound())) }
+        guard !file.isDirectory else {
+            return TreeSearches(pool: pool, searcher: searcher, maxResults: maxResults, maxFiles: maxFiles, timeout: timeout,
+                                metrics: metrics).begin(request, directory: file.path, query: query)
+        }
         let ndjson = request.header("Accept")?.contains("application/x-ndjson") == true
         let parameters: SearchParameters
         do {
@@ -28,7 +36,8 @@ struct FileSearches: Sendable {
         }
         var search = SearchRequest(
             pattern: parameters.pattern, isRegex: parameters.isRegex, caseInsensitive: parameters.isCaseInsensitive,
-            reverse: parameters.isReverse, limit: parameters.limit, window: 0..<0)
+            reverse: parameters.isReverse, limit: parameters.limit, window: 0..<0, lineNumbers: parameters.lineNumbers)
+        let rendering = MatchRendering(parameters)
         do {
             try searcher.validate(search)
         } catch {
@@ -37,9 +46,21 @@ struct FileSearches: Sendable {
         let lease: MappingPool.Lease
         do {
             lease = try pool.lease(file.path.string)
+        } catch .isDirectory {
+            return .respond(Responses.redirectToDirectory(request))
         } catch {
             return .respond(Responses.problem(error.problem))
         }
+        // The answer names the version it searched; a stale If-Match is refused before the scan.
+        let validators = Validators(lease.identity, generation: generations.current(lease.identity))
+        let conditions = ConditionalHeaders(ifMatch: request.header("If-Match"), ifNoneMatch: nil, ifModifiedSince: nil,
+                                            ifUnmodifiedSince: request.header("If-Unmodified-Since"), ifRange: nil)
+        if case .preconditionFailed = ConditionalRequest.evaluate(conditions, isSafe: true, current: validators, now: Int64(time(nil))) {
+            return .respond(Responses.problem(
+                .preconditionFailed("The file is no longer the version the If-Match header names; search it again without it."),
+                headers: validators.headers))
+        }
+        let versionHeaders: [(name: String, value: String)] = [("ETag", validators.etag.headerValue)]
         // The stat of this lease is what the answer describes, even if the file grew since it was mapped.
         let size = min(lease.region.count, Int(lease.identity.size))
         let path = file.path.string
@@ -48,13 +69,14 @@ struct FileSearches: Sendable {
         guard let window = SearchWindow.resolveOrNil(start: parameters.start, end: parameters.end, size: size) else {
             let nothing = SearchOutcome(matches: [], count: 0, truncated: false, next: nil, bytesScanned: 0)
             if ndjson {
-                return .respond(Response(status: 200, headers: [("Content-Type", "application/x-ndjson")],
+                return .respond(Response(status: 200, headers: [("Content-Type", "application/x-ndjson")] + versionHeaders,
                                          body: .bytes(SearchResultsNDJSON.summary(count: 0, truncated: false, next: nil))))
             }
             do {
                 // No matches: no line is read from the (empty) buffer.
                 return .respond(Responses.json(try SearchResultsJSON.encode(path: path, size: size, outcome: nothing, searcher: searcher,
-                                                                            bytes: UnsafeRawBufferPointer(start: nil, count: 0))))
+                                                                            bytes: UnsafeRawBufferPointer(start: nil, count: 0)),
+                                               headers: versionHeaders))
             } catch {
                 return .respond(Responses.problem(error.problem))
             }
@@ -70,12 +92,14 @@ struct FileSearches: Sendable {
                     let budget = SearchBudget(timeout: timeout)
                     if ndjson {
                         return SearchResultsNDJSON.response(searcher: searcher, search: search, bytes: bytes, owner: region,
-                                                            budget: budget, metrics: metrics)
+                                                            budget: budget, metrics: metrics, rendering: rendering,
+                                                            headers: versionHeaders)
                     }
                     let outcome = try searcher.search(search, in: bytes, budget: budget)
                     metrics.searchBytes.increment(by: Int64(outcome.bytesScanned))
                     return Responses.json(try SearchResultsJSON.encode(path: path, size: bytes.count, outcome: outcome,
-                                                                       searcher: searcher, bytes: bytes))
+                                                                       searcher: searcher, bytes: bytes, rendering: rendering),
+                                          headers: versionHeaders)
                 } catch {
                     return Responses.problem(error.problem)
                 }

@@ -48,7 +48,7 @@ public final class MmapdService: Sendable {
                     // A literal scan's helpers give the memory bandwidth back to clients.
                     foregroundActivity: ForegroundActivity { [serverBox] in serverBox.server?.requestsStarted ?? 0 })),
                 maxResults: settings.maxSearchResults, timeout: .milliseconds(settings.searchTimeoutMilliseconds),
-                metrics: metrics),
+                metrics: metrics, generations: generations, maxFiles: settings.maxSearchFiles),
             accessLog: AccessLog(logger: logger), metrics: metrics,
             crossOrigin: CrossOrigin(allowedOrigins: Set(settings.corsOrigins)),
             allowedHosts: AllowedHosts(settings.allowedHosts),

@@ -16,6 +16,14 @@ enum Responses {
         Response(status: 200, headers: [("Content-Type", contentType)], body: .bytes(Array(text.utf8)))
     }
 
+    /// A path naming a directory without its trailing slash: 301 to the same target with it
+    /// (query kept), for listings and tree searches alike.
+    static func redirectToDirectory(_ request: Request) -> Response {
+        let target = request.target
+        let path = target.prefix { $0 != "?" }
+        return Response(status: 301, headers: [("Location", path + "/" + target.dropFirst(path.count))])
+    }
+
     static func methodNotAllowed(_ method: String, allowed: [String]) -> Response {
         let allow = allowed.joined(separator: ", ")
         return problem(.methodNotAllowed("\(method) is not allowed here; allowed: \(allow)."), headers: [("Allow", allow)])

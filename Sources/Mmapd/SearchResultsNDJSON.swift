@@ -11,17 +11,19 @@ enum SearchResultsNDJSON {
     private static let producers = DispatchQueue(label: "mmapd.search.ndjson", attributes: .concurrent)
 
     static func response(searcher: Searcher, search: SearchRequest, bytes: UnsafeRawBufferPointer, owner: AnyObject,
-                         budget: SearchBudget, metrics: ServiceMetrics) -> Response {
+                         budget: SearchBudget, metrics: ServiceMetrics, rendering: MatchRendering = .plain,
+                         headers: [(name: String, value: String)] = []) -> Response {
         let body = StreamingBody()
         let source = Borrowed(bytes: bytes, owner: owner)
         producers.async {
-            produce(into: body, searcher: searcher, search: search, source: source, budget: budget, metrics: metrics)
+            produce(into: body, searcher: searcher, search: search, source: source, budget: budget, metrics: metrics,
+                    rendering: rendering)
         }
-        return Response(status: 200, headers: [("Content-Type", "application/x-ndjson")], body: .stream(body))
+        return Response(status: 200, headers: [("Content-Type", "application/x-ndjson")] + headers, body: .stream(body))
     }
 
     private static func produce(into body: StreamingBody, searcher: Searcher, search: SearchRequest, source: Borrowed,
-                                budget: SearchBudget, metrics: ServiceMetrics) {
+                                budget: SearchBudget, metrics: ServiceMetrics, rendering: MatchRendering) {
         defer { body.finish() }
         let bytes = source.bytes
         var failure: SearchError?
@@ -30,7 +32,7 @@ enum SearchResultsNDJSON {
                 var out: [UInt8] = []
                 do throws(SearchError) {
                     for match in batch {
-                        try SearchResultsJSON.appendMatch(match, to: &out, searcher: searcher, bytes: bytes)
+                        try rendering.append(match, bytes: bytes, to: &out)
                         out.append(UInt8(ascii: "\n"))
                     }
                 } catch {

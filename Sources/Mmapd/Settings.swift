@@ -33,6 +33,8 @@ public struct Settings: Sendable {
     public var maxPatternBytes = 4096
     public var maxSearchResults = 10_000
     public var searchTimeoutMilliseconds = 10_000
+    /// Files one tree search opens at most (the Linux source tree has about 80,000).
+    public var maxSearchFiles = 200_000
     /// All cores; all but one retire as soon as another request arrives (docs/SEARCH.md).
     public var literalSearchThreads = SearchConfiguration.activeCores
     public var listings = true
@@ -98,6 +100,7 @@ public struct Settings: Sendable {
         integer("maxPatternBytes", "longest search pattern", \.maxPatternBytes, 1...(1 << 20)),
         integer("maxSearchResults", "largest search limit a client may ask for", \.maxSearchResults, 1...10_000_000),
         integer("searchTimeoutMilliseconds", "time budget of one search", \.searchTimeoutMilliseconds, 1...3_600_000),
+        integer("maxSearchFiles", "files one tree search opens at most", \.maxSearchFiles, 1...100_000_000),
         integer("literalSearchThreads", "threads one literal search (and line counting) may use", \.literalSearchThreads, 1...256),
         boolean("listings", "answer GET on a directory with a JSON listing", \.listings),
         Option(key: "corsOrigins", help: "origins allowed to call from a browser, or * (repeatable; comma-separated in the environment)") {

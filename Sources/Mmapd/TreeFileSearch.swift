@@ -1,0 +1,149 @@
+import ByteSearch
+import Glibc
+import HTTPSemantics
+import MappedFiles
+
+/// How one file of a tree search is read and searched; shared by every worker of a search.
+///
+/// Small files are read with pread into the worker's own buffer: a mapping costs an mmap, page
+/// faults and an munmap per file, more than copying a few kilobytes (see ``readLimit``). Larger
+/// ones are leased from the mapping pool, as single-file searches are.
+struct TreeFileSearch: Sendable {
+    let searcher: Searcher
+    let pool: MappingPool
+    /// Pattern and options; the window and limit are set per file.
+    let template: SearchRequest
+    let rendering: MatchRendering
+    let binary: TreeSearchParameters.BinaryFiles
+    let budget: SearchBudget
+
+    /// Files up to this size are read, larger ones mapped.
+    static let readLimit = 1 << 20
+
+    /// What searching one file gave.
+    enum Result: Sendable {
+        /// It could not be opened or read, or it changed under the search.
+        case skipped
+        /// `binary=skip` and a NUL among its first bytes.
+        case binary
+        /// The budget ran out before it was begun.
+        case notStarted
+        case searched(size: Int, outcome: SearchOutcome, rendered: RenderedMatches, limit: Int)
+        case failed(SearchError)
+    }
+
+    /// A page of one file's match objects, rendered while its bytes were at hand.
+    struct RenderedMatches: Sendable {
+        var bytes: [UInt8] = []
+        /// Where each match object ends in `bytes`.
+        var ends: [Int] = []
+
+        func match(_ index: Int) -> ArraySlice<UInt8> {
+            bytes[(index == 0 ? 0 : ends[index - 1])..<ends[index]]
+        }
+    }
+
+    /// What reading a file gave: its bytes (for the duration of the call), or why not.
+    enum Access<T> {
+        case skipped
+        case binary
+        case read(size: Int, T)
+    }
+
+    /// Searches `file` from `start` for at most `limit` matches and renders them.
+    func search(_ file: WalkedFile, from start: Int, limit: Int, buffer: ReadBuffer) -> Result {
+        if budget.isExhausted { return .notStarted }
+        let access = withBytes(of: file, buffer: buffer) { bytes -> Result in
+            do throws(SearchError) {
+                let outcome = try searcher.search(request(from: start, limit: limit, size: bytes.count), in: bytes, budget: budget)
+                var rendered = RenderedMatches()
+                for match in outcome.matches {
+                    try rendering.append(match, path: file.path, bytes: bytes, to: &rendered.bytes)
+                    rendered.ends.append(rendered.bytes.count)
+                }
+                return .searched(size: bytes.count, outcome: outcome, rendered: rendered, limit: limit)
+            } catch {
+                return error == .fileChanged ? .skipped : .failed(error)
+            }
+        }
+        switch access {
+        case .skipped: return .skipped
+        case .binary: return .binary
+        case .read(_, let result): return result
+        }
+    }
+
+    /// The single-file request for `file` from `start` (clamped to its size).
+    func request(from start: Int, limit: Int, size: Int) -> SearchRequest {
+        var request = template
+        request.limit = limit
+        request.window = min(start, size)..<size
+        return request
+    }
+
+    /// Runs `body` over the file's bytes: read into `buffer` when small, a pool lease when large.
+    func withBytes<T>(of file: WalkedFile, buffer: ReadBuffer, _ body: (UnsafeRawBufferPointer) -> T) -> Access<T> {
+        guard let fd = try? file.open() else { return .skipped }
+        var status = stat()
+        guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            return .skipped
+        }
+        let size = Int(status.st_size)
+        if size <= Self.readLimit {
+            let count = buffer.read(fd, size: size)
+            close(fd)
+            guard let count else { return .skipped }
+            let bytes = UnsafeRawBufferPointer(start: buffer.base, count: count)
+            if binary == .skip, Self.looksBinary(bytes) { return .binary }
+            return .read(size: count, body(bytes))
+        }
+        close(fd)
+        guard let lease = try? pool.lease(file.rootPath) else { return .skipped }
+        let region = lease.region
+        return withExtendedLifetime(region) { () -> Access<T> in
+            let bytes = UnsafeRawBufferPointer(rebasing: region.bytes[0..<min(region.count, Int(lease.identity.size))])
+            if binary == .skip {
+                guard let probe = try? MemoryFaultGuard.run({ Self.looksBinary(bytes) }) else { return .skipped }
+                if probe { return .binary }
+            }
+            return .read(size: bytes.count, body(bytes))
+        }
+    }
+
+    /// A NUL among the first ``TreeSearchParameters/binaryProbeLength`` bytes.
+    static func looksBinary(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        return memchr(base, 0, min(bytes.count, TreeSearchParameters.binaryProbeLength)) != nil
+    }
+}
+
+/// A worker's buffer for small files, reused from file to file.
+final class ReadBuffer: @unchecked Sendable {
+    let base = UnsafeMutableRawPointer.allocate(byteCount: TreeFileSearch.readLimit, alignment: 64)
+
+    deinit { base.deallocate() }
+
+    /// Reads up to `size` bytes from the start of `fd`; nil on a read error.
+    func read(_ fd: Int32, size: Int) -> Int? {
+        var count = 0
+        while count < size {
+            let got = pread(fd, base + count, size - count, off_t(count))
+            if got < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
+            if got == 0 { break }  // truncated since fstat: search what is there
+            count += got
+        }
+        return count
+    }
+}
+
+extension SearchBudget {
+    /// The deadline has passed: nothing more should be begun.
+    var isExhausted: Bool {
+        guard let deadline else { return false }
+        return ContinuousClock.now >= deadline
+    }
+}

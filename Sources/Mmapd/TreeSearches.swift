@@ -1,0 +1,178 @@
+import ByteSearch
+import Dispatch
+import HTTPSemantics
+import MappedFiles
+import MicroHTTP
+
+/// GET `/search/<dir>/`: every regular file below a directory, searched as one file would be, in
+/// a fixed walk order (see ``TreeWalk`` and ``TreeSearchRun``).
+///
+/// Parameters are checked before anything is touched (400); the walk and the searches run off
+/// the network threads (the connection suspended, or an NDJSON producer), at background
+/// priority, within the search time budget and a maximum of files, either of which cuts the
+/// answer short with a cursor to continue from.
+struct TreeSearches: Sendable {
+    let pool: MappingPool
+    let searcher: Searcher
+    let maxResults: Int
+    let maxFiles: Int
+    let timeout: Duration
+    let metrics: ServiceMetrics
+
+    func begin(_ request: Request, directory: RelativePath, query: String?) -> Disposition {
+        let ndjson = request.header("Accept")?.contains("application/x-ndjson") == true
+        let parameters: TreeSearchParameters
+        do {
+            parameters = try TreeSearchParameters(
+                QueryParameters(parsing: query), directory: directory.string,
+                maximumLimit: ndjson ? Int.max : maxResults, maximumPatternBytes: searcher.configuration.maxPatternLength)
+        } catch {
+            return .respond(Responses.problem(error))
+        }
+        let search = parameters.search
+        let template = SearchRequest(pattern: search.pattern, isRegex: search.isRegex, caseInsensitive: search.isCaseInsensitive,
+                                     limit: search.limit, window: 0..<0, lineNumbers: search.lineNumbers)
+        do {
+            try searcher.validate(template)
+        } catch {
+            return .respond(Responses.problem(error.problem))
+        }
+        let files = TreeFileSearch(searcher: searcher, pool: pool, template: template, rendering: MatchRendering(search),
+                                   binary: parameters.binary, budget: SearchBudget(timeout: timeout))
+        let run = Preparation(pool: pool, directory: directory, parameters: parameters, files: files, maxFiles: maxFiles,
+                              metrics: metrics)
+        return .deferred {
+            ndjson ? run.streamed() : run.answered()
+        }
+    }
+
+    /// Everything a deferred tree search needs.
+    private struct Preparation: Sendable {
+        let pool: MappingPool
+        let directory: RelativePath
+        let parameters: TreeSearchParameters
+        let files: TreeFileSearch
+        let maxFiles: Int
+        let metrics: ServiceMetrics
+
+        var shownPath: String { directory.string.isEmpty ? "/" : directory.string + "/" }
+
+        func walk() throws(FileAccessError) -> TreeWalk {
+            let filter = parameters.filter
+            return try TreeWalk(root: pool.root, directory: directory.string, options: .init(
+                hidden: parameters.hidden, includesFile: { filter.includesFile($0) }, walksDirectory: { filter.walksDirectory($0) }))
+        }
+
+        func run(sink: @escaping TreeSearchRun.Sink, streamer: TreeSearchRun.Streamer? = nil) throws(FileAccessError) -> TreeSearchRun {
+            TreeSearchRun(walk: try walk(), files: files, cursor: parameters.cursor, fingerprint: parameters.fingerprint,
+                          limit: parameters.search.limit, maxFiles: maxFiles, concurrency: files.searcher.configuration.concurrency,
+                          sink: sink, streamer: streamer)
+        }
+
+        /// The JSON answer, built whole (its matches are bounded by the result limit).
+        func answered() -> Response {
+            let started = ContinuousClock.now
+            defer { metrics.searchDuration.record(ContinuousClock.now - started) }
+            let collector = MatchCollector()
+            let summary: TreeSearchRun.Summary
+            do {
+                summary = try run { rendered, count in
+                    collector.append(rendered, count)
+                    return true
+                }.run()
+            } catch let error as FileAccessError {
+                return Responses.problem(error.problem)
+            } catch let error as SearchError {
+                return Responses.problem(error.problem)
+            } catch {
+                return Responses.problem(.internalServerError("The search failed."))
+            }
+            metrics.searchBytes.increment(by: Int64(summary.bytesScanned))
+            return Responses.json(TreeSearchJSON.answer(path: shownPath, summary: summary, matches: collector.bytes))
+        }
+
+        /// The NDJSON answer: match lines as files are merged, then the summary line.
+        func streamed() -> Response {
+            let body = StreamingBody()
+            let search: TreeSearchRun
+            do {
+                search = try run(sink: { rendered, count in
+                    var out: [UInt8] = []
+                    for index in 0..<count {
+                        out += rendered.match(index)
+                        out.append(UInt8(ascii: "\n"))
+                    }
+                    return body.write(out)
+                }, streamer: { file, start, limit, buffer throws(SearchError) in
+                    try stream(file, from: start, limit: limit, buffer: buffer, into: body)
+                })
+            } catch {
+                return Responses.problem(error.problem)
+            }
+            TreeSearches.producers.async {
+                let started = ContinuousClock.now
+                defer {
+                    metrics.searchDuration.record(ContinuousClock.now - started)
+                    body.finish()
+                }
+                do throws(SearchError) {
+                    let summary = try search.run()
+                    metrics.searchBytes.increment(by: Int64(summary.bytesScanned))
+                    if !summary.abandoned { body.write(TreeSearchJSON.summary(path: shownPath, summary: summary) + [10]) }
+                } catch {
+                    body.write(Array(#"{"error":"#.utf8) + error.problem.json + Array("}\n".utf8))
+                }
+            }
+            return Response(status: 200, headers: [("Content-Type", "application/x-ndjson")], body: .stream(body))
+        }
+
+        /// One file's matches streamed into `body` (nil when the client left).
+        private func stream(_ file: WalkedFile, from start: Int, limit: Int, buffer: ReadBuffer,
+                            into body: StreamingBody) throws(SearchError) -> StreamSummary? {
+            var failure: SearchError?
+            var left = false
+            let access = files.withBytes(of: file, buffer: buffer) { bytes -> StreamSummary? in
+                do throws(SearchError) {
+                    let request = files.request(from: start, limit: limit, size: bytes.count)
+                    return try files.searcher.stream(request, in: bytes, budget: files.budget) { batch in
+                        var out: [UInt8] = []
+                        do throws(SearchError) {
+                            for match in batch {
+                                try files.rendering.append(match, path: file.path, bytes: bytes, to: &out)
+                                out.append(UInt8(ascii: "\n"))
+                            }
+                        } catch {
+                            failure = error
+                            return false
+                        }
+                        if body.write(out) { return true }
+                        left = true
+                        return false
+                    }
+                } catch {
+                    failure = error
+                    return nil
+                }
+            }
+            if let failure { throw failure }
+            guard case .read(_, let summary) = access else { throw .fileChanged }
+            return left ? nil : summary
+        }
+    }
+
+    /// NDJSON producers block while the client reads slowly, so they get their own queue.
+    private static let producers = DispatchQueue(label: "mmapd.search.tree.ndjson", attributes: .concurrent)
+}
+
+/// The match objects of a JSON answer, comma-separated as they arrive from the run's sink (on
+/// the coordinating thread).
+private final class MatchCollector {
+    private(set) var bytes: [UInt8] = []
+
+    func append(_ rendered: TreeFileSearch.RenderedMatches, _ count: Int) {
+        for index in 0..<count {
+            if !bytes.isEmpty { bytes.append(UInt8(ascii: ",")) }
+            bytes += rendered.match(index)
+        }
+    }
+}
