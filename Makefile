@@ -38,6 +38,7 @@ unit-test: deps
 # pinned PyPI packages go into ~/.cache/mmapd-pytest.
 python-test: build
 	@python3 -c 'import ensurepip' 2>/dev/null || ./.ci/install-packages python3-venv
+	@./.ci/install-packages ripgrep   # the tree-search tests compare counts with rg
 	Tests/python/run
 
 bench: bench-deps release

@@ -21,8 +21,9 @@ public struct ContextLines: Sendable, Hashable {
 
     /// The context of a match at `offset` of `length` bytes in `buffer`, every read guarded.
     ///
-    /// A line of up to ``LineText/wholeLineLimit`` bytes comes whole; a longer one as its first
-    /// ``LineText/windowLimit`` bytes (cut before a split UTF-8 sequence), `isCut` set.
+    /// A line of up to ``LineText/windowLimit`` bytes comes whole (there is no match in it to cut
+    /// around); a longer one as its first ``LineText/windowLimit`` bytes (cut before a split UTF-8
+    /// sequence), `isCut` set.
     public static func around(
         offset: Int, length: Int, before: Int, after: Int, in buffer: UnsafeRawBufferPointer
     ) throws(SearchError) -> ContextLines {
@@ -78,7 +79,7 @@ public struct ContextLines: Sendable, Hashable {
 
     private static func render(_ base: UnsafeRawPointer, _ range: Range<Int>) -> LineText {
         var end = range.upperBound
-        let isCut = range.count > LineText.wholeLineLimit
+        let isCut = range.count > LineText.windowLimit
         if isCut {
             end = range.lowerBound + LineText.windowLimit
             // Drop a last sequence the cut left incomplete.

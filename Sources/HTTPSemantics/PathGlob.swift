@@ -98,6 +98,7 @@ public struct PathGlob: Sendable, Hashable {
     /// which this holds prunes the directory itself, not only what it holds.
     public func matchesEverythingBelow(directory path: some Collection<UInt8>) -> Bool {
         guard case .everythingBelow? = segments.last else { return false }
+        if segments.count == 1 { return true }  // `**` alone
         let names = path.split(separator: Self.slash, omittingEmptySubsequences: true).map { Array($0) }
         return matches(names: names[...], segments: segments.dropLast())
     }

@@ -100,7 +100,7 @@ public struct TreeSearchCursor: Sendable, Hashable {
     public var encoded: String {
         var bytes: [UInt8] = [Self.version]
         bytes += Self.littleEndian(fingerprint)
-        bytes += Self.littleEndian(UInt64(offset))
+        bytes += Self.littleEndian(UInt64(bitPattern: Int64(offset)))
         bytes += path
         let digits = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []

@@ -29,8 +29,9 @@ public struct WalkedFile: Sendable {
     public let name: [UInt8]
     /// The walked path relative to the walked directory (`a/b.txt`).
     public let path: [UInt8]
-    /// The walked path relative to the root (for the mapping pool).
-    public let rootPath: String
+    /// The walked path relative to the root, as answers show it and the mapping pool takes it.
+    public var rootPath: String { String(decoding: rootPathBytes, as: UTF8.self) }
+    public let rootPathBytes: [UInt8]
     /// Set when the entry is a symlink: the file it leads to, opened and checked to be inside.
     public let opened: OpenedFile?
 
@@ -149,7 +150,7 @@ public final class TreeWalk {
         case UInt8(DT_REG):
             guard path.withUnsafeBufferPointer(options.includesFile) else { return nil }
             return .file(WalkedFile(directory: frame.handle, name: entry.name, path: path,
-                                    rootPath: String(decoding: rootPrefix + path, as: UTF8.self), opened: nil))
+                                    rootPathBytes: rootPrefix + path, opened: nil))
         case UInt8(DT_DIR):
             guard path.withUnsafeBufferPointer(options.walksDirectory) else { return nil }
             let fd = Self.openName(entry.name, in: frame.handle.descriptor, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
@@ -165,8 +166,8 @@ public final class TreeWalk {
 
     /// A symlink: resolved from the root, followed when it stays inside.
     private func followLink(_ path: [UInt8], in frame: Frame) -> WalkEntry? {
-        let rootPath = String(decoding: rootPrefix + path, as: UTF8.self)
-        guard let fd = try? root.open(rootPath, flags: O_RDONLY) else { return .skipped(path) }
+        let rootPath = rootPrefix + path
+        guard let fd = try? root.open(String(decoding: rootPath, as: UTF8.self), flags: O_RDONLY) else { return .skipped(path) }
         var status = stat()
         guard fstat(fd, &status) == 0 else {
             close(fd)
@@ -179,7 +180,7 @@ public final class TreeWalk {
                 return nil
             }
             return .file(WalkedFile(directory: frame.handle, name: Array(path.split(separator: 0x2F).last ?? []), path: path,
-                                    rootPath: rootPath, opened: OpenedFile(descriptor: fd)))
+                                    rootPathBytes: rootPath, opened: OpenedFile(descriptor: fd)))
         case UInt8(DT_DIR):
             guard path.withUnsafeBufferPointer(options.walksDirectory) else {
                 close(fd)

@@ -50,15 +50,24 @@ struct TreeFileSearch: Sendable {
         case read(size: Int, T)
     }
 
-    /// Searches `file` from `start` for at most `limit` matches and renders them.
-    func search(_ file: WalkedFile, from start: Int, limit: Int, buffer: ReadBuffer) -> Result {
-        if budget.isExhausted { return .notStarted }
+    /// Searches `file` from `start` for at most `limit` matches and renders them. A file is not
+    /// begun once the budget is gone, unless `begun` (the first of a page), which then scans one
+    /// block (``SearchConfiguration/blockSize``) past the deadline: following cursors always
+    /// progresses, as it does in one file.
+    func search(_ file: WalkedFile, from start: Int, limit: Int, buffer: ReadBuffer, begun: Bool = false) -> Result {
+        if !begun, budget.isExhausted { return .notStarted }
         let access = withBytes(of: file, buffer: buffer) { bytes -> Result in
+            var budget = budget
+            if begun, budget.isExhausted {
+                // One block's worth, without a deadline: the scan always moves, and no further.
+                budget.deadline = nil
+                budget.maxBytes = searcher.configuration.blockSize
+            }
             do throws(SearchError) {
                 let outcome = try searcher.search(request(from: start, limit: limit, size: bytes.count), in: bytes, budget: budget)
                 var rendered = RenderedMatches()
                 for match in outcome.matches {
-                    try rendering.append(match, path: file.path, bytes: bytes, to: &rendered.bytes)
+                    try rendering.append(match, path: file.rootPathBytes, bytes: bytes, to: &rendered.bytes)
                     rendered.ends.append(rendered.bytes.count)
                 }
                 return .searched(size: bytes.count, outcome: outcome, rendered: rendered, limit: limit)

@@ -94,12 +94,14 @@ final class TreeSearchRun: @unchecked Sendable {
     func run() throws(SearchError) -> Summary {
         let buffers = (0..<concurrency).map { _ in ReadBuffer() }
         var batch = collect()
+        var opening = true
         while !batch.isEmpty {
+            defer { opening = false }
             let results = ResultSlots(count: batch.count)
             let group = DispatchGroup()
             let (files, limit, width) = (self.files, min(Self.workerLimit, remaining), min(concurrency, batch.count))
             let priority = files.searcher.configuration.backgroundPriority
-            Self.workers.async(group: group) { [batch] in
+            Self.workers.async(group: group) { [batch, opening] in
                 let next = Atomic<Int>(0)
                 DispatchQueue.concurrentPerform(iterations: width) { worker in
                     BackgroundPriority.run(priority) {
@@ -107,7 +109,8 @@ final class TreeSearchRun: @unchecked Sendable {
                             let index = next.add(1, ordering: .relaxed).oldValue
                             guard index < batch.count else { return }
                             guard case .file(let file, let start) = batch[index] else { continue }
-                            results.store(files.search(file, from: start, limit: limit, buffer: buffers[worker]), at: index)
+                            results.store(files.search(file, from: start, limit: limit, buffer: buffers[worker],
+                                                       begun: opening && index == 0), at: index)
                         }
                     }
                 }
@@ -219,7 +222,7 @@ final class TreeSearchRun: @unchecked Sendable {
             if let streamer {
                 return try stream(file, start: start, size: size, streamer)
             }
-            switch files.search(file, from: start, limit: remaining, buffer: coordinatorBuffer) {
+            switch files.search(file, from: start, limit: remaining, buffer: coordinatorBuffer, begun: !progressed(file.path, start)) {
             case .searched(_, let again, let renderedAgain, _):
                 (outcome, rendered) = (again, renderedAgain)
             case .failed(.budgetExceeded), .notStarted:
@@ -252,7 +255,7 @@ final class TreeSearchRun: @unchecked Sendable {
             cut(at: file.path, next)
             return true
         }
-        record(file.path, total)
+        record(file.rootPathBytes, total)
         if outcome.truncated, let next = outcome.next { close(at: file.path, next) }
         return false
     }
@@ -284,11 +287,12 @@ final class TreeSearchRun: @unchecked Sendable {
             cut(at: file.path, streamed.next ?? start)
             return true
         }
-        record(file.path, total)
+        record(file.rootPathBytes, total)
         if streamed.truncated, let next = streamed.next { close(at: file.path, next) }
         return false
     }
 
+    /// `path`: relative to the root, as answers show it.
     private func record(_ path: [UInt8], _ count: Int) {
         summary.count? += count
         guard count > 0 else { return }

@@ -138,7 +138,7 @@ struct TreeSearches: Sendable {
                         var out: [UInt8] = []
                         do throws(SearchError) {
                             for match in batch {
-                                try files.rendering.append(match, path: file.path, bytes: bytes, to: &out)
+                                try files.rendering.append(match, path: file.rootPathBytes, bytes: bytes, to: &out)
                                 out.append(UInt8(ascii: "\n"))
                             }
                         } catch {
