@@ -495,8 +495,11 @@ import Testing
         #expect(streamed.summary["count"] as? Int == 200)
     }
 
+    // Directories are tree searches (`/search/dir/`, `/search/`; `/search/dir` redirects):
+    // Tests/python/test_tree_search.py. What is neither file nor directory inside stays 404.
     @Test("what is not a searchable file is 404", arguments: [
-        "/search/missing.txt?q=a", "/search/dir?q=a", "/search/dir/?q=a", "/search/?q=a", "/search/../OUTSIDE?q=a",
+        "/search/missing.txt?q=a", "/search/missing/?q=a", "/search/a.txt/?q=a", "/search/link.txt/?q=a",
+        "/search/../OUTSIDE?q=a",
         "/search/%2e%2e/OUTSIDE?q=a", "/search/dir/%2E%2E/%2e%2e/OUTSIDE?q=a", "/search/link.txt?q=a",
         "/search/a.txt%00?q=a", "/search/dir/..%2F..%2FOUTSIDE?q=a",
     ])
