@@ -23,8 +23,7 @@ struct FileSearches: Sendable {
 
     func begin(_ request: Request, file: FileTarget, query: String?) -> Disposition {
         guard !file.isDirectory else {
-            return TreeSearches(pool: pool, searcher: searcher, maxResults: maxResults, maxFiles: maxFiles, timeout: timeout,
-                                metrics: metrics).begin(request, directory: file.path, query: query)
+            return TreeSearches(searches: self).begin(request, directory: file.path, query: query)
         }
         let ndjson = request.header("Accept")?.contains("application/x-ndjson") == true
         let parameters: SearchParameters

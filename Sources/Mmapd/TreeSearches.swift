@@ -12,20 +12,17 @@ import MicroHTTP
 /// priority, within the search time budget and a maximum of files, either of which cuts the
 /// answer short with a cursor to continue from.
 struct TreeSearches: Sendable {
-    let pool: MappingPool
-    let searcher: Searcher
-    let maxResults: Int
-    let maxFiles: Int
-    let timeout: Duration
-    let metrics: ServiceMetrics
+    /// The single-file search's pool, searcher, limits and metrics: a tree search shares them.
+    let searches: FileSearches
 
     func begin(_ request: Request, directory: RelativePath, query: String?) -> Disposition {
+        let (pool, searcher, metrics, timeout) = (searches.pool, searches.searcher, searches.metrics, searches.timeout)
         let ndjson = request.header("Accept")?.contains("application/x-ndjson") == true
         let parameters: TreeSearchParameters
         do {
             parameters = try TreeSearchParameters(
                 QueryParameters(parsing: query), directory: directory.string,
-                maximumLimit: ndjson ? Int.max : maxResults, maximumPatternBytes: searcher.configuration.maxPatternLength)
+                maximumLimit: ndjson ? Int.max : searches.maxResults, maximumPatternBytes: searcher.configuration.maxPatternLength)
         } catch {
             return .respond(Responses.problem(error))
         }
@@ -39,7 +36,7 @@ struct TreeSearches: Sendable {
         }
         let files = TreeFileSearch(searcher: searcher, pool: pool, template: template, rendering: MatchRendering(search),
                                    binary: parameters.binary, budget: SearchBudget(timeout: timeout))
-        let run = Preparation(pool: pool, directory: directory, parameters: parameters, files: files, maxFiles: maxFiles,
+        let run = Preparation(pool: pool, directory: directory, parameters: parameters, files: files, maxFiles: searches.maxFiles,
                               metrics: metrics)
         return .deferred {
             ndjson ? run.streamed() : run.answered()
