@@ -221,3 +221,92 @@ int cmhd_fault_guard_call(void (*body)(void *context), void *context) {
     cmhd_guard_current = frame.outer;
     return 0;
 }
+
+/* ---- Interruptible calls ------------------------------------------------------------------- */
+
+/* The interrupt frame of the call the thread is in, if any. initial-exec TLS, as above. */
+struct cmhd_interrupt_frame {
+    struct cmhd_guard_frame *guard;
+    const int *level;
+    int threshold;
+};
+static __thread struct cmhd_interrupt_frame *cmhd_interrupt_current __attribute__((tls_model("initial-exec")));
+static int cmhd_interrupt_signal_number;
+
+/* Jumps out only when the thread is inside an interruptible call whose level reached its
+   threshold; a signal that arrives between calls, or for another call, is ignored. */
+static void cmhd_on_interrupt(int signal_number, siginfo_t *info, void *context) {
+    (void)signal_number;
+    (void)info;
+    (void)context;
+    struct cmhd_interrupt_frame *frame = cmhd_interrupt_current;
+    if (frame != NULL && __atomic_load_n(frame->level, __ATOMIC_SEQ_CST) >= frame->threshold) {
+        cmhd_guard_current = frame->guard->outer;
+        siglongjmp(frame->guard->resume, 2);
+    }
+}
+
+int cmhd_interrupt_install(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = cmhd_on_interrupt;
+    /* SA_RESTART: a signal that lands outside a call (a race the handler ignores) must not make
+       an unrelated system call fail with EINTR. SA_NODEFER: as for SIGBUS, no mask to restore. */
+    action.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    cmhd_interrupt_signal_number = SIGRTMIN + 1;
+    return sigaction(cmhd_interrupt_signal_number, &action, NULL);
+}
+
+int cmhd_interruptible_call(void (*body)(void *context), void *context, const int *level, int threshold) {
+    struct cmhd_guard_frame frame;
+    struct cmhd_interrupt_frame interrupt = {.guard = &frame, .level = level, .threshold = threshold};
+    struct cmhd_interrupt_frame *outer_interrupt = cmhd_interrupt_current;
+    frame.outer = cmhd_guard_current;
+    int jumped = sigsetjmp(frame.resume, 0);
+    if (jumped != 0) {
+        cmhd_interrupt_current = outer_interrupt;
+        return jumped == 2 ? -2 : -1;
+    }
+    cmhd_guard_current = &frame;
+    cmhd_interrupt_current = &interrupt;
+    /* A level raised before the frame was visible to the handler is seen here instead. */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(level, __ATOMIC_SEQ_CST) >= threshold) {
+        cmhd_interrupt_current = outer_interrupt;
+        cmhd_guard_current = frame.outer;
+        return -2;
+    }
+    body(context);
+    cmhd_interrupt_current = outer_interrupt;
+    cmhd_guard_current = frame.outer;
+    return 0;
+}
+
+void cmhd_interrupt_level_raise(int *level, int value) {
+    int current = __atomic_load_n(level, __ATOMIC_SEQ_CST);
+    while (current < value && !__atomic_compare_exchange_n(level, &current, value, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {}
+}
+
+int cmhd_interrupt_level(const int *level) { return __atomic_load_n(level, __ATOMIC_SEQ_CST); }
+
+int cmhd_interrupt_thread(pthread_t thread) { return pthread_kill(thread, cmhd_interrupt_signal_number); }
+
+/* ---- Peer departure ------------------------------------------------------------------------ */
+
+#include <poll.h>
+
+int cmhd_peer_closed(int fd) {
+    struct pollfd entry = {.fd = fd, .events = POLLRDHUP, .revents = 0};
+    if (poll(&entry, 1, 0) != 1) return 0;
+    return (entry.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
+int cmhd_interrupt_accept(sigset_t *previous) {
+    sigset_t accepted;
+    sigemptyset(&accepted);
+    sigaddset(&accepted, cmhd_interrupt_signal_number);
+    return pthread_sigmask(SIG_UNBLOCK, &accepted, previous);
+}
+
+int cmhd_interrupt_restore(const sigset_t *previous) { return pthread_sigmask(SIG_SETMASK, previous, NULL); }

@@ -8,6 +8,8 @@
 
 #include <microhttpd.h>
 #include <stddef.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -62,6 +64,9 @@ int cmhd_client_address(struct MHD_Connection *connection, char *text, size_t ca
 
 /* The connection's socket, or -1. */
 int cmhd_connection_fd(struct MHD_Connection *connection);
+
+/* 1 when the peer of socket fd closed its side (POLLRDHUP, POLLHUP or an error), without blocking. */
+int cmhd_peer_closed(int fd);
 
 /*
  * How far a TCP socket's sending has got: bytes the peer has acknowledged (tcpi_bytes_acked) and
@@ -123,5 +128,28 @@ int cmhd_stop_signals_wait(void);
  */
 int cmhd_fault_guard_install(void);
 int cmhd_fault_guard_call(void (*body)(void *context), void *context);
+
+/* ---- Interruptible calls ------------------------------------------------------------------- */
+
+/*
+ * A CPU-bound call that cannot check a deadline itself (one pcre2_jit_match: lookaheads and
+ * backreferences do unbounded work without moving PCRE2's counters) is stopped from outside:
+ * cmhd_interruptible_call runs body under a fault-guard frame (SIGBUS returns -1, as in
+ * cmhd_fault_guard_call) that also answers an interrupt signal. Another thread raises *level
+ * (cmhd_interrupt_level_raise) and then signals the calling thread (cmhd_interrupt_thread); once
+ * *level >= threshold, the handler jumps out and the call returns -2. A call whose level is
+ * already raised returns -2 without running body. The same restrictions as for fault-guarded
+ * bodies apply, and more strictly: body must not allocate or take locks at all (PCRE2's JIT
+ * matcher with its own JIT stack does neither), since it may be abandoned at any instruction.
+ */
+int cmhd_interrupt_install(void);
+int cmhd_interruptible_call(void (*body)(void *context), void *context, const int *level, int threshold);
+void cmhd_interrupt_level_raise(int *level, int value);
+int cmhd_interrupt_level(const int *level);
+int cmhd_interrupt_thread(pthread_t thread);
+/* Worker threads (libdispatch's) block signals: a registered thread unblocks the interrupt signal
+   for the time it is registered, then restores its mask. */
+int cmhd_interrupt_accept(sigset_t *previous);
+int cmhd_interrupt_restore(const sigset_t *previous);
 
 #endif

@@ -30,14 +30,12 @@ struct PatternKey: Hashable, Sendable {
 final class CompiledPattern: @unchecked Sendable {
     // @unchecked: `code` is immutable after init and PCRE2 code is safe to match concurrently.
     let code: OpaquePointer
-    let jitted: Bool
     /// The pattern may use `\G` (anchored at the start offset): it cannot be resumed at block or
     /// chunk boundaries without changing its meaning.
     let usesStartAnchor: Bool
 
-    init(code: OpaquePointer, jitted: Bool, usesStartAnchor: Bool) {
+    init(code: OpaquePointer, usesStartAnchor: Bool) {
         self.code = code
-        self.jitted = jitted
         self.usesStartAnchor = usesStartAnchor
     }
 
@@ -58,8 +56,17 @@ final class CompiledPattern: @unchecked Sendable {
         guard let code else {
             throw .invalidPattern(message: PCRE2Error.message(errorCode), offset: errorOffset)
         }
-        let jitted = pcre2_jit_compile_8(code, PCRE2_JIT_COMPLETE) == 0
-        return CompiledPattern(code: code, jitted: jitted, usesStartAnchor: Self.mentionsStartAnchor(key.pattern))
+        // `(*NO_JIT)` makes pcre2_jit_compile succeed without compiling anything: only the size
+        // of the machine code tells. The interpreter is not offered instead: it allocates while
+        // matching, so a call could not be stopped from outside (see SearchCancellation).
+        var jitSize = 0
+        guard pcre2_jit_compile_8(code, PCRE2_JIT_COMPLETE) == 0,
+            pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_JITSIZE), &jitSize) == 0, jitSize > 0
+        else {
+            pcre2_code_free_8(code)
+            throw .invalidPattern(message: "the pattern cannot be compiled to machine code (for example (*NO_JIT)); this server runs JIT-compiled patterns only", offset: 0)
+        }
+        return CompiledPattern(code: code, usesStartAnchor: Self.mentionsStartAnchor(key.pattern))
     }
 
     /// Whether the pattern text contains `\G` outside `\Q...\E` (a comment mentioning it gives a
@@ -277,16 +284,15 @@ final class RegexKernel: MatchKernel {
     private let program: RegexProgram
     private let resources: MatchResources?
     private let code: OpaquePointer
-    private let jitted: Bool
     private let subject: UnsafePointer<UInt8>
     private let subjectLength: Int
     private var poisoned = false
+    private var interruption: (level: InterruptLevel, threshold: Int32)?
 
     init(_ program: RegexProgram) {
         self.program = program
         self.resources = program.pool.take()
         self.code = program.pattern.code
-        self.jitted = program.pattern.jitted
         self.subject = program.base.assumingMemoryBound(to: UInt8.self)
         self.subjectLength = program.window.upperBound
     }
@@ -297,6 +303,8 @@ final class RegexKernel: MatchKernel {
     }
 
     func poison() { poisoned = true }
+
+    func interruptible(by level: InterruptLevel, threshold: Int32) { interruption = (level, threshold) }
 
     func error(for code: Int32) -> SearchError { PCRE2Error.searchError(code) }
 
@@ -321,10 +329,19 @@ final class RegexKernel: MatchKernel {
                     written: written, state: ScanState(position: position, afterEmpty: afterEmpty), exhausted: true, error: 0)
             }
             let options: UInt32 = afterEmpty ? UInt32(PCRE2_NOTEMPTY_ATSTART) : 0
-            let rc =
-                jitted
-                ? pcre2_jit_match_8(code, subject, subjectLength, position, options, matchData, context)
-                : pcre2_match_8(code, subject, subjectLength, position, options, matchData, context)
+            var call = JITMatchCall(
+                code: code, subject: subject, length: subjectLength, start: position, options: options, matchData: matchData,
+                context: context, result: 0)
+            if let interruption {
+                switch withUnsafeMutablePointer(to: &call, { interruption.level.call(threshold: interruption.threshold, JITMatchCall.run, $0) }) {
+                case .completed: break
+                case .faulted: call.result = KernelStep.faulted
+                case .interrupted: call.result = KernelStep.interrupted
+                }
+            } else {
+                JITMatchCall.run(&call)
+            }
+            let rc = call.result
             if rc == PCRE2_ERROR_NOMATCH {
                 return KernelStep(
                     written: written, state: ScanState(position: position, afterEmpty: afterEmpty), exhausted: true, error: 0)
@@ -341,5 +358,25 @@ final class RegexKernel: MatchKernel {
             afterEmpty = start >= end
         }
         return KernelStep(written: written, state: ScanState(position: position, afterEmpty: afterEmpty), exhausted: false, error: 0)
+    }
+}
+
+/// The arguments and result of one `pcre2_jit_match`, on the caller's stack, so that the call can
+/// run through a C function pointer as an interruptible call that allocates nothing.
+private struct JITMatchCall {
+    var code: OpaquePointer
+    var subject: UnsafePointer<UInt8>
+    var length: Int
+    var start: Int
+    var options: UInt32
+    var matchData: OpaquePointer
+    var context: OpaquePointer
+    var result: Int32
+
+    static let run: @convention(c) (UnsafeMutableRawPointer?) -> Void = { raw in
+        let call = raw!.assumingMemoryBound(to: JITMatchCall.self)
+        call.pointee.result = pcre2_jit_match_8(
+            call.pointee.code, call.pointee.subject, call.pointee.length, call.pointee.start, call.pointee.options,
+            call.pointee.matchData, call.pointee.context)
     }
 }

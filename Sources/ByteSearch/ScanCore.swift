@@ -42,8 +42,13 @@ struct KernelStep {
     var state: ScanState
     /// `true`: no further match has its attempt position below `attemptEnd`.
     var exhausted: Bool
-    /// A PCRE2 error code (negative), or 0.
+    /// A PCRE2 error code (negative), ``faulted``, ``interrupted``, or 0.
     var error: Int32
+
+    /// The mapping lost its pages under an interruptible call (SIGBUS).
+    static let faulted = Int32.min
+    /// The search's ``SearchCancellation`` stopped the call; `state` is where it began.
+    static let interrupted = Int32.min + 1
 }
 
 /// A search kernel bound to one buffer, owned by one thread at a time.
@@ -60,6 +65,13 @@ protocol MatchKernel: AnyObject {
     /// Called when a fault interrupted `scan`: the kernel's scratch state may be inconsistent and
     /// must not be reused (it may be leaked rather than freed).
     func poison()
+    /// Lets `scan` run its long calls interruptibly: stopped once `level` reaches `threshold`.
+    /// Kernels whose calls are short (a literal's block) ignore it: the scanner checks between calls.
+    func interruptible(by level: InterruptLevel, threshold: Int32)
+}
+
+extension MatchKernel {
+    func interruptible(by level: InterruptLevel, threshold: Int32) {}
 }
 
 /// A compiled search, shared by all threads of one search: makes a kernel per thread.
@@ -88,6 +100,7 @@ protocol SearchProgram: Sendable {
 final class BudgetTracker: Sendable {
     let deadline: ContinuousClock.Instant?
     let maxBytes: Int?
+    let cancellation: SearchCancellation
     /// Bytes counted against `maxBytes` (budgeted passes only).
     private let charged = Atomic<Int>(0)
     /// All bytes the kernels went through, for metrics.
@@ -97,6 +110,13 @@ final class BudgetTracker: Sendable {
     init(_ budget: SearchBudget) {
         deadline = budget.deadline
         maxBytes = budget.maxBytes
+        cancellation = budget.cancellation ?? SearchCancellation()
+    }
+
+    /// Runs the search `body` watched by ``SearchWatchdog``, so its deadline and client are
+    /// enforced even inside one kernel call.
+    func watched<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        try SearchWatchdog.shared.watch(cancellation, deadline: deadline, body)
     }
 
     var bytesScanned: Int { total.load(ordering: .relaxed) }
@@ -117,6 +137,10 @@ final class BudgetTracker: Sendable {
     /// `true` once the deadline passed or another thread exhausted the budget.
     func shouldStop() -> Bool {
         if tripped.load(ordering: .relaxed) { return true }
+        if cancellation.stopsBudgeted {
+            tripped.store(true, ordering: .relaxed)
+            return true
+        }
         if let deadline, ContinuousClock.now >= deadline {
             tripped.store(true, ordering: .relaxed)
             return true
@@ -158,11 +182,25 @@ final class Scanner {
         from start: ScanState, to attemptEnd: Int, budgeted: Bool,
         sink: (UnsafeBufferPointer<RawMatch>) -> Bool
     ) throws(SearchError) -> ScanRun {
+        let cancellation = tracker.cancellation
+        kernel.interruptible(
+            by: cancellation.level, threshold: budgeted ? SearchCancellation.stopBudgeted : SearchCancellation.abandoned)
+        return try cancellation.level.whileRegistered { () throws(SearchError) in
+            try runRegistered(from: start, to: attemptEnd, budgeted: budgeted, sink: sink)
+        }
+    }
+
+    private func runRegistered(
+        from start: ScanState, to attemptEnd: Int, budgeted: Bool,
+        sink: (UnsafeBufferPointer<RawMatch>) -> Bool
+    ) throws(SearchError) -> ScanRun {
         var state = start
         let kernel = self.kernel
         let output = self.output
         let capacity = self.capacity
+        let cancellation = tracker.cancellation
         while state.position < attemptEnd {
+            if cancellation.isAbandoned { throw cancellation.abandonError }
             if budgeted, tracker.shouldStop() { return ScanRun(state: state, stop: .budget) }
             let blockStart = state.position
             let blockEnd = attemptEnd - blockStart <= blockSize ? attemptEnd : blockStart + blockSize
@@ -177,13 +215,26 @@ final class Scanner {
                     kernel.poison()
                     throw SearchError.fileChanged
                 }
-                if step.error != 0 { throw kernel.error(for: step.error) }
+                if step.error == KernelStep.faulted {
+                    kernel.poison()
+                    throw SearchError.fileChanged
+                }
+                if step.error != 0, step.error != KernelStep.interrupted { throw kernel.error(for: step.error) }
                 state = step.state
                 if step.written > 0, !sink(UnsafeBufferPointer(start: output, count: step.written)) {
                     _ = tracker.charge(max(0, state.position - blockStart), budgeted: budgeted)
                     return ScanRun(state: state, stop: .stoppedBySink)
                 }
+                if step.error == KernelStep.interrupted {
+                    // The interrupted call's scratch state is not to be reused.
+                    kernel.poison()
+                    _ = tracker.charge(max(0, state.position - blockStart), budgeted: budgeted)
+                    guard budgeted, !cancellation.isAbandoned else { throw cancellation.abandonError }
+                    _ = tracker.shouldStop()
+                    return ScanRun(state: state, stop: .budget)
+                }
                 if step.exhausted { break }
+                if cancellation.isAbandoned { throw cancellation.abandonError }
                 if budgeted, tracker.shouldStop() {
                     _ = tracker.charge(max(0, state.position - blockStart), budgeted: budgeted)
                     return ScanRun(state: state, stop: .budget)
@@ -195,5 +246,15 @@ final class Scanner {
             }
         }
         return ScanRun(state: state, stop: .finished)
+    }
+}
+
+extension SearchProgram {
+    /// The bytes of `window` a scan went through, from the attempt positions it covered: a literal
+    /// of length n has n - 1 fewer attempt positions than its window has bytes (the last bytes are
+    /// read but never start a match), a pattern one more (the empty match at the end). Rescans of
+    /// merged chunks are capped at the window.
+    func windowBytes(scanned attempts: Int, window: Range<Int>) -> Int {
+        min(window.count, attempts + max(0, window.count - territory.count))
     }
 }

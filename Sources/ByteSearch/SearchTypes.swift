@@ -118,9 +118,13 @@ public enum SearchError: Error, Sendable, Equatable {
     case fileChanged
     /// PCRE2 failed while matching for a reason other than a limit (message from PCRE2).
     case matchFailed(message: String)
+    /// The client went away (``SearchCancellation/abandon()``): nobody waits for the answer.
+    case cancelled
 }
 
-/// Limits on one search: a deadline and a number of bytes, checked between blocks (never per byte).
+/// Limits on one search: a deadline and a number of bytes, checked between blocks (never per byte),
+/// and the deadline also enforced inside a single regex call by ``SearchWatchdog``, which stops
+/// the call from outside (see ``SearchCancellation``): no pattern keeps a core past its budget.
 ///
 /// When either runs out the search stops and returns what it has as a partial ``SearchOutcome``
 /// (`count == nil`, `truncated == true`, `next` = where to continue); when it runs out before any
@@ -133,16 +137,21 @@ public struct SearchBudget: Sendable, Hashable {
     public var deadline: ContinuousClock.Instant?
     /// Stop after the kernels went through this many bytes of the window (in all parallel chunks).
     public var maxBytes: Int?
+    /// Lets the caller stop the search when its client goes away; one is made for every search
+    /// with a deadline when none is given.
+    public var cancellation: SearchCancellation?
 
-    public init(deadline: ContinuousClock.Instant? = nil, maxBytes: Int? = nil) {
+    public init(deadline: ContinuousClock.Instant? = nil, maxBytes: Int? = nil, cancellation: SearchCancellation? = nil) {
         self.deadline = deadline
         self.maxBytes = maxBytes
+        self.cancellation = cancellation
     }
 
     /// A budget that starts now and lasts `timeout`.
-    public init(timeout: Duration?, maxBytes: Int? = nil) {
+    public init(timeout: Duration?, maxBytes: Int? = nil, cancellation: SearchCancellation? = nil) {
         self.deadline = timeout.map { ContinuousClock.now.advanced(by: $0) }
         self.maxBytes = maxBytes
+        self.cancellation = cancellation
     }
 
     /// No limit.

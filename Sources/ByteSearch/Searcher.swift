@@ -72,16 +72,18 @@ public final class Searcher: Sendable {
     public func search(
         _ request: SearchRequest, in buffer: UnsafeRawBufferPointer, budget: SearchBudget = .unlimited
     ) throws(SearchError) -> SearchOutcome {
-        try BackgroundPriority.run(configuration.backgroundPriority) { () throws(SearchError) in
-            try searchAtThisPriority(request, in: buffer, budget: budget)
+        let tracker = BudgetTracker(budget)
+        return try tracker.watched { () throws(SearchError) in
+            try BackgroundPriority.run(configuration.backgroundPriority) { () throws(SearchError) in
+                try searchAtThisPriority(request, in: buffer, tracker: tracker)
+            }
         }
     }
 
     private func searchAtThisPriority(
-        _ request: SearchRequest, in buffer: UnsafeRawBufferPointer, budget: SearchBudget
+        _ request: SearchRequest, in buffer: UnsafeRawBufferPointer, tracker: BudgetTracker
     ) throws(SearchError) -> SearchOutcome {
         let (program, window) = try prepare(request, buffer)
-        let tracker = BudgetTracker(budget)
         var engine = ScanEngine(program: program, tracker: tracker, configuration: configuration, buffer: buffer)
         let limit = max(0, request.limit)
         // One match past the page tells where the next starts; reverse patterns may need one more
@@ -107,7 +109,7 @@ public final class Searcher: Sendable {
         let matches = zip(located, lines).map { SearchMatch(offset: $0.0.offset, length: $0.0.length, line: $0.1) }
         return SearchOutcome(
             matches: matches, count: page.count, truncated: page.truncated,
-            next: page.next.map(program.realPosition), bytesScanned: tracker.bytesScanned)
+            next: page.next.map(program.realPosition), bytesScanned: program.windowBytes(scanned: tracker.bytesScanned, window: window))
     }
 
     /// A page in scan coordinates.
@@ -196,17 +198,19 @@ public final class Searcher: Sendable {
         _ request: SearchRequest, in buffer: UnsafeRawBufferPointer, budget: SearchBudget = .unlimited,
         batchSize: Int? = nil, deliver: ([SearchMatch]) -> Bool
     ) throws(SearchError) -> StreamSummary {
-        try BackgroundPriority.run(configuration.backgroundPriority) { () throws(SearchError) in
-            try streamAtThisPriority(request, in: buffer, budget: budget, batchSize: batchSize, deliver: deliver)
+        let tracker = BudgetTracker(budget)
+        return try tracker.watched { () throws(SearchError) in
+            try BackgroundPriority.run(configuration.backgroundPriority) { () throws(SearchError) in
+                try streamAtThisPriority(request, in: buffer, tracker: tracker, batchSize: batchSize, deliver: deliver)
+            }
         }
     }
 
     private func streamAtThisPriority(
-        _ request: SearchRequest, in buffer: UnsafeRawBufferPointer, budget: SearchBudget,
+        _ request: SearchRequest, in buffer: UnsafeRawBufferPointer, tracker: BudgetTracker,
         batchSize: Int?, deliver: ([SearchMatch]) -> Bool
     ) throws(SearchError) -> StreamSummary {
         let (program, window) = try prepare(request, buffer)
-        let tracker = BudgetTracker(budget)
         var engine = ScanEngine(program: program, tracker: tracker, configuration: configuration, buffer: buffer)
         engine.keepsMarks = true
         let limit = max(0, request.limit)
@@ -311,7 +315,7 @@ public final class Searcher: Sendable {
         func summary(count: Int?, next: Int?) -> StreamSummary {
             StreamSummary(
                 delivered: delivered, count: count, truncated: count.map { $0 > delivered } ?? true,
-                next: next.map(program.realPosition), bytesScanned: tracker.bytesScanned)
+                next: next.map(program.realPosition), bytesScanned: program.windowBytes(scanned: tracker.bytesScanned, window: window))
         }
         if consumerStopped {
             let resume = held?.start ?? lastDelivered.map { $0.end + ($0.start == $0.end ? 1 : 0) } ?? initial.position
@@ -411,7 +415,7 @@ public final class Searcher: Sendable {
         }
         if !stopped, !pending.isEmpty, !deliver(pending) { stopped = true }
         if stopped {
-            return StreamSummary(delivered: delivered, count: nil, truncated: true, next: nil, bytesScanned: tracker.bytesScanned)
+            return StreamSummary(delivered: delivered, count: nil, truncated: true, next: nil, bytesScanned: program.windowBytes(scanned: tracker.bytesScanned, window: window))
         }
         var next: Int?
         if let firstUndelivered {
@@ -423,7 +427,7 @@ public final class Searcher: Sendable {
         let truncated = !merged.complete || merged.count > delivered
         return StreamSummary(
             delivered: delivered, count: merged.complete ? merged.count : nil, truncated: truncated,
-            next: truncated ? next : nil, bytesScanned: tracker.bytesScanned)
+            next: truncated ? next : nil, bytesScanned: program.windowBytes(scanned: tracker.bytesScanned, window: window))
     }
 
     // MARK: Lines

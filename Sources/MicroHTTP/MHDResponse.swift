@@ -61,7 +61,11 @@ enum MHDResponse {
     private static let readStream: MHD_ContentReaderCallback = { context, _, buffer, capacity in
         let body = Unmanaged<StreamingBody>.fromOpaque(context!).takeUnretainedValue()
         let count = body.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: capacity))
-        return count < 0 ? -1 /* MHD_CONTENT_READER_END_OF_STREAM */ : count
+        switch count {
+        case -2: return -2  // MHD_CONTENT_READER_END_WITH_ERROR: close the connection
+        case ..<0: return -1  // MHD_CONTENT_READER_END_OF_STREAM
+        default: return count
+        }
     }
 
     private static let releaseStream: @convention(c) (UnsafeMutableRawPointer?) -> Void = { context in

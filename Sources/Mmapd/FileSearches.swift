@@ -20,6 +20,7 @@ struct FileSearches: Sendable {
     let generations: WriteGenerations
     /// Most files one tree search opens.
     let maxFiles: Int
+    let streams: SearchStreams
 
     func begin(_ request: Request, file: FileTarget, query: String?) -> Disposition {
         guard !file.isDirectory else {
@@ -82,17 +83,27 @@ struct FileSearches: Sendable {
         }
         search.window = window
         let (searcher, timeout, metrics, region, query) = (self.searcher, self.timeout, self.metrics, lease.region, search)
+        // A stream holds its slot until its producer is done (the slot frees itself when released).
+        let slot = ndjson ? streams.reserve() : nil
+        if ndjson, slot == nil {
+            return .respond(Responses.problem(streams.refusal, headers: [("Retry-After", "1")]))
+        }
+        // A client that leaves stops the search: the probe sees a closed socket while the
+        // connection is suspended (the JSON answer, a stream waiting for matches); a stream's
+        // release by libmicrohttpd stops it too (SearchResultsNDJSON).
+        let cancellation = SearchCancellation(isGone: request.departureProbe())
+        let stall = streams.stallTimeout
         return .deferred {
             withExtendedLifetime(region) {
                 let (bytes, search) = (UnsafeRawBufferPointer(rebasing: region.bytes[0..<size]), query)
                 let started = ContinuousClock.now
                 defer { metrics.searchDuration.record(ContinuousClock.now - started) }
                 do throws(SearchError) {
-                    let budget = SearchBudget(timeout: timeout)
-                    if ndjson {
+                    let budget = SearchBudget(timeout: timeout, cancellation: cancellation)
+                    if let slot {
                         return SearchResultsNDJSON.response(searcher: searcher, search: search, bytes: bytes, owner: region,
-                                                            budget: budget, metrics: metrics, rendering: rendering,
-                                                            headers: versionHeaders)
+                                                            budget: budget, stallTimeout: stall, slot: slot, metrics: metrics,
+                                                            rendering: rendering, headers: versionHeaders)
                     }
                     let outcome = try searcher.search(search, in: bytes, budget: budget)
                     metrics.searchBytes.increment(by: Int64(outcome.bytesScanned))
@@ -121,6 +132,9 @@ extension SearchError {
             ProblemDetails(status: 409, title: "Conflict", detail: "The file was truncated while it was being searched; retry the search.")
         case .matchFailed(let message):
             .internalServerError("The search failed: \(message).")
+        case .cancelled:
+            // Nobody reads this answer: the client is gone. It shows in the access log and metrics.
+            .serviceUnavailable("The search was stopped because the client disconnected.")
         }
     }
 }

@@ -48,7 +48,8 @@ public final class MmapdService: Sendable {
                     // A literal scan's helpers give the memory bandwidth back to clients.
                     foregroundActivity: ForegroundActivity { [serverBox] in serverBox.server?.requestsStarted ?? 0 })),
                 maxResults: settings.maxSearchResults, timeout: .milliseconds(settings.searchTimeoutMilliseconds),
-                metrics: metrics, generations: generations, maxFiles: settings.maxSearchFiles),
+                metrics: metrics, generations: generations, maxFiles: settings.maxSearchFiles,
+                streams: SearchStreams(limit: settings.maxSearchStreams, stallTimeout: .seconds(settings.streamStallSeconds))),
             accessLog: AccessLog(logger: logger), metrics: metrics,
             crossOrigin: CrossOrigin(allowedOrigins: Set(settings.corsOrigins)),
             allowedHosts: AllowedHosts(settings.allowedHosts),

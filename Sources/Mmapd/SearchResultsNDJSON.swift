@@ -10,14 +10,19 @@ enum SearchResultsNDJSON {
     /// Producers block when the client reads slowly, so they get their own queue.
     private static let producers = DispatchQueue(label: "mmapd.search.ndjson", attributes: .concurrent)
 
+    /// `slot` is held until the producer is done. The client's departure (libmicrohttpd freeing the
+    /// response) abandons the search at once, even inside one long regex call.
     static func response(searcher: Searcher, search: SearchRequest, bytes: UnsafeRawBufferPointer, owner: AnyObject,
-                         budget: SearchBudget, metrics: ServiceMetrics, rendering: MatchRendering = .plain,
+                         budget: SearchBudget, stallTimeout: Duration, slot: SearchStreams.Slot,
+                         metrics: ServiceMetrics, rendering: MatchRendering = .plain,
                          headers: [(name: String, value: String)] = []) -> Response {
-        let body = StreamingBody()
+        let cancellation = budget.cancellation
+        let body = StreamingBody(stallTimeout: stallTimeout, onCancel: { cancellation?.abandon() })
         let source = Borrowed(bytes: bytes, owner: owner)
         producers.async {
             produce(into: body, searcher: searcher, search: search, source: source, budget: budget, metrics: metrics,
                     rendering: rendering)
+            withExtendedLifetime(slot) {}
         }
         return Response(status: 200, headers: [("Content-Type", "application/x-ndjson")] + headers, body: .stream(body))
     }

@@ -35,6 +35,11 @@ public struct Settings: Sendable {
     public var searchTimeoutMilliseconds = 10_000
     /// Files one tree search opens at most (the Linux source tree has about 80,000).
     public var maxSearchFiles = 200_000
+    /// NDJSON search streams at once; each holds a worker thread while it scans.
+    public var maxSearchStreams = 64
+    /// How long a stream's producer waits for a reader that leaves the pipe full before the
+    /// stream is cut: bounds the time a stalled reader holds a worker thread.
+    public var streamStallSeconds = 10
     /// All cores; all but one retire as soon as another request arrives (docs/SEARCH.md).
     public var literalSearchThreads = SearchConfiguration.activeCores
     public var listings = true
@@ -101,6 +106,9 @@ public struct Settings: Sendable {
         integer("maxSearchResults", "largest search limit a client may ask for", \.maxSearchResults, 1...10_000_000),
         integer("searchTimeoutMilliseconds", "time budget of one search", \.searchTimeoutMilliseconds, 1...3_600_000),
         integer("maxSearchFiles", "files one tree search opens at most", \.maxSearchFiles, 1...100_000_000),
+        integer("maxSearchStreams", "NDJSON search streams at once (503 above)", \.maxSearchStreams, 1...100_000),
+        integer("streamStallSeconds", "seconds a search stream may wait for a reader that does not read before it is cut",
+                \.streamStallSeconds, 1...3600),
         integer("literalSearchThreads", "threads one literal search (and line counting) may use", \.literalSearchThreads, 1...256),
         boolean("listings", "answer GET on a directory with a JSON listing", \.listings),
         Option(key: "corsOrigins", help: "origins allowed to call from a browser, or * (repeatable; comma-separated in the environment)") {

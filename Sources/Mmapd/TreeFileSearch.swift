@@ -59,9 +59,11 @@ struct TreeFileSearch: Sendable {
         let access = withBytes(of: file, buffer: buffer) { bytes -> Result in
             var budget = budget
             if begun, budget.isExhausted {
-                // One block's worth, without a deadline: the scan always moves, and no further.
-                budget.deadline = nil
+                // One block's worth: the scan always moves, and no further. A short deadline of its
+                // own bounds a pattern whose one block is slow; the client's departure still counts.
+                budget.deadline = ContinuousClock.now + .milliseconds(500)
                 budget.maxBytes = searcher.configuration.blockSize
+                budget.cancellation = budget.cancellation?.successor()
             }
             do throws(SearchError) {
                 let outcome = try searcher.search(request(from: start, limit: limit, size: bytes.count), in: bytes, budget: budget)

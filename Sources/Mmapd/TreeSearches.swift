@@ -34,10 +34,17 @@ struct TreeSearches: Sendable {
         } catch {
             return .respond(Responses.problem(error.problem))
         }
+        // One cancellation for the whole tree: its deadline and its client's departure stop every
+        // file's search (see SearchCancellation); a stream holds a slot of --max-search-streams.
+        let slot = ndjson ? searches.streams.reserve() : nil
+        if ndjson, slot == nil {
+            return .respond(Responses.problem(searches.streams.refusal, headers: [("Retry-After", "1")]))
+        }
+        let cancellation = SearchCancellation(isGone: request.departureProbe())
         let files = TreeFileSearch(searcher: searcher, pool: pool, template: template, rendering: MatchRendering(search),
-                                   binary: parameters.binary, budget: SearchBudget(timeout: timeout))
+                                   binary: parameters.binary, budget: SearchBudget(timeout: timeout, cancellation: cancellation))
         let run = Preparation(pool: pool, directory: directory, parameters: parameters, files: files, maxFiles: searches.maxFiles,
-                              metrics: metrics)
+                              metrics: metrics, slot: slot, stallTimeout: searches.streams.stallTimeout)
         return .deferred {
             ndjson ? run.streamed() : run.answered()
         }
@@ -51,6 +58,8 @@ struct TreeSearches: Sendable {
         let files: TreeFileSearch
         let maxFiles: Int
         let metrics: ServiceMetrics
+        let slot: SearchStreams.Slot?
+        let stallTimeout: Duration
 
         var shownPath: String { directory.string.isEmpty ? "/" : directory.string + "/" }
 
@@ -90,7 +99,8 @@ struct TreeSearches: Sendable {
 
         /// The NDJSON answer: match lines as files are merged, then the summary line.
         func streamed() -> Response {
-            let body = StreamingBody()
+            let cancellation = files.budget.cancellation
+            let body = StreamingBody(stallTimeout: stallTimeout, onCancel: { cancellation?.abandon() })
             let search: TreeSearchRun
             do {
                 search = try run(sink: { rendered, count in
@@ -111,6 +121,7 @@ struct TreeSearches: Sendable {
                 defer {
                     metrics.searchDuration.record(ContinuousClock.now - started)
                     body.finish()
+                    withExtendedLifetime(slot) {}
                 }
                 do throws(SearchError) {
                     let summary = try search.run()

@@ -34,7 +34,7 @@ func parsePrometheus(_ text: String) throws -> [String: Double] {
         #expect(samples["mmapd_pool_misses_total"] == 1)
         #expect(samples["mmapd_pool_hits_total"] == 2)
         #expect(samples["mmapd_pool_mappings"] == 1)
-        #expect(samples["mmapd_search_scanned_bytes_total"] ?? 0 >= 10)  // the last needle-1 bytes need no scan
+        #expect(samples["mmapd_search_scanned_bytes_total"] == 12)  // the whole 12-byte window
         #expect(samples["mmapd_patch_written_bytes_total"] == 3)
         #expect(samples["mmapd_patch_flush_duration_seconds_count"] == 1)
         #expect(samples["mmapd_response_body_bytes_total"] ?? 0 >= 24)

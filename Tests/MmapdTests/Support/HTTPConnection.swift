@@ -30,8 +30,9 @@ final class HTTPConnection {
     private let socket: Int32
     private var buffer: [UInt8] = []
 
-    init(port: UInt16, timeoutSeconds: Int = 30) throws {
-        socket = try connectToLoopback(port: port, timeoutSeconds: timeoutSeconds)
+    /// `receiveBuffer`: a small SO_RCVBUF, for tests of readers that stall.
+    init(port: UInt16, timeoutSeconds: Int = 30, receiveBuffer: Int32? = nil) throws {
+        socket = try connectToLoopback(port: port, timeoutSeconds: timeoutSeconds, receiveBuffer: receiveBuffer)
     }
 
     deinit { close(socket) }
