@@ -198,3 +198,28 @@ def test_writable_remote_mmap_matches_local_mmap(seed, root, tmp_path, start_mma
 def test_read_only_remote_mmap_matches_local_mmap(seed, root, tmp_path, start_mmapd):
     server = start_mmapd(root)
     run_differential(seed, 800, root, tmp_path, server.url, mmapd_client.ACCESS_READ, resize=False)
+
+
+def test_needles_longer_than_a_search_pattern_match_local_mmap(root, tmp_path, start_mmapd, monkeypatch):
+    """find/rfind of needles above 1 KiB (found through their first KiB, candidates checked by
+    the client), in a file full of overlapping near misses; the client checks 2 KB around each
+    candidate here instead of 64 KiB, so that one find takes many rounds."""
+    monkeypatch.setattr(mmapd_client.remote_mmap, "_NEAR_CANDIDATE", 2000)
+    rng = random.Random(5)
+    unit = b"a" * 1500
+    data = b"".join(unit[:rng.randint(1000, 1500)] + rng.choice([b"b", b"c"]) for _ in range(150))
+    (root / "long.bin").write_bytes(data)
+    (tmp_path / "long.bin").write_bytes(data)
+    server = start_mmapd(root)
+    with open(tmp_path / "long.bin", "rb") as handle, \
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as local, \
+            mmapd_client.open(f"{server.url}/files/long.bin", mmapd_client.ACCESS_READ) as remote:
+        for _ in range(25):
+            start = rng.randrange(len(data) - 1100)
+            needle = data[start:start + rng.randint(1025, 2600)]
+            if rng.random() < 0.3:
+                needle = needle[:-1] + b"z"
+            window = rng.choice([(), (rng.randint(-len(data), len(data)),),
+                                 (rng.randint(0, len(data)), rng.randint(-len(data), len(data)))])
+            for name in ("find", "rfind"):
+                assert getattr(remote, name)(needle, *window) == getattr(local, name)(needle, *window), (name, window)

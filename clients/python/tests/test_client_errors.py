@@ -44,6 +44,24 @@ def test_the_token_is_sent_on_every_request(root, start_mmapd):
     assert (root / "a.txt").read_bytes() == b"Hello"
 
 
+def test_read_tokens_read_and_cannot_write(root, start_mmapd):
+    (root / "a.txt").write_bytes(b"hello")
+    server = start_mmapd(root, "--writable", "--token", "writer", "--read-token", "reader")
+    url = f"{server.url}/files/a.txt"
+    with pytest.raises(mmapd_client.Unauthorized):
+        mmapd_client.open(url)
+    m = mmapd_client.open(url, token="reader")
+    assert m[0:5] == b"hello" and m.find(b"l") == 2
+    m[0:1] = b"H"
+    with pytest.raises(mmapd_client.Forbidden) as refused:
+        m.flush()
+    assert refused.value.status == 403 and isinstance(refused.value, PermissionError)
+    m.close()
+    with mmapd_client.open(url, token="writer") as writer:
+        writer[0:1] = b"H"
+    assert (root / "a.txt").read_bytes() == b"Hello"
+
+
 def test_a_bad_pattern_is_a_value_error_with_the_servers_reason(root, mmapd):
     (root / "a.txt").write_bytes(b"hello")
     with mmapd_client.open(f"{mmapd.url}/files/a.txt", mmapd_client.ACCESS_READ) as m:

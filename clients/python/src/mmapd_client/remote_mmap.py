@@ -42,6 +42,10 @@ _MISSING: Any = object()
 # The largest single PATCH body sent at once: below the server's default --max-body-bytes (1 GiB)
 # and its buffered-body limit (64 MiB), so a big write goes as several PATCHes it accepts.
 _MAX_PATCH_BYTES = 32 << 20
+# The longest needle find/rfind send as one search; longer ones are found through their first KiB
+# (_find_long), whatever the server's --max-pattern-bytes (4096 by default, may be set lower).
+_LONGEST_PATTERN = 1024
+_NEAR_CANDIDATE = 64 << 10
 
 
 class RemoteMmap:
@@ -257,10 +261,42 @@ class RemoteMmap:
             size = self._current_size()
             low, high = _clamp(first, size), _clamp(size if last is None else last, size)
             return -1 if low > high else (high if reverse else low)
+        if len(needle) > _LONGEST_PATTERN:
+            return self._find_long(needle, first, last, reverse)
         pager = SearchPager(self, needle, regex=False, icase=False, start=first, end=last,
                             reverse=reverse, limit=1, line_numbers=False, pinned=False)
         match = next(iter(pager), None)
         return -1 if match is None else match.offset
+
+    def _find_long(self, needle: bytes, first: int, last: int | None, reverse: bool) -> int:
+        """A needle longer than the server takes as a pattern: the server finds where its first
+        KiB occurs (in a window cut so that the whole needle fits), and the client looks for the
+        needle in the bytes around each candidate, reading only those."""
+        size = self._current_size()
+        low, high = _clamp(first, size), _clamp(size if last is None else last, size)
+        prefix = needle[:_LONGEST_PATTERN]
+        window_end = high - (len(needle) - len(prefix))
+        while window_end - low >= len(prefix):
+            pager = SearchPager(self, prefix, regex=False, icase=False, start=low, end=window_end,
+                                reverse=reverse, limit=1, line_numbers=False, pinned=False)
+            candidate = next(iter(pager), None)
+            if candidate is None:
+                return -1
+            # Check the candidate and the bytes beside it here: occurrences of the prefix often
+            # come in runs (overlapping ones too), and one read settles a whole run.
+            if reverse:
+                chunk_start = max(low, candidate.offset - _NEAR_CANDIDATE)
+                found = self._read(chunk_start, candidate.offset + len(needle)).rfind(needle)
+                if found >= 0:
+                    return chunk_start + found
+                window_end = chunk_start + len(prefix) - 1
+            else:
+                chunk_end = min(high, candidate.offset + len(needle) + _NEAR_CANDIDATE)
+                found = self._read(candidate.offset, chunk_end).find(needle)
+                if found >= 0:
+                    return candidate.offset + found
+                low = chunk_end - len(needle) + 1
+        return -1
 
     def finditer(self, pattern: bytes | str, regex: bool = True, start: int | None = None,
                  end: int | None = None, *, icase: bool = False, line_numbers: bool = True,
