@@ -137,7 +137,8 @@ def run_differential(seed: int, count: int, root: Path, tmp_path: Path, url: str
     remote_path.write_bytes(initial)
     local_file = open(local_path, "r+b")
     options = dict(block_size=rng.choice([16, 64, 1000]), cache_blocks=rng.choice([0, 4, 64]),
-                   max_pending_parts=rng.choice([1, 8, 256]), if_match=rng.random() < 0.5)
+                   max_pending_parts=rng.choice([1, 8, 256]), if_match=rng.random() < 0.5,
+                   max_age=rng.choice([0.0, 1.0]))
     writable = access == mmapd_client.ACCESS_WRITE
 
     def open_both() -> tuple[Any, Any]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import errno
+import mmap
+import gc
+import warnings
 
 import pytest
 
@@ -78,6 +81,18 @@ def test_urls_that_name_no_file_are_refused(mmapd):
 
 def test_copy_on_write_access_is_refused(root, mmapd):
     (root / "a.txt").write_bytes(b"hello")
-    import mmap
     with pytest.raises(ValueError):
         mmapd_client.open(f"{mmapd.url}/files/a.txt", mmap.ACCESS_COPY)
+
+
+def test_an_object_dropped_with_unflushed_writes_warns(root, start_mmapd):
+    (root / "a.txt").write_bytes(b"hello")
+    server = start_mmapd(root, "--writable")
+    m = mmapd_client.open(f"{server.url}/files/a.txt")
+    m[0:1] = b"H"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del m
+        gc.collect()
+    assert any(issubclass(w.category, ResourceWarning) and "unflushed" in str(w.message) for w in caught)
+    assert (root / "a.txt").read_bytes() == b"hello"

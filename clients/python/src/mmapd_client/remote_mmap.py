@@ -24,6 +24,7 @@ import secrets
 import ssl
 import sys
 import time
+import warnings
 from typing import Any, Iterator
 
 from . import _arguments as arguments
@@ -474,6 +475,13 @@ class RemoteMmap:
         finally:
             self._closed = True
             self._session.close()
+
+    def __del__(self) -> None:
+        # Flushing here would send requests from a finalizer; say instead that writes were lost,
+        # as an unclosed file says it was not closed.
+        if not getattr(self, "_closed", True) and len(getattr(self, "_pending", ())):
+            warnings.warn(f"{self!r} was not closed: its unflushed writes are lost",
+                          ResourceWarning, stacklevel=2)
 
     def __enter__(self) -> RemoteMmap:
         self._check_open()
