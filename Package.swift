@@ -11,6 +11,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // HMAC-SHA256 for signed links (BoringSSL underneath; never hand-rolled).
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0", traits: [.defaults, "CommandLineArguments"]),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
@@ -18,11 +20,11 @@ let package = Package(
     ],
     targets: [
         // The only C: what Swift cannot express (variadic daemon start, va_list logging,
-        // the openat2 syscall, a SIGBUS handler).
+        // the openat2 syscall, a SIGBUS handler) and the GnuTLS check of HTTPS credentials.
         .target(
             name: "CMicroHTTPD",
             path: "CMicroHTTPD",
-            linkerSettings: [.linkedLibrary("microhttpd")]
+            linkerSettings: [.linkedLibrary("microhttpd"), .linkedLibrary("gnutls")]
         ),
         // PCRE2's header needs PCRE2_CODE_UNIT_WIDTH defined before it is included; a module map
         // and a one-line header do that. No C code lives here.
@@ -40,6 +42,7 @@ let package = Package(
             dependencies: [
                 "MappedFiles", "ByteSearch", "HTTPSemantics", "MicroHTTP",
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],

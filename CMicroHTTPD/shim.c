@@ -64,7 +64,7 @@ struct MHD_Daemon *cmhd_start_daemon(const struct cmhd_daemon_config *config,
         ((struct sockaddr_in *)&address)->sin_port = htons(config->port);
     }
 
-    struct MHD_OptionItem options[16];
+    struct MHD_OptionItem options[24];
     unsigned int count = 0;
 #define CMHD_OPTION(name, value, pointer) \
     options[count++] = (struct MHD_OptionItem){(name), (intptr_t)(value), (void *)(pointer)}
@@ -83,6 +83,12 @@ struct MHD_Daemon *cmhd_start_daemon(const struct cmhd_daemon_config *config,
     if (config->connection_memory_limit)
         CMHD_OPTION(MHD_OPTION_CONNECTION_MEMORY_LIMIT, config->connection_memory_limit, NULL);
     if (config->listen_backlog) CMHD_OPTION(MHD_OPTION_LISTEN_BACKLOG_SIZE, config->listen_backlog, NULL);
+    if (config->tls_cert_pem != NULL) {
+        flags |= MHD_USE_TLS;
+        CMHD_OPTION(MHD_OPTION_HTTPS_MEM_CERT, 0, config->tls_cert_pem);
+        CMHD_OPTION(MHD_OPTION_HTTPS_MEM_KEY, 0, config->tls_key_pem);
+        CMHD_OPTION(MHD_OPTION_HTTPS_PRIORITIES, 0, config->tls_priorities);
+    }
     CMHD_OPTION(MHD_OPTION_END, 0, NULL);
 #undef CMHD_OPTION
 

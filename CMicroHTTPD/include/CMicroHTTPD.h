@@ -25,6 +25,10 @@ struct cmhd_daemon_config {
     unsigned int connection_timeout_seconds;
     size_t connection_memory_limit;         /* bytes of header/read buffer per connection */
     unsigned int listen_backlog;
+    /* HTTPS when tls_cert_pem is set: NUL-terminated PEM, kept by the caller while the daemon runs. */
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
+    const char *tls_priorities;             /* GnuTLS priority string */
 };
 
 /* Receives each line libmicrohttpd logs, already formatted (the va_list trampoline). */
@@ -55,6 +59,13 @@ struct MHD_Daemon *cmhd_start_daemon(const struct cmhd_daemon_config *config,
                                      void *connection_notify_context,
                                      const struct cmhd_log_target *log,
                                      char *error, size_t error_capacity);
+
+/*
+ * Whether libmicrohttpd has TLS, the priority string parses, the PEM certificate is current and
+ * the PEM key belongs to it (GnuTLS, libmicrohttpd's own TLS library). 0, or -1 with one line in
+ * `error`.
+ */
+int cmhd_tls_check(const char *cert_pem, const char *key_pem, const char *priorities, char *error, size_t capacity);
 
 /* The port the daemon really listens on (the answer to port 0). */
 uint16_t cmhd_bound_port(struct MHD_Daemon *daemon);

@@ -23,13 +23,16 @@ public final class Server: Sendable {
         var error = [CChar](repeating: 0, count: 256)
         let logTarget = UnsafeMutablePointer<cmhd_log_target>.allocate(capacity: 1)
         logTarget.initialize(to: cmhd_log_target(sink: Callbacks.logLine, context: context))
+        // libmicrohttpd keeps pointers to the PEM text: it lives in `tls`, which this object keeps.
+        let tls = options.tls.map(TLSBuffers.init)
         let started: OpaquePointer? = options.host.withCString { host in
             var config = cmhd_daemon_config(
                 host: host, port: options.port, thread_pool_size: UInt32(clamping: options.threads),
                 connection_limit: UInt32(clamping: options.connectionLimit),
                 per_ip_connection_limit: UInt32(clamping: options.perIPConnectionLimit),
                 connection_timeout_seconds: UInt32(clamping: options.connectionTimeoutSeconds),
-                connection_memory_limit: options.memoryPerConnection, listen_backlog: 0)
+                connection_memory_limit: options.memoryPerConnection, listen_backlog: 0,
+                tls_cert_pem: tls?.certificate, tls_key_pem: tls?.key, tls_priorities: tls?.priorities)
             return cmhd_start_daemon(&config, Callbacks.access, context, Callbacks.completed, context,
                                      Callbacks.uriLog, context, Callbacks.connectionEvent, context,
                                      logTarget, &error, error.count)
@@ -37,12 +40,13 @@ public final class Server: Sendable {
         let messages = callbacks.finishStartup()
         guard let started else {
             logTarget.deallocate()
+            tls?.release()
             let reason = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw ServerError(description: ([reason] + messages).joined(separator: ": "))
         }
         messages.forEach(log)
         self.callbacks = callbacks
-        self.daemon = Daemon(pointer: started, logTarget: logTarget)
+        self.daemon = Daemon(pointer: started, logTarget: logTarget, tls: tls)
         self.port = cmhd_bound_port(started)
     }
 
@@ -92,12 +96,14 @@ private final class Daemon: Sendable {
         var pointer: OpaquePointer?
         /// Read by the daemon's threads until it has stopped; freed right after.
         var logTarget: UnsafeMutablePointer<cmhd_log_target>?
+        /// The PEM text libmicrohttpd was given; released with the daemon.
+        var tls: TLSBuffers?
     }
 
     private let handle: Mutex<Handle>
 
-    init(pointer: OpaquePointer, logTarget: UnsafeMutablePointer<cmhd_log_target>) {
-        handle = Mutex(Handle(pointer: pointer, logTarget: logTarget))
+    init(pointer: OpaquePointer, logTarget: UnsafeMutablePointer<cmhd_log_target>, tls: TLSBuffers?) {
+        handle = Mutex(Handle(pointer: pointer, logTarget: logTarget, tls: tls))
     }
 
     func stop() {
@@ -105,10 +111,38 @@ private final class Daemon: Sendable {
             defer {
                 handle.pointer = nil
                 handle.logTarget = nil
+                handle.tls = nil
             }
             return handle
         }
         if let pointer = stopping.pointer { MHD_stop_daemon(pointer) }
         stopping.logTarget?.deallocate()
+        stopping.tls?.release()
+    }
+}
+
+/// C copies of the credentials with stable addresses, for as long as the daemon runs.
+private struct TLSBuffers: @unchecked Sendable {
+    let certificate: UnsafeMutablePointer<CChar>
+    let key: UnsafeMutablePointer<CChar>
+    let priorities: UnsafeMutablePointer<CChar>
+
+    init(_ credentials: TLSCredentials) {
+        certificate = Self.copy(credentials.certificate)
+        key = Self.copy(credentials.key)
+        priorities = Self.copy(credentials.priorities)
+    }
+
+    private static func copy(_ text: [CChar]) -> UnsafeMutablePointer<CChar> {
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: text.count)
+        buffer.initialize(from: text, count: text.count)
+        return buffer
+    }
+
+    /// The key is wiped before its memory goes back.
+    func release() {
+        var index = 0
+        while key[index] != 0 { key[index] = 0; index += 1 }
+        for buffer in [certificate, key, priorities] { buffer.deallocate() }
     }
 }

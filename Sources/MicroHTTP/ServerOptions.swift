@@ -19,12 +19,16 @@ public struct ServerOptions: Sendable {
     /// A body this small is read and discarded when the answer comes before it (a 401 to a small
     /// PATCH), so the connection survives; a larger one is refused with the connection closed.
     public var drainBodyLimit: UInt64
+    /// HTTPS with these credentials; nil: plain HTTP.
+    public var tls: TLSCredentials?
 
     public init(
         host: String = "127.0.0.1", port: UInt16 = 8080, threads: Int = 2, connectionLimit: Int = 1024,
         perIPConnectionLimit: Int = 0, connectionTimeoutSeconds: Int = 30, headerTimeoutSeconds: Int = 10,
-        minimumBodyRate: Int = 1024, memoryPerConnection: Int = 16 * 1024, drainBodyLimit: UInt64 = 64 * 1024
+        minimumBodyRate: Int = 1024, memoryPerConnection: Int = 16 * 1024, drainBodyLimit: UInt64 = 64 * 1024,
+        tls: TLSCredentials? = nil
     ) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.threads = threads

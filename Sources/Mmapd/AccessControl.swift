@@ -1,3 +1,4 @@
+import Glibc
 import HTTPSemantics
 import MicroHTTP
 
@@ -6,15 +7,19 @@ import MicroHTTP
 ///
 /// - Writes (any method but GET, HEAD and OPTIONS) need a write token when write tokens are
 ///   configured or reading is restricted; a read token (or a signed link) for a write is 403.
-/// - Reading is restricted when any read token is configured (see `SignedLinks` for the other
-///   way in). Then every route but `/healthz` needs a read or a write token, and a CORS preflight
-///   (which browsers send without credentials, and which reveals only the methods a route takes)
-///   is let through.
+/// - Reading is restricted when any read token is configured or a signing key is: then every
+///   route but `/healthz` needs a read or a write token, or a signed link valid for the path
+///   (`SignedLinks`: GET and HEAD of `/files` and `/search` at or below the signed scope, until it
+///   expires; expired or altered is 403). A CORS preflight (which browsers send without
+///   credentials, and which reveals only the methods a route takes) is let through.
 struct AccessControl: Sendable {
     let writeTokens: BearerTokens
     let readTokens: BearerTokens
+    let links: SignedLinks?
+    /// Unix seconds now; a parameter so the tests can move time.
+    var now: @Sendable () -> Int64 = { Int64(time(nil)) }
 
-    var readsRestricted: Bool { readTokens.required }
+    var readsRestricted: Bool { readTokens.required || links != nil }
 
     /// The refusal for `request`, or nil when it may proceed. `target` is nil when the
     /// request-target did not parse: such a request is refused like any other when reads are
@@ -24,14 +29,43 @@ struct AccessControl: Sendable {
         let offered = BearerTokens.credential(in: request.header("Authorization"))
         if writeTokens.contains(offered) { return nil }
         let method = request.method
+        let link = readsRestricted ? SignedLink.parameters(in: target?.query ?? Self.rawQuery(request.target)) : .absent
         if method != "GET" && method != "HEAD" && method != "OPTIONS" {
             guard writeTokens.required || readsRestricted else { return nil }
             if readTokens.contains(offered) { return Self.forbidden("A read token does not allow \(Self.printable(method)); writes need a write token.") }
+            if link != .absent { return Self.forbidden("A signed link never allows \(Self.printable(method)); writes need a write token.") }
             return Self.unauthorized("\(Self.printable(method)) needs 'Authorization: Bearer <token>' with a write token.")
         }
         guard readsRestricted, !readTokens.contains(offered) else { return nil }
         if method == "OPTIONS", request.header("Access-Control-Request-Method") != nil { return nil }
-        return Self.unauthorized("This server needs 'Authorization: Bearer <token>' with a read or write token for every request but /healthz.")
+        switch link {
+        case .absent:
+            return Self.unauthorized("This server needs 'Authorization: Bearer <token>' with a read or write token for every request but /healthz.")
+        case .malformed:
+            return Self.forbidden("The signed link is altered: it needs exactly one 'expires' and one 'signature' as 'mmapd sign' printed them.")
+        case .present(let parameters):
+            return linkRefusal(parameters, method: method, target: target)
+        }
+    }
+
+    /// A signed link grants GET and HEAD of a file, a directory or a search, at or below its scope.
+    private func linkRefusal(_ parameters: SignedLink.Parameters, method: String, target: RequestTarget?) -> Response? {
+        let file: FileTarget
+        switch target?.route {
+        case .files(let named), .search(let named): file = named
+        default: return Self.forbidden("A signed link grants reading files, listings and searches, not this route.")
+        }
+        guard method != "OPTIONS" else { return Self.forbidden("A signed link grants GET and HEAD only.") }
+        guard let links, links.grants(parameters, scope: SignedLink.scope(path: file.path.string, isDirectory: file.isDirectory)) else {
+            return Self.forbidden("The signed link is altered or not for this path.")
+        }
+        guard parameters.expires > now() else { return Self.forbidden("The signed link has expired.") }
+        return nil
+    }
+
+    /// The query of a target that did not parse, for telling an altered link from no link.
+    private static func rawQuery(_ target: String) -> String? {
+        target.firstIndex(of: "?").map { String(target[target.index(after: $0)...]) }
     }
 
     static func unauthorized(_ detail: String) -> Response {

@@ -25,6 +25,8 @@ public final class MmapdService: Sendable {
                                                          maxMappedBytes: UInt64(settings.maxMappedBytes),
                                                          revalidationInterval: .milliseconds(settings.revalidateMilliseconds)))
         let generations = WriteGenerations()
+        var links: SignedLinks?
+        if let keyFile = settings.signingKeyFile { links = try SignedLinks(keyFile: keyFile) }
         let metrics = ServiceMetrics()
         // The routes are made before the server they serve; /metrics reads the server through this.
         let serverBox = ServerBox()
@@ -53,7 +55,8 @@ public final class MmapdService: Sendable {
             accessLog: AccessLog(logger: logger), metrics: metrics,
             crossOrigin: CrossOrigin(allowedOrigins: Set(settings.corsOrigins)),
             allowedHosts: AllowedHosts(settings.allowedHosts),
-            access: AccessControl(writeTokens: BearerTokens(settings.tokens), readTokens: BearerTokens(settings.readTokens)),
+            access: AccessControl(writeTokens: BearerTokens(settings.tokens), readTokens: BearerTokens(settings.readTokens),
+                                  links: links),
             scrape: { [serverBox] in
                 let server = serverBox.server
                 return metrics.scrape(pool: pool.statistics, connections: server?.connections ?? 0,
@@ -64,13 +67,28 @@ public final class MmapdService: Sendable {
             host: settings.host, port: UInt16(settings.port), threads: settings.threads,
             connectionLimit: settings.maxConnections, perIPConnectionLimit: settings.maxConnectionsPerIP,
             connectionTimeoutSeconds: settings.connectionTimeout, headerTimeoutSeconds: settings.headerTimeout,
-            minimumBodyRate: settings.minBodyRate, memoryPerConnection: settings.maxHeaderBytes)
+            minimumBodyRate: settings.minBodyRate, memoryPerConnection: settings.maxHeaderBytes,
+            tls: try Self.tlsCredentials(settings))
         let daemonLogger = logger
         do {
             server = try Server(options: options, handler: routes) { line in daemonLogger.warning("\(line)") }
             serverBox.set(server)
         } catch {
             throw SettingsError(error.description)
+        }
+    }
+
+    /// Both files or neither: HTTPS needs a certificate and its key.
+    private static func tlsCredentials(_ settings: Settings) throws(SettingsError) -> TLSCredentials? {
+        switch (settings.tlsCert, settings.tlsKey) {
+        case (nil, nil): return nil
+        case (let certificate?, let key?):
+            do {
+                return try TLSCredentials(certificateFile: certificate, keyFile: key, priorities: settings.tlsPriorities)
+            } catch {
+                throw SettingsError(error.description)
+            }
+        default: throw SettingsError("HTTPS needs both tlsCert and tlsKey")
         }
     }
 
@@ -85,7 +103,7 @@ public final class MmapdService: Sendable {
     /// The address clients use, as the startup line prints it.
     public var url: String {
         let host = settings.host.contains(":") ? "[\(settings.host)]" : settings.host
-        return "http://\(host):\(port)"
+        return (settings.tlsCert == nil ? "http" : "https") + "://\(host):\(port)"
     }
 
     /// Answers new requests 503, lets in-flight ones finish within the configured grace, closes all.

@@ -2,6 +2,7 @@ import ByteSearch
 import Configuration
 import Glibc
 import HTTPSemantics
+import MicroHTTP
 import SystemPackage
 
 /// Every option mmapd reads, resolved from (highest first) flags, `MMAPD_*` environment
@@ -15,6 +16,13 @@ public struct Settings: Sendable {
     public var tokens: [String] = []
     /// Read tokens: when any is set, every request but /healthz needs a read or a write token.
     public var readTokens: [String] = []
+    /// The key signed links are made and checked with (`mmapd sign`); nil: no signed links.
+    public var signingKeyFile: String?
+    /// PEM certificate chain and private key: HTTPS when both are set.
+    public var tlsCert: String?
+    public var tlsKey: String?
+    /// GnuTLS priority string: TLS 1.2 and 1.3 with forward-secret AEAD ciphers only.
+    public var tlsPriorities = TLSCredentials.defaultPriorities
     public var threads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     public var maxConnections = 1024
     public var maxConnectionsPerIP = 256
@@ -88,6 +96,10 @@ public struct Settings: Sendable {
         tokens("token", "bearer token writes require (repeatable; comma-separated in the environment)", \.tokens),
         tokens("readToken", "bearer token every request but /healthz then requires; a write token also reads (repeatable; comma-separated in the environment)",
                \.readTokens),
+        optionalText("signingKeyFile", "file holding the signed-link key (at least 32 bytes, mode 600); also restricts reads", \.signingKeyFile),
+        optionalText("tlsCert", "PEM certificate (chain) file: serve HTTPS (with --tls-key)", \.tlsCert),
+        optionalText("tlsKey", "PEM private key file of --tls-cert", \.tlsKey),
+        text("tlsPriorities", "GnuTLS priority string for HTTPS", \.tlsPriorities),
         integer("threads", "network threads (default: cores)", \.threads, 1...256),
         integer("maxConnections", "open connections at most", \.maxConnections, 1...1_000_000),
         integer("maxConnectionsPerIP", "open connections per client address (0 = no limit)", \.maxConnectionsPerIP, 0...1_000_000),
@@ -156,6 +168,15 @@ public struct Settings: Sendable {
     private static func text(_ key: String, _ help: String, _ field: WritableKeyPath<Settings, String> & Sendable) -> Option {
         Option(key: key, help: help) { settings, reader throws(SettingsError) in
             if let value = reader.string(forKey: ConfigKey(key)) { settings[keyPath: field] = value }
+        }
+    }
+
+    private static func optionalText(_ key: String, _ help: String, _ field: WritableKeyPath<Settings, String?> & Sendable) -> Option {
+        Option(key: key, help: help) { settings, reader throws(SettingsError) in
+            if let value = reader.string(forKey: ConfigKey(key)) {
+                guard !value.isEmpty else { throw SettingsError("\(key) must name a file") }
+                settings[keyPath: field] = value
+            }
         }
     }
 

@@ -18,7 +18,32 @@ struct Command: ParsableCommand {
             Precedence: flag > environment > config file > default.
 
             \(Settings.helpText)
-            """)
+            """,
+        subcommands: [Serve.self, Sign.self], defaultSubcommand: Serve.self)
+}
+
+/// `mmapd [options]`: the server.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the root (the default; 'mmapd --help' lists the options).")
+
+    @Option(help: "JSON config file [MMAPD_CONFIG]")
+    var config: String?
+
+    @Argument(parsing: .allUnrecognized, help: .hidden)
+    var options: [String] = []
+}
+
+/// `mmapd sign PATH [--expires SECONDS] [options]`: prints a signed link, with the key and
+/// configuration the server reads (the same flags, environment and config file).
+struct Sign: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a signed link to PATH (a file, or a directory ending in '/') that reads without a token until it expires.")
+
+    @Argument(help: "path relative to the root; end it with '/' to sign a directory and everything below it")
+    var path: String
+
+    @Option(help: "seconds the link stays valid")
+    var expires: Int64 = 3600
 
     @Option(help: "JSON config file [MMAPD_CONFIG]")
     var config: String?
@@ -34,12 +59,40 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-let command = Command.parseOrExit()
+let command: any ParsableCommand
+do {
+    command = try Command.parseAsRoot()
+} catch {
+    Command.exit(withError: error)
+}
 let environment = ProcessEnvironment.variables((0..<Int(1 << 16)).lazy.map { environ[$0] }.prefix { $0 != nil }.map { String(cString: $0!) })
+
+if let sign = command as? Sign {
+    guard (1...(10 * 366 * 86_400)).contains(sign.expires) else { fail("--expires must be within 1...\(10 * 366 * 86_400) seconds") }
+    do {
+        let settings = try await Settings.load(arguments: sign.options, environment: environment,
+                                               configFile: sign.config ?? environment["MMAPD_CONFIG"])
+        guard let keyFile = settings.signingKeyFile else { fail("sign needs signingKeyFile (--signing-key-file FILE)") }
+        print(try SignedLinks(keyFile: keyFile).link(for: sign.path, expires: Int64(time(nil)) + sign.expires))
+    } catch {
+        fail(error.description)
+    }
+    exit(0)
+}
+guard let serve = command as? Serve else {
+    // `--help` and `help sign`: ArgumentParser's own commands.
+    do {
+        var builtIn = command
+        try builtIn.run()
+        Command.exit()
+    } catch {
+        Command.exit(withError: error)
+    }
+}
 let settings: Settings
 do {
-    settings = try await Settings.load(arguments: command.options, environment: environment,
-                                       configFile: command.config ?? environment["MMAPD_CONFIG"])
+    settings = try await Settings.load(arguments: serve.options, environment: environment,
+                                       configFile: serve.config ?? environment["MMAPD_CONFIG"])
 } catch {
     fail(error.description)
 }
