@@ -2,7 +2,7 @@
 # exact apt-get line and stops.
 
 SWIFT ?= swift
-DEB_PACKAGES := libmicrohttpd-dev libpcre2-dev pkg-config curl python3
+DEB_PACKAGES := libmicrohttpd-dev libpcre2-dev pkg-config curl python3 openssl
 BENCH_PACKAGES := nginx-light wrk ripgrep
 CONFIG ?= config/mmapd.json
 

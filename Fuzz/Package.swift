@@ -18,7 +18,7 @@ import PackageDescription
 
 let fuzzTargets = [
     "FuzzRange", "FuzzContentRange", "FuzzConditional", "FuzzHTTPDate",
-    "FuzzPatchBody", "FuzzQuery", "FuzzRequestTarget", "FuzzJSONText",
+    "FuzzPatchBody", "FuzzQuery", "FuzzRequestTarget", "FuzzJSONText", "FuzzSignedLink",
 ]
 
 let package = Package(

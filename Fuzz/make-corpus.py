@@ -105,3 +105,12 @@ write("FuzzJSONText", [b"plain", b'quote " backslash \\ slash /', b"\x00\x01\x1f
                        b"\xff\xfe", b"\xe2\x82", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc0\xaf",
                        "\u2028\u2029".encode(), b"a\tb\nc\rd\x08e\x0cf"])
 print("corpus written")
+
+# FuzzSignedLink: raw query, NUL, raw path after /files/.
+signature = "ab" * 32
+links = [("expires=1796172706&signature=" + signature, "docs/a.txt"), ("expires=1&signature=" + signature, "dir/"),
+         ("signature=" + signature + "&expires=99", "dir//./x/"), ("expires=01&signature=" + signature, "a"),
+         ("expires=1&signature=" + signature.upper(), "a%2Fb"), ("expires=1&expires=2&signature=" + signature, ""),
+         ("expires=-5&signature=" + signature, "caf%C3%A9/"), ("expires=9999999999999999999&signature=00", "x/../y"),
+         ("q=x&lines=1-2", "dir2/o.txt"), ("expires=%31&signature=" + signature, "%2e/dir/")]
+write("FuzzSignedLink", [q.encode() + b"\x00" + p.encode() for q, p in links])

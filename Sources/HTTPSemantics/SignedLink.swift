@@ -48,8 +48,10 @@ public enum SignedLink {
     /// one more way to present a link: `expires` is 1 to 19 digits without sign or leading zero,
     /// `signature` exactly 64 lowercase hex digits, each exactly once.
     public static func parameters(in rawQuery: String?) -> Presence {
-        guard let rawQuery, let query = try? QueryParameters(parsing: rawQuery) else {
-            return rawQuery.map { $0.utf8.isEmpty ? .absent : .malformed } ?? .absent
+        guard let rawQuery else { return .absent }
+        guard let query = try? QueryParameters(parsing: rawQuery) else {
+            // A bad escape elsewhere in the query is not a link unless it names one.
+            return rawQuery.contains("expires") || rawQuery.contains("signature") ? .malformed : .absent
         }
         let expiresValues = query.allBytes("expires")
         let signatureValues = query.allBytes("signature")
