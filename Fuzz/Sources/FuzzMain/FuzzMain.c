@@ -24,5 +24,6 @@ FUZZ_ENTRY(FuzzPatchBody)
 FUZZ_ENTRY(FuzzQuery)
 FUZZ_ENTRY(FuzzRequestTarget)
 FUZZ_ENTRY(FuzzJSONText)
+FUZZ_ENTRY(FuzzSignedLink)
 
 int fuzz_main_linked(void) { return 1; }
