@@ -16,7 +16,7 @@ RUN swift build -c release --static-swift-stdlib --product mmapd \
 FROM debian:bookworm-slim
 # Runtime libraries of the binary (docker-check keeps this list honest) and curl for HEALTHCHECK.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libmicrohttpd12 libpcre2-8-0 libstdc++6 curl ca-certificates \
+ && apt-get install -y --no-install-recommends libmicrohttpd12 libgnutls30 libpcre2-8-0 libstdc++6 curl ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin mmapd \
  && mkdir -p /etc/mmapd /data && chown mmapd:mmapd /data
@@ -29,6 +29,9 @@ ENV MMAPD_CONFIG=/etc/mmapd/mmapd.json \
     MMAPD_HOST=0.0.0.0 \
     MMAPD_ROOT=/data
 STOPSIGNAL SIGTERM
+# With HTTPS on (MMAPD_TLS_CERT set) the probe speaks TLS; --insecure because it checks that the
+# server answers, not who it is (docs/DEPLOY.md).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
-  CMD curl --fail --silent --max-time 2 http://127.0.0.1:8080/healthz || exit 1
+  CMD if [ -n "$MMAPD_TLS_CERT" ]; then curl --fail --silent --insecure --max-time 2 https://127.0.0.1:8080/healthz; \
+      else curl --fail --silent --max-time 2 http://127.0.0.1:8080/healthz; fi || exit 1
 ENTRYPOINT ["/usr/local/bin/mmapd"]

@@ -63,7 +63,7 @@ class Settings:
         self.search_runs = env_int("BENCH_SEARCH_RUNS", 1 if self.quick else 3)
         self.grep_regex = os.environ.get("BENCH_GREP_REGEX", "0" if self.quick else "1") not in ("", "0")
         self.side_rounds = env_int("BENCH_SIDE_ROUNDS", min(self.rounds, 3))
-        sections = os.environ.get("BENCH_SECTIONS", "http,search,patch,isolation")
+        sections = os.environ.get("BENCH_SECTIONS", "http,search,patch,isolation,tls")
         self.sections = {s.strip() for s in sections.split(",") if s.strip()}
         only = os.environ.get("BENCH_WORKLOADS", "")
         self.workloads = {w.strip() for w in only.split(",") if w.strip()}
@@ -973,6 +973,9 @@ def main():
         patch_section(args, settings, report, wrk, results)
     if "isolation" in settings.sections:
         isolation_section(args, settings, report, wrk, results, search_ok)
+    if "tls" in settings.sections:
+        import tls  # Benchmarks/tls.py: HTTPS against nginx, with this module's helpers
+        tls.tls_section(sys.modules[__name__], args, settings, report, wrk, results)
     summary_block(report, results)
     diagnostics(args, report, results)
     with open("/proc/loadavg") as f:

@@ -16,7 +16,10 @@
 # 4. The runtime steps, run another way: the binary as an unprivileged user (uid/gid 65534),
 #    MMAPD_CONFIG at a copy of config/mmapd.json under an etc/mmapd directory, MMAPD_HOST
 #    127.0.0.1, MMAPD_ROOT a temporary directory; /healthz and a file answer 200; the
-#    STOPSIGNAL makes it exit 0 within the configured shutdownGrace.
+#    STOPSIGNAL makes it exit 0 within the configured shutdownGrace; the HEALTHCHECK's own command
+#    passes.
+# 5. The same with HTTPS on (MMAPD_TLS_CERT/KEY, a certificate made with openssl): the startup line
+#    says https and the HEALTHCHECK's own command still passes.
 #
 # Usage: Tests/deploy/check_dockerfile.sh   (builds .build/release/mmapd with
 #        --static-swift-stdlib first, which takes minutes; or MMAPD_BIN=path/to/release/mmapd)
@@ -237,23 +240,35 @@ signal=${stopsignal:-SIGTERM}
 signal=${signal#SIG}
 [[ $signal =~ ^[0-9]+$ ]] && signal=$(kill -l "$signal")
 
-(cd "$work" && exec env -i PATH=/usr/bin:/bin \
-    MMAPD_CONFIG="$work/etc/mmapd/mmapd.json" MMAPD_HOST=127.0.0.1 MMAPD_PORT=0 MMAPD_ROOT="$work/data" \
-    "${as_user[@]}" "$work/bin/mmapd" >"$work/stdout" 2>"$work/stderr") &
-pid=$!
-url=
-for _ in $(seq 100); do
-    line=$(head -n 1 "$work/stdout" 2>/dev/null || true)
-    if [[ $line == "mmapd listening on "* ]]; then url=${line#mmapd listening on }; break; fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
+# Starts the binary as the image would, with extra NAME=VALUE environment; sets pid and url.
+start_mmapd() {
+    (cd "$work" && exec env -i PATH=/usr/bin:/bin \
+        MMAPD_CONFIG="$work/etc/mmapd/mmapd.json" MMAPD_HOST=127.0.0.1 MMAPD_PORT=0 MMAPD_ROOT="$work/data" "$@" \
+        "${as_user[@]}" "$work/bin/mmapd" >"$work/stdout" 2>"$work/stderr") &
+    pid=$!
+    url=
+    for _ in $(seq 100); do
+        line=$(head -n 1 "$work/stdout" 2>/dev/null || true)
+        if [[ $line == "mmapd listening on "* ]]; then url=${line#mmapd listening on }; break; fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+}
+
+# The HEALTHCHECK's own command, against the port really bound, with the container's environment.
+healthcheck_passes() {
+    local command=${healthcheck#*CMD }
+    env "$@" sh -c "${command//127.0.0.1:8080/127.0.0.1:${url##*:}}" >/dev/null 2>&1
+}
+
+start_mmapd
 if [[ -z $url ]]; then
     bad "the binary did not start as an unprivileged user: $(cat "$work/stderr")"
 else
     running_as=$(ps -o uid= -p "$(pgrep -P "$pid" mmapd || echo "$pid")" 2>/dev/null | tr -d ' ' || true)
     say "started as uid ${running_as:-?} at $url"
     [[ $(curl -s -o /dev/null -w '%{http_code}' "$url/healthz") == 200 ]] || bad "GET /healthz did not answer 200"
+    healthcheck_passes || bad "the HEALTHCHECK command fails against the plain HTTP server"
     [[ $(curl -s "$url/files/hello.txt") == "hello from the volume" ]] || bad "GET /files/hello.txt did not serve the volume's file"
     # The process is the subshell's exec: signal it and time the exit.
     started=$(date +%s%N)
@@ -274,6 +289,26 @@ else
         fi
     fi
     pid=
+fi
+
+# --- 5. the HEALTHCHECK with HTTPS on (a self-signed certificate made here) ---------------------
+if command -v openssl >/dev/null; then
+    mkdir -p "$work/etc/mmapd/tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -keyout "$work/etc/mmapd/tls/tls.key" -out "$work/etc/mmapd/tls/tls.crt" >/dev/null 2>&1
+    chmod -R a+rX "$work/etc/mmapd/tls"
+    tls=(MMAPD_TLS_CERT="$work/etc/mmapd/tls/tls.crt" MMAPD_TLS_KEY="$work/etc/mmapd/tls/tls.key")
+    start_mmapd "${tls[@]}"
+    if [[ $url != https://* ]]; then
+        bad "with MMAPD_TLS_CERT/KEY the binary did not start on https: ${url:-$(cat "$work/stderr")}"
+    else
+        healthcheck_passes "${tls[@]}" && say "HEALTHCHECK passes with HTTPS on ($url)" \
+            || bad "the HEALTHCHECK command fails with HTTPS on"
+    fi
+    [[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null && wait "$pid" || true
+    pid=
+else
+    say "WARNING: no openssl: the HTTPS HEALTHCHECK variant was not checked"
 fi
 
 if ((failures)); then
