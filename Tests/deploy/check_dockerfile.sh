@@ -242,6 +242,7 @@ signal=${signal#SIG}
 
 # Starts the binary as the image would, with extra NAME=VALUE environment; sets pid and url.
 start_mmapd() {
+    rm -f "$work/stdout" "$work/stderr"
     (cd "$work" && exec env -i PATH=/usr/bin:/bin \
         MMAPD_CONFIG="$work/etc/mmapd/mmapd.json" MMAPD_HOST=127.0.0.1 MMAPD_PORT=0 MMAPD_ROOT="$work/data" "$@" \
         "${as_user[@]}" "$work/bin/mmapd" >"$work/stdout" 2>"$work/stderr") &
