@@ -32,7 +32,7 @@ public enum SignedLink {
         }
 
         /// The query a link carries: `expires=…&signature=…`, lowercase hex.
-        public var query: String { "expires=\(expires)&signature=\(SignedLink.hex(signature))" }
+        public var query: String { "expires=\(expires)&signature=\(LowercaseHex.encode(signature))" }
     }
 
     /// What a request's query says about signing.
@@ -57,7 +57,7 @@ public enum SignedLink {
         let signatureValues = query.allBytes("signature")
         if expiresValues.isEmpty && signatureValues.isEmpty { return .absent }
         guard expiresValues.count == 1, signatureValues.count == 1, let seconds = canonicalSeconds(expiresValues[0]),
-              let bytes = decodeHex(signatureValues[0]), bytes.count == signatureBytes else {
+              let bytes = LowercaseHex.decode(signatureValues[0]), bytes.count == signatureBytes else {
             return .malformed
         }
         return .present(Parameters(expires: seconds, signature: bytes))
@@ -94,36 +94,6 @@ public enum SignedLink {
     public static func grantingScopes(of scope: String) -> [String] {
         let bytes = Array(scope.utf8)
         return ["/"] + grantingLengths(of: scope).map { String(decoding: bytes[..<$0], as: UTF8.self) }
-    }
-
-    public static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
-    }
-
-    private static func decodeHex(_ text: [UInt8]) -> [UInt8]? {
-        guard text.count % 2 == 0 else { return nil }
-        func nibble(_ digit: UInt8) -> UInt8? {
-            switch digit {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-            default: nil
-            }
-        }
-        var bytes: [UInt8] = []
-        var index = 0
-        while index < text.count {
-            guard let high = nibble(text[index]), let low = nibble(text[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
-        }
-        return bytes
     }
 
     private static func canonicalSeconds(_ text: [UInt8]) -> Int64? {

@@ -102,28 +102,13 @@ public struct TreeSearchCursor: Sendable, Hashable {
         bytes += Self.littleEndian(fingerprint)
         bytes += Self.littleEndian(UInt64(bitPattern: Int64(offset)))
         bytes += path
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0xF)])
-        }
-        return String(decoding: text, as: UTF8.self)
+        return LowercaseHex.encode(bytes)
     }
 
     /// Decodes a `next`; nil for anything this server did not make (odd length, not hex, another
     /// version, a negative offset, a path with NUL, an empty name, `.` or `..`).
     public init?(encoded text: [UInt8]) {
-        guard text.count >= 34, text.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.count / 2)
-        var index = 0
-        while index < text.count {
-            guard let high = Self.hexValue(text[index]), let low = Self.hexValue(text[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
-        }
+        guard text.count >= 34, let bytes = LowercaseHex.decode(text) else { return nil }
         guard bytes[0] == Self.version else { return nil }
         let fingerprint = Self.readLittleEndian(bytes[1..<9])
         let offset = Self.readLittleEndian(bytes[9..<17])
@@ -151,14 +136,6 @@ public struct TreeSearchCursor: Sendable, Hashable {
                 let (x, y) = (a == 0x2F ? 0 : a, b == 0x2F ? 0 : b)
                 if x != y { return x < y ? -1 : 1 }
             }
-        }
-    }
-
-    private static func hexValue(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        default: nil
         }
     }
 

@@ -95,7 +95,9 @@ import Testing
     }
 
     @Test func hexIsLowercaseAndTwoDigitsPerByte() {
-        #expect(SignedLink.hex([0x00, 0x0f, 0xa0, 0xff]) == "000fa0ff")
-        #expect(SignedLink.hex([]) == "")
+        #expect(LowercaseHex.encode([0x00, 0x0f, 0xa0, 0xff]) == "000fa0ff")
+        #expect(LowercaseHex.encode([UInt8]()) == "")
+        #expect(LowercaseHex.decode(Array("000fa0ff".utf8)) == [0x00, 0x0f, 0xa0, 0xff])
+        for refused in ["0", "0F", "zz", "0g", "abc"] { #expect(LowercaseHex.decode(Array(refused.utf8)) == nil, "\(refused)") }
     }
 }
