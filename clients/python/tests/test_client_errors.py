@@ -5,11 +5,16 @@ from __future__ import annotations
 import errno
 import gc
 import mmap
+import os
+import subprocess
 import warnings
+from pathlib import Path
 
 import pytest
 
 import mmapd_client
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_missing_file_is_file_not_found(root, mmapd):
@@ -96,3 +101,20 @@ def test_an_object_dropped_with_unflushed_writes_warns(root, start_mmapd):
         gc.collect()
     assert any(issubclass(w.category, ResourceWarning) and "unflushed" in str(w.message) for w in caught)
     assert (root / "a.txt").read_bytes() == b"hello"
+
+
+def test_a_signed_link_reads_searches_and_views_without_a_token(root, tmp_path, start_mmapd):
+    (root / "a.txt").write_bytes(b"hello signed\nworld\n")
+    key = tmp_path / "signing.key"
+    key.write_bytes(os.urandom(40))
+    key.chmod(0o600)
+    server = start_mmapd(root, "--read-token", "reader", "--signing-key-file", str(key))
+    binary = os.environ.get("MMAPD_BIN", str(REPO / ".build/debug/mmapd"))
+    link = subprocess.run([binary, "sign", "a.txt", "--signing-key-file", str(key), "--root", str(root)],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    with pytest.raises(mmapd_client.Unauthorized):
+        mmapd_client.open(f"{server.url}/files/a.txt")
+    with mmapd_client.open(server.url + link, mmapd_client.ACCESS_READ) as m:
+        assert m[0:5] == b"hello" and m.find(b"world", 0) == 13
+        assert [match.line for match in m.finditer(b"o")] == [1, 2]
+        assert list(m.lines(2)) == [b"world\n"]
