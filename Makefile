@@ -3,7 +3,7 @@
 
 SWIFT ?= swift
 DEB_PACKAGES := libmicrohttpd-dev libpcre2-dev pkg-config curl python3 openssl
-BENCH_PACKAGES := nginx-light wrk ripgrep
+BENCH_PACKAGES := nginx-light wrk ripgrep linux-source-6.1
 CONFIG ?= config/mmapd.json
 
 .PHONY: deps bench-deps build release run test unit-test python-test bench conformance docker-check deploy-check clean

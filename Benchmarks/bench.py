@@ -25,6 +25,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import tree
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 WORD = "example"
@@ -63,7 +65,7 @@ class Settings:
         self.search_runs = env_int("BENCH_SEARCH_RUNS", 1 if self.quick else 3)
         self.grep_regex = os.environ.get("BENCH_GREP_REGEX", "0" if self.quick else "1") not in ("", "0")
         self.side_rounds = env_int("BENCH_SIDE_ROUNDS", min(self.rounds, 3))
-        sections = os.environ.get("BENCH_SECTIONS", "http,search,patch,isolation,tls")
+        sections = os.environ.get("BENCH_SECTIONS", "http,search,patch,isolation,tls,tree")
         self.sections = {s.strip() for s in sections.split(",") if s.strip()}
         only = os.environ.get("BENCH_WORKLOADS", "")
         self.workloads = {w.strip() for w in only.split(",") if w.strip()}
@@ -849,6 +851,9 @@ def summary_block(report, results):
             report("search mmapd/tool GB/s: " + ", ".join(parts))
         else:
             report(f"search: {search.get('reason')}")
+    for name, data in results.get("tree", {}).get("datasets", {}).items():
+        report(f"tree {name} mmapd/rg: " + ", ".join(
+            f"{key} {fmt_ratio(case['mmapd_over_rg'])}" for key, case in data["cases"].items()))
     patch = results.get("patch")
     if patch is not None:
         if patch.get("available"):
@@ -976,6 +981,9 @@ def main():
     if "tls" in settings.sections:
         import tls  # Benchmarks/tls.py: HTTPS against nginx, with this module's helpers
         tls.tls_section(sys.modules[__name__], args, settings, report, wrk, results)
+    tree_ok = True
+    if "tree" in settings.sections:
+        tree_ok = tree.tree_section(args, settings, report, results, curl_search)
     summary_block(report, results)
     diagnostics(args, report, results)
     with open("/proc/loadavg") as f:
@@ -993,6 +1001,8 @@ def main():
     with open(os.path.join(results_dir, "latest.json"), "w") as f:
         json.dump(results, f, indent=1, default=str)
     print(f"results written to {os.path.join(results_dir, 'latest.txt')} and {stamp}*.txt", file=sys.stderr)
+    if not tree_ok:
+        sys.exit("bench: the tree section's counts disagree with rg (see DISAGREE above)")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import PackageDescription
 
 let fuzzTargets = [
     "FuzzRange", "FuzzContentRange", "FuzzConditional", "FuzzHTTPDate",
-    "FuzzPatchBody", "FuzzQuery", "FuzzRequestTarget", "FuzzJSONText", "FuzzSignedLink",
+    "FuzzPatchBody", "FuzzQuery", "FuzzRequestTarget", "FuzzJSONText", "FuzzSignedLink", "FuzzGlob",
 ]
 
 let package = Package(

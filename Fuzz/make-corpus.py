@@ -104,6 +104,10 @@ write("FuzzRequestTarget", [u8(m) + t.encode() for m, t in targets])
 write("FuzzJSONText", [b"plain", b'quote " backslash \\ slash /', b"\x00\x01\x1f\x7f", "é ✓ 😀".encode(),
                        b"\xff\xfe", b"\xe2\x82", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc0\xaf",
                        "\u2028\u2029".encode(), b"a\tb\nc\rd\x08e\x0cf"])
+# FuzzGlob: pattern NUL path NUL name.
+write("FuzzGlob", [b"a/b.txt\0a/b.txt\0x", b"**/*.c\0d/e/x.c\0y", b"f[0-9]?.log\0f1a.log\0z", b"logs/**\0logs\0a.log",
+                   b"[!a-c]*/**/x\0d/q/x\0n", b"a\\*b\0a*b\0n", "café/?\0café/é\0n".encode(), b"[]]\0]\0n",
+                   b"*a*a*a*b\0aaaaaaaaaaaaaaaa\0n", b"\xff?\0\xff\xfe\0n"])
 print("corpus written")
 
 # FuzzSignedLink: raw query, NUL, raw path after /files/.

@@ -25,5 +25,6 @@ FUZZ_ENTRY(FuzzQuery)
 FUZZ_ENTRY(FuzzRequestTarget)
 FUZZ_ENTRY(FuzzJSONText)
 FUZZ_ENTRY(FuzzSignedLink)
+FUZZ_ENTRY(FuzzGlob)
 
 int fuzz_main_linked(void) { return 1; }
