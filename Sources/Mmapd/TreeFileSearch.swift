@@ -152,8 +152,9 @@ final class ReadBuffer: @unchecked Sendable {
 }
 
 extension SearchBudget {
-    /// The deadline has passed: nothing more should be begun.
+    /// The deadline has passed or the client left: nothing more should be begun.
     var isExhausted: Bool {
+        if let cancellation, cancellation.level.value >= SearchCancellation.abandoned { return true }
         guard let deadline else { return false }
         return ContinuousClock.now >= deadline
     }
