@@ -39,6 +39,7 @@ unit-test: deps
 python-test: build
 	@python3 -c 'import ensurepip' 2>/dev/null || ./.ci/install-packages python3-venv
 	@./.ci/install-packages ripgrep   # the tree-search tests compare counts with rg
+	@./.ci/install-packages chromium chromium-driver   # the page tests drive headless Chromium
 	Tests/python/run
 
 bench: bench-deps release

@@ -46,6 +46,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            // The pages' style sheet and scripts, compiled into the binary (PageAssets).
+            resources: [
+                .embedInCode("Assets/mmapd.css"), .embedInCode("Assets/pages.js"),
+                .embedInCode("Assets/listing.js"), .embedInCode("Assets/viewer.js"), .embedInCode("Assets/favicon.svg"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(

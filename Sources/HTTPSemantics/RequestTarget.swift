@@ -37,6 +37,11 @@ public struct RequestTarget: Sendable, Hashable {
         case files(FileTarget)
         /// `/search/<path>`.
         case search(FileTarget)
+        /// `/view/<path>`: the browser viewer page of a file.
+        case view(FileTarget)
+        /// `/assets/<name>`: a style sheet or script of the pages, raw (unknown names are the
+        /// handler's 404; no file is ever read for them).
+        case assets(String)
         /// `/healthz`, exactly.
         case healthz
         /// `/metrics`, exactly.
@@ -70,6 +75,8 @@ public struct RequestTarget: Sendable, Hashable {
         if path.holds("/metrics") { return (.metrics, query) }
         if let rest = remainder(of: path, after: "/files/") { return (.files(try FileTarget(encoded: rest)), query) }
         if let rest = remainder(of: path, after: "/search/") { return (.search(try FileTarget(encoded: rest)), query) }
+        if let rest = remainder(of: path, after: "/view/") { return (.view(try FileTarget(encoded: rest)), query) }
+        if let rest = remainder(of: path, after: "/assets/") { return (.assets(String(decoding: rest, as: UTF8.self)), query) }
         throw .notFound()
     }
 
@@ -80,7 +87,7 @@ public struct RequestTarget: Sendable, Hashable {
     }
 }
 
-/// The file or directory a `/files/` or `/search/` request names, relative to the root.
+/// The file or directory a `/files/`, `/search/` or `/view/` request names, relative to the root.
 public struct FileTarget: Sendable, Hashable {
     /// Where, below the root.
     public let path: RelativePath

@@ -52,6 +52,7 @@ public final class MmapdService: Sendable {
                 maxResults: settings.maxSearchResults, timeout: .milliseconds(settings.searchTimeoutMilliseconds),
                 metrics: metrics, generations: generations, maxFiles: settings.maxSearchFiles,
                 streams: SearchStreams(limit: settings.maxSearchStreams, stallTimeout: .seconds(settings.streamStallSeconds))),
+            viewer: ViewerPages(pool: pool, generations: generations), assets: PageAssets(),
             accessLog: AccessLog(logger: logger), metrics: metrics,
             crossOrigin: CrossOrigin(allowedOrigins: Set(settings.corsOrigins)),
             allowedHosts: AllowedHosts(settings.allowedHosts),

@@ -7,6 +7,8 @@ struct Routes: RequestHandler {
     let views: FileViews
     let patches: FilePatches
     let searches: FileSearches
+    let viewer: ViewerPages
+    let assets: PageAssets
     let accessLog: AccessLog
     let metrics: ServiceMetrics
     let crossOrigin: CrossOrigin
@@ -35,9 +37,9 @@ struct Routes: RequestHandler {
             return .respond(Responses.methodNotAllowed(method, allowed: allowed))
         }
         switch target.route {
-        case .files, .search:
+        case .files, .search, .view:
             if let refusal = allowedHosts.refusal(for: request) { return .respond(Responses.problem(refusal)) }
-        case .healthz, .metrics:
+        case .healthz, .metrics, .assets:
             break
         }
         switch target.route {
@@ -46,6 +48,10 @@ struct Routes: RequestHandler {
             return method == "PATCH" ? patches.begin(request, file: file) : .respond(files.respond(to: request, file: file))
         case .search(let file):
             return searches.begin(request, file: file, query: target.query)
+        case .view(let file):
+            return .respond(viewer.respond(to: request, file: file, query: target.query))
+        case .assets(let name):
+            return .respond(assets.respond(to: request, name: name, query: target.query))
         case .healthz:
             return .respond(Responses.text("ok\n"))
         case .metrics:
@@ -94,6 +100,8 @@ extension RequestTarget.Route {
         switch self {
         case .files(let file): file.isDirectory ? "listing" : "files"
         case .search: "search"
+        case .view: "view"
+        case .assets: "assets"
         case .healthz: "healthz"
         case .metrics: "metrics"
         }

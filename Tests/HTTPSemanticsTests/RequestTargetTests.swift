@@ -66,6 +66,27 @@ struct RequestTargetTests {
         #expect(target.route == .search(FileTarget(path: expected, isDirectory: isDirectory)))
     }
 
+    @Test("a /view/ target names a path like /files/ does", arguments: [
+        ("/view/logs/app.log", ["logs", "app.log"], false),
+        ("/view/a%20b.txt?line=5", ["a b.txt"], false),
+        ("/view/%C3%A9t%C3%A9.txt", ["été.txt"], false),
+        ("/view/dir/", ["dir"], true),
+        ("/view/", [], true),
+    ])
+    func viewTarget(raw: String, segments: [String], isDirectory: Bool) throws {
+        let target = try RequestTarget(parsing: raw)
+        let expected = try #require(RelativePath(segments: segments))
+        #expect(target.route == .view(FileTarget(path: expected, isDirectory: isDirectory)))
+    }
+
+    @Test("an /assets/ target keeps its name raw, query apart", arguments: [
+        ("/assets/viewer.js", "viewer.js"), ("/assets/mmapd.css?v=0123abcd", "mmapd.css"),
+        ("/assets/", ""), ("/assets/../etc/passwd", "../etc/passwd"), ("/assets/%2e%2e", "%2e%2e"),
+    ])
+    func assetsTarget(raw: String, name: String) throws {
+        #expect(try RequestTarget(parsing: raw).route == .assets(name))
+    }
+
     /// Everything that could reach outside the root, or is no route at all: one 404 body.
     static let notFoundTargets: [String] = [
         // `..` raw
@@ -76,6 +97,7 @@ struct RequestTargetTests {
         "/files/.%2e/x", "/files/%2e./x", "/files/%2E./x", "/files/a/%2e%2e", "/files/a/%2e%2e/",
         "/search/%2e%2e/x",
         // `..` assembled with an encoded slash
+        "/view/../x", "/view/%2e%2e/x", "/view/a%00b",
         "/files/..%2f", "/files/..%2F", "/files/..%2fetc%2fpasswd", "/files/..%2F..%2Fetc",
         "/files/%2e%2e%2f", "/files/%2e%2e%2fetc", "/files/a%2F..%2F..%2Fb", "/files/a%2f%2e%2e",
         "/files/%2F..%2F", "/files/dir%2F..",
@@ -87,6 +109,7 @@ struct RequestTargetTests {
         // no such route
         "/", "/file", "/files", "/filesx/a", "/FILES/a", "/%66iles/a", "/healthz/", "/healthz/x",
         "/metrics/", "/metricsx", "/search", "/other", "/favicon.ico", "//files/a",
+        "/view", "/viewx/a", "/assets", "/Assets/viewer.js",
     ]
 
     @Test("traversal, NUL, bad UTF-8 and unknown routes answer the missing-file 404", arguments: notFoundTargets)
