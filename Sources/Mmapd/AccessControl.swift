@@ -9,9 +9,11 @@ import MicroHTTP
 ///   configured or reading is restricted; a read token (or a signed link) for a write is 403.
 /// - Reading is restricted when any read token is configured or a signing key is: then every
 ///   route but `/healthz` needs a read or a write token, or a signed link valid for the path
-///   (`SignedLinks`: GET and HEAD of `/files` and `/search` at or below the signed scope, until it
+///   (`SignedLinks`: GET and HEAD of `/files`, `/search` and `/view` at or below the signed scope, until it
 ///   expires; expired or altered is 403). A CORS preflight (which browsers send without
 ///   credentials, and which reveals only the methods a route takes) is let through.
+///   The pages' assets (`/assets/`) hold no file data and need no token either (contract): a
+///   page opened through a signed link must be able to load its script.
 struct AccessControl: Sendable {
     let writeTokens: BearerTokens
     let readTokens: BearerTokens
@@ -23,7 +25,10 @@ struct AccessControl: Sendable {
     /// request-target did not parse: such a request is refused like any other when reads are
     /// restricted, so a 400 or 404 is never a hint to a client without a token.
     func refusal(for request: Request, target: RequestTarget?) -> Response? {
-        if case .healthz = target?.route { return nil }
+        switch target?.route {
+        case .healthz?, .assets?: return nil
+        default: break
+        }
         let offered = BearerTokens.credential(in: request.header("Authorization"))
         if writeTokens.contains(offered) { return nil }
         let method = request.method
@@ -50,8 +55,8 @@ struct AccessControl: Sendable {
     private func linkRefusal(_ parameters: SignedLink.Parameters, method: String, target: RequestTarget?) -> Response? {
         let file: FileTarget
         switch target?.route {
-        case .files(let named), .search(let named): file = named
-        default: return Self.forbidden("A signed link grants reading files, listings and searches, not this route.")
+        case .files(let named), .search(let named), .view(let named): file = named
+        default: return Self.forbidden("A signed link grants reading files, listings, searches and viewer pages, not this route.")
         }
         guard method != "OPTIONS" else { return Self.forbidden("A signed link grants GET and HEAD only.") }
         guard let links, links.grants(parameters, scope: SignedLink.scope(path: file.path.string, isDirectory: file.isDirectory)) else {

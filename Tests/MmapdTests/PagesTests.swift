@@ -73,6 +73,19 @@ import Testing
         #expect(post.header("Allow") == "GET, HEAD, OPTIONS")
     }
 
+    @Test("with read tokens, assets still need none; the viewer page needs one like /files")
+    func readTokens() throws {
+        let server = try TestServer(configure: { $0.readTokens = ["reader-secret"] }, files: ["a.txt": Array("x".utf8)])
+        #expect(try server.request("GET", "/assets/viewer.js").status == 200)
+        #expect(try server.request("GET", PageAssets.url("mmapd.css")).status == 200)
+        #expect(try server.request("GET", "/assets/nope.js").status == 404)
+        let refused = try server.request("GET", "/view/a.txt")
+        #expect(refused.status == 401)
+        #expect(refused.header("WWW-Authenticate")?.hasPrefix("Bearer") == true)
+        #expect(try server.request("GET", "/view/missing", headers: [("Authorization", "Bearer wrong")]).status == 401)
+        #expect(try server.request("GET", "/view/a.txt", headers: [("Authorization", "Bearer reader-secret")]).status == 200)
+    }
+
     @Test("the fingerprint is FNV-1a 64 in 16 hex digits", arguments: [
         ("", "cbf29ce484222325"), ("a", "af63dc4c8601ec8c"), ("foobar", "85944171f73967e8"),
     ])

@@ -258,13 +258,20 @@
     if (end > m1) element.append(render(m1, end));
   }
 
-  function textRow(row, gutterWidth) {
+  /** A row's element and its gutter (already in it), for text and hex rows alike. */
+  function rowElement(row, label) {
     const element = document.createElement('span');
     element.className = 'row';
     element.dataset.offset = row.start;
     const gutter = document.createElement('span');
     gutter.className = 'gutter';
-    gutter.textContent = gutterText(row).padStart(gutterWidth) + ' ';
+    gutter.textContent = label + ' ';
+    element.append(gutter);
+    return element;
+  }
+
+  function textRow(row, gutterWidth) {
+    const element = rowElement(row, gutterText(row).padStart(gutterWidth));
     const text = document.createElement('span');
     text.className = 'text';
     // A CRLF line's \r is part of the line but not shown.
@@ -272,7 +279,7 @@
     appendText(text, row.start, end, (a, b) => textOf(slice(a, b)));
     if (row.line !== null && row.line === state.targetLine && row.lineStart) element.classList.add('target');
     if (row.line !== null) element.dataset.line = row.line;
-    element.append(gutter, text);
+    element.append(text);
     return element;
   }
 
@@ -282,12 +289,7 @@
   }
 
   function hexRow(row, gutterWidth) {
-    const element = document.createElement('span');
-    element.className = 'row';
-    element.dataset.offset = row.start;
-    const gutter = document.createElement('span');
-    gutter.className = 'gutter';
-    gutter.textContent = row.start.toString(16).padStart(gutterWidth, '0') + ' ';
+    const element = rowElement(row, row.start.toString(16).padStart(gutterWidth, '0'));
     const bytes = slice(row.start, row.end);
     const hex = document.createElement('span');
     hex.className = 'hex';
@@ -303,7 +305,7 @@
     const asciiOf = (a, b) => Array.from(bytes.subarray(a - row.start, b - row.start),
       (byte) => (byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : '.')).join('');
     appendText(ascii, row.start, row.end, asciiOf);
-    element.append(gutter, hex, '  |', ascii, '|');
+    element.append(hex, '  |', ascii, '|');
     return element;
   }
 
