@@ -100,7 +100,7 @@ def open_viewer(driver: WebDriver, url: str) -> dict:
     return next_screen(driver, 0, f"the first screen of {url}")
 
 
-def test_a_1_gib_file_opens_at_once_scrolls_and_goes_to_its_end(server, browser, shots):
+def test_a_1_gib_file_opens_at_once_and_jumps_to_a_line_and_the_end(server, browser, shots):
     state = open_viewer(browser, f"{server.url}/view/big.txt")
     first_screen_ms = browser.execute_script(
         "return performance.getEntriesByName('mmapd-first-screen')[0].startTime")
@@ -111,6 +111,17 @@ def test_a_1_gib_file_opens_at_once_scrolls_and_goes_to_its_end(server, browser,
     assert state["rows"][0]["text"] == big_line(1)
     assert len(state["rows"]) >= 10
     browser.save_screenshot(str(shots / "viewer-start.png"))
+
+    # Jump to line 10,000,000 from the line box, with the keyboard.
+    box = browser.find_element(By.CSS_SELECTOR, "form.goto-line input[name=line]")
+    box.send_keys("10000000", Keys.ENTER)
+    state = next_screen(browser, state["draws"], "line 10,000,000",
+                        lambda s: any(row["line"] == 10_000_000 for row in s["rows"]))
+    target = next(row for row in state["rows"] if row["line"] == 10_000_000)
+    assert target["text"] == big_line(10_000_000)
+    assert target["target"] and target["offset"] == (10_000_000 - 1) * 64
+    assert "line=10000000" in browser.current_url
+    browser.save_screenshot(str(shots / "viewer-line-10000000.png"))
 
     # Scrolling down three rows with the keyboard keeps the numbering.
     browser.find_element(By.CSS_SELECTOR, ".rows").send_keys(Keys.ARROW_DOWN, Keys.ARROW_DOWN, Keys.ARROW_DOWN)
