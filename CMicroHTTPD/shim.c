@@ -141,6 +141,20 @@ int cmhd_open_beneath(int dirfd, const char *path, int flags) {
     return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
 }
 
+int cmhd_stat_beneath(int dirfd, const char *path, struct stat *status) {
+    struct open_how how = {
+        .flags = O_PATH | O_CLOEXEC,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    };
+    int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    if (fd < 0) return -1;
+    int result = fstat(fd, status);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return result;
+}
+
 /* ---- Space for writes ---------------------------------------------------------------------- */
 
 int cmhd_fallocate(int fd, enum cmhd_space_mode mode, int64_t offset, int64_t length) {

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 /* ---- Daemon start -------------------------------------------------------------------------- */
@@ -97,6 +98,13 @@ void *cmhd_connection_context(struct MHD_Connection *connection);
  * Returns the descriptor or -1 with errno set (ENOSYS on kernels before 5.6).
  */
 int cmhd_open_beneath(int dirfd, const char *path, int flags);
+
+/*
+ * fstat of what path leads to, resolved like cmhd_open_beneath but opened O_PATH: nothing is
+ * opened for reading, so a FIFO or device node cannot block or react, and no read permission is
+ * needed. Returns 0, or -1 with errno set (EXDEV/ELOOP for a way out of dirfd, ENOENT).
+ */
+int cmhd_stat_beneath(int dirfd, const char *path, struct stat *status);
 
 /* ---- Space for writes ---------------------------------------------------------------------- */
 

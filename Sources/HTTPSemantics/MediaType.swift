@@ -143,8 +143,9 @@ public struct MediaType: Sendable, Hashable {
     ]
 }
 
-/// A cursor over the bytes of a field value for the RFC 9110 productions `MediaType` needs.
-private struct FieldValueScanner {
+/// A cursor over the bytes of a field value for the RFC 9110 productions `MediaType` and
+/// `AcceptHeader` need.
+struct FieldValueScanner {
     private let bytes: [UInt8]
     private var index = 0
 

@@ -3,7 +3,8 @@ import Glibc
 /// A request-target, exactly as the client sent it, split into its route and query.
 ///
 /// Only origin-form (`/path?query`) is accepted. The route is chosen on the raw path
-/// (`/%66iles/…` is not `/files/…`, and `/files` without a slash is no route); then the rest
+/// (`/%66iles/…` is not `/files/…`; `/files` names the root directory without its slash, to be
+/// redirected like any other, and `/` is ``Route/home``); then the rest
 /// of a `/files/` or `/search/` path becomes a ``FileTarget`` by these rules, which are what
 /// keeps every request inside the root:
 ///
@@ -46,6 +47,8 @@ public struct RequestTarget: Sendable, Hashable {
         case healthz
         /// `/metrics`, exactly.
         case metrics
+        /// `/`, exactly: where a browser lands; redirected to the root listing.
+        case home
     }
 
     /// Parses a raw request-target.
@@ -73,6 +76,8 @@ public struct RequestTarget: Sendable, Hashable {
 
         if path.holds("/healthz") { return (.healthz, query) }
         if path.holds("/metrics") { return (.metrics, query) }
+        if path.holds("/") { return (.home, query) }
+        if path.holds("/files") { return (.files(FileTarget(path: .root, isDirectory: false)), query) }
         if let rest = remainder(of: path, after: "/files/") { return (.files(try FileTarget(encoded: rest)), query) }
         if let rest = remainder(of: path, after: "/search/") { return (.search(try FileTarget(encoded: rest)), query) }
         if let rest = remainder(of: path, after: "/view/") { return (.view(try FileTarget(encoded: rest)), query) }

@@ -12,10 +12,8 @@ struct FileReads: Sendable {
     let generations: WriteGenerations
     let answers: WholeFileAnswers
     let maxRanges: Int
-    let listings: Bool
 
     func respond(to request: Request, file: FileTarget) -> Response {
-        if file.isDirectory { return listing(file.path) }
         let lease: MappingPool.Lease
         do {
             lease = try pool.lease(file.path.string)
@@ -116,16 +114,6 @@ struct FileReads: Sendable {
 
     private func slice(_ region: MappedRegion, _ range: ByteRange) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: region.bytes[Int(range.start)..<Int(range.end)])
-    }
-
-    private func listing(_ path: RelativePath) -> Response {
-        guard listings else { return Responses.problem(.notFound()) }
-        do {
-            let entries = try pool.root.list(path.string)
-            return Responses.json(DirectoryListingJSON.encode(path: path.string, entries: entries))
-        } catch {
-            return Responses.problem(error.problem)
-        }
     }
 }
 

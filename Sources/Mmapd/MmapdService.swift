@@ -34,8 +34,8 @@ public final class MmapdService: Sendable {
             memoryBoundConcurrency: settings.literalSearchThreads, backgroundPriority: true,
             foregroundActivity: ForegroundActivity { [serverBox] in serverBox.server?.requestsStarted ?? 0 }))
         let routes = Routes(
-            files: FileReads(pool: pool, generations: generations, answers: WholeFileAnswers(), maxRanges: settings.maxRanges,
-                             listings: settings.listings),
+            files: FileReads(pool: pool, generations: generations, answers: WholeFileAnswers(), maxRanges: settings.maxRanges),
+            listings: DirectoryListings(root: root, enabled: settings.listings, maxEntries: settings.maxListingEntries),
             views: FileViews(lines: FileLines(pool: pool, generations: generations, indexes: lineIndexes,
                                               timeout: .milliseconds(settings.searchTimeoutMilliseconds))),
             patches: FilePatches(

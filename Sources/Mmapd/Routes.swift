@@ -4,6 +4,7 @@ import MicroHTTP
 /// Maps each request to the handler of its route and method; answers 404/405 for the rest.
 struct Routes: RequestHandler {
     let files: FileReads
+    let listings: DirectoryListings
     let views: FileViews
     let patches: FilePatches
     let searches: FileSearches
@@ -39,10 +40,12 @@ struct Routes: RequestHandler {
         switch target.route {
         case .files, .search, .view:
             if let refusal = allowedHosts.refusal(for: request) { return .respond(Responses.problem(refusal)) }
-        case .healthz, .metrics, .assets:
+        case .healthz, .metrics, .assets, .home:
             break
         }
         switch target.route {
+        case .files(let file) where file.isDirectory && method != "PATCH":
+            return listings.begin(request, directory: file, query: target.query)
         case .files(let file):
             if method != "PATCH", let view = views.begin(request, file: file, query: target.query) { return view }
             return method == "PATCH" ? patches.begin(request, file: file) : .respond(files.respond(to: request, file: file))
@@ -54,6 +57,8 @@ struct Routes: RequestHandler {
             return .respond(assets.respond(to: request, name: name, query: target.query))
         case .healthz:
             return .respond(Responses.text("ok\n"))
+        case .home:
+            return .respond(Response(status: 302, headers: [("Location", "/files/" + (target.query.map { "?" + $0 } ?? ""))]))
         case .metrics:
             return .respond(Responses.text(String(decoding: scrape(), as: UTF8.self), contentType: "text/plain; version=0.0.4; charset=utf-8"))
         }
@@ -104,6 +109,7 @@ extension RequestTarget.Route {
         case .assets: "assets"
         case .healthz: "healthz"
         case .metrics: "metrics"
+        case .home: "home"
         }
     }
 }

@@ -35,7 +35,8 @@ public struct Settings: Sendable {
     public var maxMappings = 1024
     public var maxMappedBytes = 64 << 30
     public var revalidateMilliseconds = 0
-    public var maxRanges = 100
+    /// GDAL reads a column of 128 tiles in one request; nginx has no cap, Apache's MaxRanges is 200.
+    public var maxRanges = 256
     public var maxBodyBytes = 1 << 30
     public var maxBufferedBodyBytes = 64 << 20
     public var maxPatternBytes = 4096
@@ -51,6 +52,8 @@ public struct Settings: Sendable {
     /// All cores; all but one retire as soon as another request arrives (docs/SEARCH.md).
     public var literalSearchThreads = SearchConfiguration.activeCores
     public var listings = true
+    /// A listing reads at most this many entries; a bigger directory answers 403 (docs/LISTINGS.md).
+    public var maxListingEntries = 100_000
     /// Origins browsers may call from (`*` for any); empty: no CORS headers.
     public var corsOrigins: [String] = []
     /// Host names file and search requests must name in `Host`; empty: any.
@@ -122,7 +125,8 @@ public struct Settings: Sendable {
         integer("streamStallSeconds", "seconds a search stream may wait for a reader that does not read before it is cut",
                 \.streamStallSeconds, 1...3600),
         integer("literalSearchThreads", "threads one literal search (and line counting) may use", \.literalSearchThreads, 1...256),
-        boolean("listings", "answer GET on a directory with a JSON listing", \.listings),
+        boolean("listings", "answer GET on a directory with a listing (HTML, or JSON by Accept or ?format=json)", \.listings),
+        integer("maxListingEntries", "entries a directory listing may have; a bigger directory answers 403", \.maxListingEntries, 1...10_000_000),
         Option(key: "corsOrigins", help: "origins allowed to call from a browser, or * (repeatable; comma-separated in the environment)") {
             settings, reader throws(SettingsError) in
             if let origins = reader.stringArray(forKey: "corsOrigins") { settings.corsOrigins = origins.filter { !$0.isEmpty } }

@@ -107,7 +107,7 @@ struct RequestTargetTests {
         "/files/%FF.txt", "/files/%C3%28", "/files/%ED%A0%80", "/files/%C0%AE%C0%AE/x",
         "/files/%E2%82", "/files/%F4%90%80%80",
         // no such route
-        "/", "/file", "/files", "/filesx/a", "/FILES/a", "/%66iles/a", "/healthz/", "/healthz/x",
+        "/file", "/filesx/a", "/FILES/a", "/%66iles/a", "/healthz/", "/healthz/x",
         "/metrics/", "/metricsx", "/search", "/other", "/favicon.ico", "//files/a",
         "/view", "/viewx/a", "/assets", "/Assets/viewer.js",
     ]
@@ -135,9 +135,11 @@ struct RequestTargetTests {
         #expect(problem.status == 400)
     }
 
-    @Test("healthz and metrics match exactly, query ignored", arguments: [
+    @Test("healthz, metrics and home match exactly, query ignored", arguments: [
         ("/healthz", RequestTarget.Route.healthz), ("/healthz?verbose=1", .healthz),
-        ("/metrics", .metrics), ("/metrics?", .metrics),
+        ("/metrics", .metrics), ("/metrics?", .metrics), ("/", .home), ("/?x=1", .home),
+        // The root directory without its slash: a file target, redirected like any directory.
+        ("/files", .files(FileTarget(path: .root, isDirectory: false))), ("/files?x", .files(FileTarget(path: .root, isDirectory: false))),
     ])
     func fixedRoutes(raw: String, route: RequestTarget.Route) throws {
         #expect(try RequestTarget(parsing: raw).route == route)
