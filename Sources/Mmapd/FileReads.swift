@@ -68,6 +68,10 @@ struct FileReads: Sendable {
         case .multiple(let ranges):
             let multipart = MultipartByteranges(ranges: ranges, size: size, contentType: cached.contentType,
                                                 boundary: MultipartByteranges.makeBoundary())
+            // The framing bound: merged parts never hold more than the file, but many tiny parts of
+            // a small file could still make an answer several times its size (256 one-byte ranges
+            // of a 1 KiB file: 30 KiB of part headers). The whole file is then the smaller answer.
+            guard multipart.contentLength <= size else { return whole(request, file, lease, cached) }
             var pieces: [Response.Piece] = []
             pieces.reserveCapacity(ranges.count * 2 + 1)
             for (header, range) in zip(multipart.partHeaders, ranges) {

@@ -101,7 +101,7 @@ import Testing
 
     @Test func directoryListing() throws {
         let server = try TestServer(files: ["d/one.txt": [1, 2, 3], "d/sub/two": [4]])
-        let response = try server.request("GET", "/files/d/")
+        let response = try server.request("GET", "/files/d/", headers: [("Accept", "application/json")])
         #expect(response.status == 200)
         #expect(response.header("Content-Type") == "application/json")
         let entries = try #require(response.json["entries"] as? [[String: Any]])
