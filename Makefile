@@ -4,6 +4,8 @@
 SWIFT ?= swift
 DEB_PACKAGES := libmicrohttpd-dev libpcre2-dev pkg-config curl python3 openssl
 BENCH_PACKAGES := nginx-light wrk ripgrep linux-source-6.1
+# The real clients the listing tests drive (Tests/python/test_listing_clients.py).
+LISTING_CLIENT_PACKAGES := rclone lftp wget gdal-bin python3-gdal
 CONFIG ?= config/mmapd.json
 
 .PHONY: deps bench-deps build release run test unit-test python-test bench conformance docker-check deploy-check clean
@@ -40,6 +42,7 @@ python-test: build
 	@python3 -c 'import ensurepip' 2>/dev/null || ./.ci/install-packages python3-venv
 	@./.ci/install-packages ripgrep   # the tree-search tests compare counts with rg
 	@./.ci/install-packages chromium chromium-driver   # the page tests drive headless Chromium
+	@./.ci/install-packages $(LISTING_CLIENT_PACKAGES)
 	Tests/python/run
 
 bench: bench-deps release
