@@ -64,7 +64,8 @@ struct FileLines: Sendable {
                 return Responses.problem(error.problem)
             }
             let served = ServedLines(lines: span?.lines, bytes: span?.bytes ?? size..<size, fileSize: size)
-            let headers = [("Content-Type", contentType)] + validators.headers + served.headers
+            // The lines view answers whole, never in ranges (Range is ignored), and says so.
+            let headers = [("Content-Type", contentType), ("Accept-Ranges", "none")] + validators.headers + served.headers
             guard let span, !span.bytes.isEmpty else { return Response(status: 200, headers: headers) }
             return Response(status: 200, headers: headers,
                             body: .borrowed(UnsafeRawBufferPointer(rebasing: bytes[span.bytes]), owner: region))
