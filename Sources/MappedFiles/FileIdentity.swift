@@ -32,4 +32,20 @@ public struct FileIdentity: Sendable, Hashable {
     }
 
     public var modifiedSeconds: Int64 { modified / 1_000_000_000 }
+
+    /// Which file this is, whatever path (hard link, symlink) it was reached by.
+    public var key: FileKey { FileKey(device: device, inode: inode) }
+}
+
+/// A file's identity on this machine: device and inode. Everything kept per file rather than
+/// per path (the write turn, the open writable file, the write generation) is keyed by this,
+/// because two paths (a hard link, a symlink inside the root) can name one file.
+public struct FileKey: Hashable, Sendable {
+    public let device: UInt64
+    public let inode: UInt64
+
+    public init(device: UInt64, inode: UInt64) {
+        self.device = device
+        self.inode = inode
+    }
 }

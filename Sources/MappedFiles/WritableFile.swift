@@ -15,6 +15,8 @@ import SystemPackage
 /// leaves the file at most as long as what was really written, and gives the unused blocks back.
 public final class WritableFile {
     public let descriptor: Int32
+    /// The file opened (device and inode, from the descriptor): what its write turn is keyed by.
+    public let key: FileKey
     /// Maps at least `size` bytes, and up to the end of an open reservation.
     public private(set) var region: MappedRegion
     /// The length as this writer found or made it.
@@ -47,6 +49,7 @@ public final class WritableFile {
             guard identity.isRegularFile else { throw .notFound }
             region = try MappedRegion(fd: fd, identity: identity, writable: true)
             size = identity.size
+            key = identity.key
             descriptor = fd
         } catch {
             close(fd)
@@ -60,7 +63,7 @@ public final class WritableFile {
     /// have grown or truncated it); false when the path now names another file.
     func refresh(against current: FileIdentity) throws(FileAccessError) -> Bool {
         let mine = try FileRoot.status(of: descriptor)
-        guard mine.device == current.device, mine.inode == current.inode else { return false }
+        guard mine.key == current.key else { return false }
         releaseReservation()
         if mine.size != UInt64(region.count) {
             region = try MappedRegion(fd: descriptor, identity: mine, writable: true)

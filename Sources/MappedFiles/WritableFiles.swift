@@ -1,7 +1,8 @@
 import Synchronization
 
-/// Writable files kept open and mapped between PATCHes, one per path, least recently used
-/// first out beyond `capacity` (each holds a descriptor).
+/// Writable files kept open and mapped between PATCHes, one per file (device and inode, so a
+/// hard link and a symlink to one file share its mapping and its pending flush), least recently
+/// used first out beyond `capacity` (each holds a descriptor).
 ///
 /// A file is used only by the holder of its `WriteQueue` turn, so the dictionary is the only
 /// shared state; the objects themselves are never used by two threads at once.
@@ -13,36 +14,43 @@ public final class WritableFiles: Sendable {
 
     private let root: FileRoot
     private let capacity: Int
-    private let entries = Mutex<(files: [PathKey: Entry], clock: UInt64)>(([:], 0))
+    private let entries = Mutex<(files: [FileKey: Entry], clock: UInt64)>(([:], 0))
 
     public init(root: FileRoot, capacity: Int = 64) {
         self.root = root
         self.capacity = capacity
     }
 
-    /// The writable file at `relativePath`, reused if it still is the same file. Call only while
-    /// holding the path's write turn.
+    /// Which file `relativePath` names now (confined like every open), to queue for its turn;
+    /// nil when it names none (the open under the turn then says why).
+    public func key(of relativePath: String) -> FileKey? {
+        try? root.confinedStatus(of: relativePath).key
+    }
+
+    /// The writable file at `relativePath`, reused if it is one already open. Call only while
+    /// holding the write turn of the file the path names, and check the result's `key`: the path
+    /// may have been pointed at another file since the turn was asked for.
     public func file(_ relativePath: String) throws(FileAccessError) -> WritableFile {
         let current = try root.status(of: relativePath)
         if current.isDirectory { throw .isDirectory }
         guard current.isRegularFile else { throw .notFound }
-        if let cached = cached(relativePath), try cached.refresh(against: current) {
-            put(cached, at: relativePath)
+        if let cached = cached(current.key), try cached.refresh(against: current) {
+            put(cached)
             return cached
         }
         let file = try WritableFile(root: root, relativePath: relativePath)
-        put(file, at: relativePath)
+        put(file)
         return file
     }
 
-    private func cached(_ path: String) -> WritableFile? {
-        entries.withLock { $0.files[PathKey(path)]?.file }
+    private func cached(_ key: FileKey) -> WritableFile? {
+        entries.withLock { $0.files[key]?.file }
     }
 
-    private func put(_ file: WritableFile, at path: String) {
+    private func put(_ file: WritableFile) {
         let evicted = entries.withLock { state -> WritableFile? in
             state.clock += 1
-            state.files[PathKey(path)] = Entry(file: file, lastUse: state.clock)
+            state.files[file.key] = Entry(file: file, lastUse: state.clock)
             guard state.files.count > capacity,
                   let oldest = state.files.min(by: { $0.value.lastUse < $1.value.lastUse })?.key else { return nil }
             return state.files.removeValue(forKey: oldest)?.file

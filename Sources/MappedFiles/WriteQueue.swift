@@ -3,36 +3,45 @@ import Synchronization
 /// One writer at a time per file, first come first served, without blocking anyone's thread:
 /// a request that finds the file busy leaves a callback and is called when its turn comes. The
 /// turn is handed straight from one writer to the next, so nobody can slip in between.
+///
+/// Keyed by the file (device and inode), not the path: a hard link or a symlink inside the root
+/// names the same file, and must wait in the same queue.
 public final class WriteQueue: Sendable {
     private struct State {
-        var busy: Set<PathKey> = []
-        var waiting: [PathKey: [@Sendable () -> Void]] = [:]
+        var busy: Set<FileKey> = []
+        var waiting: [FileKey: [@Sendable () -> Void]] = [:]
+        var waitingCount = 0
     }
 
     private let state = Mutex(State())
 
     public init() {}
 
-    /// Calls `grant` once the caller holds `path`'s turn: at once if free, else on release.
-    public func enqueue(_ path: String, grant: @escaping @Sendable () -> Void) {
+    /// Writers waiting behind another on their file right now (a metric).
+    public var waitingCount: Int { state.withLock { $0.waitingCount } }
+
+    /// Calls `grant` once the caller holds `file`'s turn: at once if free, else on release.
+    public func enqueue(_ file: FileKey, grant: @escaping @Sendable () -> Void) {
         let now = state.withLock { state -> Bool in
-            if state.busy.insert(PathKey(path)).inserted { return true }
-            state.waiting[PathKey(path), default: []].append(grant)
+            if state.busy.insert(file).inserted { return true }
+            state.waiting[file, default: []].append(grant)
+            state.waitingCount += 1
             return false
         }
         if now { grant() }
     }
 
-    /// Gives up `path`'s turn; the next waiter, if any, gets it.
-    public func release(_ path: String) {
+    /// Gives up `file`'s turn; the next waiter, if any, gets it.
+    public func release(_ file: FileKey) {
         let next = state.withLock { state -> (@Sendable () -> Void)? in
-            guard var queue = state.waiting[PathKey(path)], !queue.isEmpty else {
-                state.busy.remove(PathKey(path))
-                state.waiting[PathKey(path)] = nil
+            guard var queue = state.waiting[file], !queue.isEmpty else {
+                state.busy.remove(file)
+                state.waiting[file] = nil
                 return nil
             }
             let next = queue.removeFirst()
-            state.waiting[PathKey(path)] = queue.isEmpty ? nil : queue
+            state.waitingCount -= 1
+            state.waiting[file] = queue.isEmpty ? nil : queue
             return next
         }
         next?()

@@ -60,7 +60,15 @@ final class Callbacks: Sendable {
         request.bytesReceived += UInt64(chunk.count)
         let callbacks = from(context)
         if !chunk.isEmpty, let watch = request.watch { callbacks.deadlines.bodyProgress(watch, received: request.bytesReceived) }
-        return callbacks.step(request, connection: connection, method: method, chunk: chunk)
+        let result = callbacks.step(request, connection: connection, method: method, chunk: chunk)
+        if request.unread > 0 {
+            // Left in libmicrohttpd's buffer, which a suspended connection keeps as it is; the
+            // same bytes come again with the first call after the resume.
+            uploadSize.pointee = request.unread
+            request.bytesReceived -= UInt64(request.unread)
+            request.unread = 0
+        }
+        return result
     }
 
     static let completed: MHD_RequestCompletedCallback = { context, _, requestContext, termination in
@@ -198,6 +206,8 @@ final class Callbacks: Sendable {
         case .waitForTurn(let turn):
             request.phase = .waiting(turn, granted: false)
             if let watch = request.watch { deadlines.nothingDue(watch) }
+            // Body bytes that came with this call (a turn asked for again after a grant) wait too.
+            request.unread = chunk.count
             let suspension = suspensions.suspend(connection)
             turn.enqueue {
                 // Shut down while waiting: pass the turn on rather than keep it forever.

@@ -29,6 +29,9 @@ public final class Request: @unchecked Sendable {
     /// The route the application matched, for metrics labels ("unknown" until it says).
     public var route = "unknown"
 
+    /// Bytes at the end of this call's body chunk not taken yet: libmicrohttpd keeps them and
+    /// passes them again on the next call (after a suspension ends).
+    var unread = 0
     var connection: OpaquePointer?
     /// The connection's deadlines (nil only if libmicrohttpd gave no socket context).
     var watch: ConnectionDeadlines.Watch?

@@ -57,7 +57,8 @@ struct FilePatches: Sendable {
         if let declared, declared > limit { return .respond(Self.tooLarge(declared, limit)) }
         let conditions = ConditionalHeaders(ifMatch: request.header("If-Match"), ifNoneMatch: request.header("If-None-Match"),
                                             ifUnmodifiedSince: request.header("If-Unmodified-Since"))
-        return .waitForTurn(PatchTurn(patches: self, path: file.path.string, form: form, conditions: conditions,
+        return .waitForTurn(PatchTurn(patches: self, path: file.path.string, key: writableFiles.key(of: file.path.string),
+                                      form: form, conditions: conditions,
                                       streamedLength: declared == nil ? nil : form.rawLength, bufferLimit: limit))
     }
 
@@ -76,40 +77,62 @@ extension PatchForm {
 
 /// A PATCH waiting for, then holding, its file's write turn. Every path out of it (answer sent,
 /// client gone) releases the turn exactly once.
+///
+/// The turn belongs to the file, not the path: it is asked for under the file the path names
+/// (device and inode, from a confined lookup), and once granted, the file opened must be that
+/// file; if the path was pointed elsewhere in between, the PATCH gives the turn back and waits
+/// for the new file's. A path that names nothing waits for nothing and is answered 404.
 final class PatchTurn: Turn, @unchecked Sendable {
     let patches: FilePatches
     let path: String
+    /// The file whose turn is asked for; nil when the path named no file.
+    private var key: FileKey?
+    /// The turn this PATCH holds, from its grant until `release`.
+    private var held: FileKey?
     let form: PatchForm
     let conditions: ConditionalHeaders
     /// Set when the raw body's length is declared up front: stream it straight into the mapping.
     let streamedLength: UInt64?
     let bufferLimit: UInt64
-    private var released = false
     /// The file's size when the turn came: a write that leaves it shorter rewrote its end.
     private var sizeAtStart: UInt64?
 
-    init(patches: FilePatches, path: String, form: PatchForm, conditions: ConditionalHeaders, streamedLength: UInt64?, bufferLimit: UInt64) {
+    init(patches: FilePatches, path: String, key: FileKey?, form: PatchForm, conditions: ConditionalHeaders,
+         streamedLength: UInt64?, bufferLimit: UInt64) {
         self.patches = patches
         self.path = path
+        self.key = key
         self.form = form
         self.conditions = conditions
         self.streamedLength = streamedLength
         self.bufferLimit = bufferLimit
     }
 
-    func enqueue(grant: @escaping @Sendable () -> Void) { patches.queue.enqueue(path, grant: grant) }
+    func enqueue(grant: @escaping @Sendable () -> Void) {
+        guard let key else { return grant() }
+        patches.queue.enqueue(key) { [self] in
+            held = key
+            grant()
+        }
+    }
 
     func abandoned() { release() }
 
     func release() {
-        guard !released else { return }
-        released = true
-        patches.queue.release(path)
+        guard let turn = held else { return }
+        held = nil
+        patches.queue.release(turn)
     }
 
     func granted() -> Disposition {
         do throws(ProblemDetails) {
             let file = try openFile()
+            guard file.key == held else {
+                // The path names another file than when the turn was asked for: wait for that one's.
+                release()
+                key = file.key
+                return .waitForTurn(self)
+            }
             sizeAtStart = file.size
             let identity = try Self.checked { () throws(FileAccessError) in try file.identity() }
             let validators = Validators(identity, generation: patches.generations.current(identity))

@@ -30,6 +30,7 @@ public final class MmapdService: Sendable {
         let metrics = ServiceMetrics()
         // The routes are made before the server they serve; /metrics reads the server through this.
         let serverBox = ServerBox()
+        let writeQueue = WriteQueue()
         let lineIndexes = LineIndexes(memoryLimit: settings.lineIndexBytes, configuration: SearchConfiguration(
             memoryBoundConcurrency: settings.literalSearchThreads, backgroundPriority: true,
             foregroundActivity: ForegroundActivity { [serverBox] in serverBox.server?.requestsStarted ?? 0 }))
@@ -39,7 +40,7 @@ public final class MmapdService: Sendable {
             views: FileViews(lines: FileLines(pool: pool, generations: generations, indexes: lineIndexes,
                                               timeout: .milliseconds(settings.searchTimeoutMilliseconds))),
             patches: FilePatches(
-                root: root, writableFiles: WritableFiles(root: root), pool: pool, queue: WriteQueue(), generations: generations, lineIndexes: lineIndexes,
+                root: root, writableFiles: WritableFiles(root: root), pool: pool, queue: writeQueue, generations: generations, lineIndexes: lineIndexes,
                 writable: settings.writable,
                 maxBodyBytes: UInt64(settings.maxBodyBytes), maxBufferedBodyBytes: UInt64(settings.maxBufferedBodyBytes),
                 metrics: metrics),
@@ -62,7 +63,8 @@ public final class MmapdService: Sendable {
                 let server = serverBox.server
                 return metrics.scrape(pool: pool.statistics, connections: server?.connections ?? 0,
                                       cutOff: server?.connectionsCutOff ?? 0,
-                                      leases: server?.responsesHoldingMemory ?? 0, regions: MappedRegion.aliveCount)
+                                      leases: server?.responsesHoldingMemory ?? 0, regions: MappedRegion.aliveCount,
+                                      writersWaiting: writeQueue.waitingCount)
             })
         let options = ServerOptions(
             host: settings.host, port: UInt16(settings.port), threads: settings.threads,
