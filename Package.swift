@@ -19,8 +19,12 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
-        // The only C: what Swift cannot express (variadic daemon start, va_list logging,
-        // the openat2 syscall, a SIGBUS handler) and the GnuTLS check of HTTPS credentials.
+        // The only C, in two shims for what Swift cannot express. CPOSIXShim: POSIX and Linux calls
+        // that know nothing of HTTP (openat2, fallocate, the SIGBUS guard and interruptible calls,
+        // the stop-signal pipe, memmem/memrchr, socket progress); the storage layer uses only it.
+        .target(name: "CPOSIXShim", path: "Sources/CPOSIXShim"),
+        // CMicroHTTPD: libmicrohttpd's variadic daemon start and connection queries, the va_list
+        // log trampoline, and the GnuTLS check of HTTPS credentials; MicroHTTP alone imports it.
         .target(
             name: "CMicroHTTPD",
             path: "CMicroHTTPD",
@@ -31,12 +35,12 @@ let package = Package(
         .systemLibrary(name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8"),
         .target(
             name: "MappedFiles",
-            dependencies: ["CMicroHTTPD", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["CPOSIXShim", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
-        .target(name: "ByteSearch", dependencies: ["CPCRE2", "MappedFiles"], swiftSettings: strict),
+        .target(name: "ByteSearch", dependencies: ["CPCRE2", "CPOSIXShim", "MappedFiles"], swiftSettings: strict),
         .target(name: "HTTPSemantics", swiftSettings: strict),
-        .target(name: "MicroHTTP", dependencies: ["CMicroHTTPD", "HTTPSemantics"], swiftSettings: strict),
+        .target(name: "MicroHTTP", dependencies: ["CMicroHTTPD", "CPOSIXShim", "HTTPSemantics"], swiftSettings: strict),
         .target(
             name: "Mmapd",
             dependencies: [

@@ -1,3 +1,4 @@
+import CPOSIXShim
 import Glibc
 import MappedFiles
 
@@ -65,7 +66,7 @@ public struct ContextLines: Sendable, Hashable {
     /// buffer's start, nil when it is further back than ``scanLimit``.
     private static func previousNewline(_ base: UnsafeRawPointer, before position: Int) -> Int? {
         let from = max(0, position - scanLimit)
-        if let found = GNU.memrchr(base + from, 0x0A, position - from) { return base.distance(to: UnsafeRawPointer(found)) }
+        if let found = cposix_memrchr(base + from, 0x0A, position - from) { return base.distance(to: UnsafeRawPointer(found)) }
         return from == 0 ? -1 : nil
     }
 

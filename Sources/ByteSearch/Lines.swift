@@ -1,4 +1,5 @@
 import Dispatch
+import CPOSIXShim
 import Glibc
 import MappedFiles
 import Synchronization
@@ -160,7 +161,7 @@ enum Lines {
                 var limit = base.load(fromByteOffset: end - 1, as: UInt8.self) == 0x0A ? end - 1 : end
                 var remaining = n
                 while limit > 0 {
-                    guard let newline = GNU.memrchr(base, 0x0A, limit) else { return 0 }
+                    guard let newline = cposix_memrchr(base, 0x0A, limit) else { return 0 }
                     let position = base.distance(to: UnsafeRawPointer(newline))
                     remaining -= 1
                     if remaining == 0 { return position + 1 }
@@ -261,7 +262,7 @@ enum Lines {
                 // Line bounds, looking at most `window` bytes each way: (position, isTheRealBound).
                 let backFrom = max(0, offset - window)
                 let lower: (Int, Bool) =
-                    GNU.memrchr(base + backFrom, 0x0A, offset - backFrom).map { (base.distance(to: UnsafeRawPointer($0)) + 1, true) }
+                    cposix_memrchr(base + backFrom, 0x0A, offset - backFrom).map { (base.distance(to: UnsafeRawPointer($0)) + 1, true) }
                     ?? (backFrom, backFrom == 0)
                 let forwardLimit = min(size, matchEnd + window)
                 let upper: (Int, Bool) =

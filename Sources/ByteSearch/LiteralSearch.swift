@@ -1,3 +1,4 @@
+import CPOSIXShim
 import Glibc
 
 /// A literal needle compiled for one buffer and window.
@@ -249,7 +250,7 @@ final class LiteralKernel: MatchKernel {
     ) -> Bool {
         while written < capacity {
             if p > lastStart { return false }
-            guard let found = GNU.memmem(base + p, lastStart + n - p, key, n) else { return false }
+            guard let found = cposix_memmem(base + p, lastStart + n - p, key, n) else { return false }
             let s = base.distance(to: UnsafeRawPointer(found))
             output[written] = RawMatch(start: s, end: s + n)
             written += 1
@@ -272,7 +273,7 @@ final class LiteralKernel: MatchKernel {
             foldCopy(from: base + segmentStart, to: scratch, count: length)
             var offset = 0
             while written < capacity, offset + n <= length {
-                guard let found = GNU.memmem(scratch + offset, length - offset, key, n) else { break }
+                guard let found = cposix_memmem(scratch + offset, length - offset, key, n) else { break }
                 let q = UnsafeRawPointer(scratch).distance(to: UnsafeRawPointer(found))
                 let s = segmentStart + q
                 output[written] = RawMatch(start: s, end: s + n)
@@ -313,7 +314,7 @@ final class LiteralKernel: MatchKernel {
 
         if n == 1, !letter1 {
             while written < capacity {
-                guard bound - 1 >= lowestStart, let h = GNU.memrchr(base + lowestStart, Int32(b1), bound - lowestStart) else {
+                guard bound - 1 >= lowestStart, let h = cposix_memrchr(base + lowestStart, Int32(b1), bound - lowestStart) else {
                     return KernelStep(written: written, state: .fresh(-bound), exhausted: true, error: 0)
                 }
                 let s = base.distance(to: UnsafeRawPointer(h))
@@ -344,7 +345,7 @@ final class LiteralKernel: MatchKernel {
                 }
                 hit = h
             } else {
-                guard let h = GNU.memrchr(base + from, Int32(b1), length) else {
+                guard let h = cposix_memrchr(base + from, Int32(b1), length) else {
                     return KernelStep(written: written, state: current, exhausted: true, error: 0)
                 }
                 hit = base.distance(to: UnsafeRawPointer(h))
@@ -381,7 +382,7 @@ final class LiteralKernel: MatchKernel {
             // is the occurrence hay[top - q - n ..< top - q].
             var offset = 0
             while written < capacity, offset + n <= length {
-                guard let found = GNU.memmem(scratch + offset, length - offset, fallbackKey, n) else { break }
+                guard let found = cposix_memmem(scratch + offset, length - offset, fallbackKey, n) else { break }
                 let q = UnsafeRawPointer(scratch).distance(to: UnsafeRawPointer(found))
                 let s = top - q - n
                 output[written] = RawMatch(start: -(s + n), end: -s)
@@ -489,11 +490,11 @@ struct DualFinder {
             secondValid = false
         }
         if !firstValid || first >= end {
-            first = GNU.memrchr(base + from, Int32(a), end - from).map { base.distance(to: UnsafeRawPointer($0)) } ?? Int.min
+            first = cposix_memrchr(base + from, Int32(a), end - from).map { base.distance(to: UnsafeRawPointer($0)) } ?? Int.min
             firstValid = true
         }
         if !secondValid || second >= end {
-            second = GNU.memrchr(base + from, Int32(b), end - from).map { base.distance(to: UnsafeRawPointer($0)) } ?? Int.min
+            second = cposix_memrchr(base + from, Int32(b), end - from).map { base.distance(to: UnsafeRawPointer($0)) } ?? Int.min
             secondValid = true
         }
         let hit = max(first, second)

@@ -1,4 +1,4 @@
-import CMicroHTTPD
+import CPOSIXShim
 import Glibc
 
 /// One name in a directory, as a listing shows it.
@@ -37,7 +37,7 @@ extension FileRoot {
         guard let directory = fdopendir(fd) else {
             let code = errno
             close(fd)
-            throw FileAccessError.from(errno: code)
+            throw FileAccessError(errno: code)
         }
         defer { closedir(directory) }
         let identity = try Self.status(of: fd)
@@ -75,7 +75,7 @@ extension FileRoot {
         // A name that is not UTF-8 cannot be carried as a String, and no request can name it.
         guard let decoded = String(validating: name, as: UTF8.self) else { return nil }
         var status = stat()
-        guard cmhd_stat_beneath(descriptor, prefix + decoded, &status) == 0 else { return nil }
+        guard cposix_stat_beneath(descriptor, prefix + decoded, &status) == 0 else { return nil }
         return FileIdentity(status)
     }
 }

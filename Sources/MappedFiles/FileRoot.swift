@@ -1,4 +1,4 @@
-import CMicroHTTPD
+import CPOSIXShim
 import Glibc
 import SystemPackage
 
@@ -14,7 +14,7 @@ public final class FileRoot: Sendable {
         let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw RootError(reason: "cannot open root directory '\(path)': \(Errno(rawValue: errno))") }
         // Probe openat2 now: on a kernel without it every request would fail later.
-        let probe = cmhd_open_beneath(fd, ".", O_RDONLY | O_DIRECTORY)
+        let probe = cposix_open_beneath(fd, ".", O_RDONLY | O_DIRECTORY)
         guard probe >= 0 else {
             let reason = Errno(rawValue: errno)
             close(fd)
@@ -30,8 +30,8 @@ public final class FileRoot: Sendable {
     /// Opens a file or directory below the root; `relativePath` must not start with "/".
     public func open(_ relativePath: String, flags: Int32 = O_RDONLY) throws(FileAccessError) -> Int32 {
         // O_NONBLOCK: a FIFO swapped in between stat and open must not hang the thread.
-        let fd = cmhd_open_beneath(descriptor, relativePath.isEmpty ? "." : relativePath, flags | O_NONBLOCK | O_NOCTTY)
-        guard fd >= 0 else { throw FileAccessError.from(errno: errno) }
+        let fd = cposix_open_beneath(descriptor, relativePath.isEmpty ? "." : relativePath, flags | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else { throw FileAccessError(errno: errno) }
         return fd
     }
 
@@ -43,7 +43,7 @@ public final class FileRoot: Sendable {
     public func status(of relativePath: String) throws(FileAccessError) -> FileIdentity {
         var buffer = stat()
         guard fstatat(descriptor, relativePath.isEmpty ? "." : relativePath, &buffer, 0) == 0 else {
-            throw FileAccessError.from(errno: errno)
+            throw FileAccessError(errno: errno)
         }
         let identity = FileIdentity(buffer)
         if identity.isDirectory { close(try open(relativePath, flags: O_RDONLY | O_DIRECTORY)) }
@@ -52,11 +52,11 @@ public final class FileRoot: Sendable {
 
     /// The identity of what `relativePath` names, resolved as strictly as `open` (openat2 with
     /// RESOLVE_BENEATH, O_PATH: no permission needed, nothing read): a symlink that leaves the
-    /// root is missing here, never a foreign file.
+    /// root fails (`.outsideRoot`), never reads as a foreign file.
     public func confinedStatus(of relativePath: String) throws(FileAccessError) -> FileIdentity {
         var buffer = stat()
-        guard cmhd_stat_beneath(descriptor, relativePath.isEmpty ? "." : relativePath, &buffer) == 0 else {
-            throw FileAccessError.from(errno: errno)
+        guard cposix_stat_beneath(descriptor, relativePath.isEmpty ? "." : relativePath, &buffer) == 0 else {
+            throw FileAccessError(errno: errno)
         }
         return FileIdentity(buffer)
     }
@@ -64,7 +64,7 @@ public final class FileRoot: Sendable {
     /// The identity of an open descriptor.
     public static func status(of fd: Int32) throws(FileAccessError) -> FileIdentity {
         var buffer = stat()
-        guard fstat(fd, &buffer) == 0 else { throw FileAccessError.from(errno: errno) }
+        guard fstat(fd, &buffer) == 0 else { throw FileAccessError(errno: errno) }
         return FileIdentity(buffer)
     }
 }

@@ -1,4 +1,4 @@
-import CMicroHTTPD
+import CPOSIXShim
 import Glibc
 import Synchronization
 
@@ -17,14 +17,14 @@ public enum InterruptibleCallOutcome: Sendable, Equatable {
 /// The threads working for the job register (``whileRegistered(_:)``); each bounded-but-long call
 /// runs through ``call(threshold:_:_:)``. ``raise(to:)`` stores the new level and signals every
 /// registered thread; a thread inside a call whose threshold is now reached jumps out of it (see
-/// `cmhd_interruptible_call` in CMicroHTTPD.h for what such a body may do). Levels only grow.
+/// `cposix_interruptible_call` in CPOSIXShim.h for what such a body may do). Levels only grow.
 public final class InterruptLevel: @unchecked Sendable {
     // @unchecked: `storage` is only accessed through the C atomics.
     private let storage: UnsafeMutablePointer<Int32>
     /// Registered threads, with how many nested registrations each holds.
     private let threads = Mutex<[pthread_t: Int]>([:])
 
-    private static let installed: Bool = cmhd_interrupt_install() == 0
+    private static let installed: Bool = cposix_interrupt_install() == 0
 
     public init() {
         precondition(Self.installed, "cannot install the interrupt signal handler")
@@ -34,14 +34,14 @@ public final class InterruptLevel: @unchecked Sendable {
 
     deinit { storage.deallocate() }
 
-    public var value: Int32 { cmhd_interrupt_level(storage) }
+    public var value: Int32 { cposix_interrupt_level(storage) }
 
     /// Raises the level to at least `level` and signals every registered thread.
     public func raise(to level: Int32) {
-        cmhd_interrupt_level_raise(storage, level)
+        cposix_interrupt_level_raise(storage, level)
         // Under the lock: a registered thread cannot unregister (and end) while it is signalled.
         threads.withLock { threads in
-            for thread in threads.keys { _ = cmhd_interrupt_thread(thread) }
+            for thread in threads.keys { _ = cposix_interrupt_thread(thread) }
         }
     }
 
@@ -50,13 +50,13 @@ public final class InterruptLevel: @unchecked Sendable {
         let thread = pthread_self()
         // Worker threads block signals; this one must take the interrupt while it is registered.
         var previousMask = sigset_t()
-        _ = cmhd_interrupt_accept(&previousMask)
+        _ = cposix_interrupt_accept(&previousMask)
         threads.withLock { $0[thread, default: 0] += 1 }
         defer {
             threads.withLock { threads in
                 if let count = threads[thread], count > 1 { threads[thread] = count - 1 } else { threads[thread] = nil }
             }
-            _ = cmhd_interrupt_restore(&previousMask)
+            _ = cposix_interrupt_restore(&previousMask)
         }
         return try body()
     }
@@ -66,7 +66,7 @@ public final class InterruptLevel: @unchecked Sendable {
     public func call(
         threshold: Int32, _ body: @convention(c) (UnsafeMutableRawPointer?) -> Void, _ context: UnsafeMutableRawPointer
     ) -> InterruptibleCallOutcome {
-        switch cmhd_interruptible_call(body, context, storage, threshold) {
+        switch cposix_interruptible_call(body, context, storage, threshold) {
         case 0: .completed
         case -1: .faulted
         default: .interrupted

@@ -40,7 +40,7 @@ public final class MappedRegion: Sendable {
         count = Int(length)
         let protection = writable ? (PROT_READ | PROT_WRITE) : PROT_READ
         let address = mmap(nil, count, protection, MAP_SHARED, fd, 0)
-        guard let address, address != MAP_FAILED else { throw FileAccessError.from(errno: errno) }
+        guard let address, address != MAP_FAILED else { throw FileAccessError(errno: errno) }
         base = UnsafeRawPointer(address)
         Self.alive.add(1, ordering: .relaxed)
     }

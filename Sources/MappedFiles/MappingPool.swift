@@ -86,7 +86,7 @@ public final class MappingPool: Sendable {
         if limits.revalidationInterval > .zero, let recent = recentlyValidated(relativePath) { return recent }
         let current = try root.status(of: relativePath)
         if current.isDirectory { throw .isDirectory }
-        guard current.isRegularFile else { throw .notFound }
+        guard current.isRegularFile else { throw .notRegularFile }
         if let region = cachedRegion(relativePath, matching: current) {
             return Lease(region: region, identity: current)
         }
@@ -160,7 +160,7 @@ public final class MappingPool: Sendable {
         defer { close(fd) }
         let identity = try FileRoot.status(of: fd)
         if identity.isDirectory { throw .isDirectory }
-        guard identity.isRegularFile else { throw .notFound }
+        guard identity.isRegularFile else { throw .notRegularFile }
         let region = try MappedRegion(fd: fd, identity: identity, writable: false)
         // Small files are read whole, usually soon and often: fault them in ahead. Large ones keep
         // the kernel's default read-ahead, which suits both ranges and streaming downloads.

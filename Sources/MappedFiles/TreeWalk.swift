@@ -1,4 +1,4 @@
-import CMicroHTTPD
+import CPOSIXShim
 import Glibc
 
 /// An open directory of a walk. Files found in it are opened relative to it (one openat2 of a
@@ -41,7 +41,7 @@ public struct WalkedFile: Sendable {
     public func open() throws(FileAccessError) -> Int32 {
         let fd = opened.map { fcntl($0.descriptor, F_DUPFD_CLOEXEC, 0) }
             ?? TreeWalk.openName(name, in: directory.descriptor, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
-        guard fd >= 0 else { throw FileAccessError.from(errno: errno) }
+        guard fd >= 0 else { throw FileAccessError(errno: errno) }
         return fd
     }
 }
@@ -229,7 +229,7 @@ public final class TreeWalk {
 
     /// openat2 of one plain name relative to a directory descriptor.
     static func openName(_ name: [UInt8], in directory: Int32, flags: Int32) -> Int32 {
-        name.withCString { cmhd_open_beneath(directory, $0, flags) }
+        name.withCString { cposix_open_beneath(directory, $0, flags) }
     }
 }
 

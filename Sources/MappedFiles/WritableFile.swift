@@ -1,4 +1,4 @@
-import CMicroHTTPD
+import CPOSIXShim
 import Glibc
 import SystemPackage
 
@@ -37,7 +37,7 @@ public final class WritableFile {
         let fd: Int32
         do {
             fd = try root.open(relativePath, flags: O_RDWR)
-        } catch where [EACCES, EPERM, EROFS, ETXTBSY].contains(errno) {
+        } catch .permissionDenied, .system(.readOnlyFileSystem), .system(.textFileBusy) {
             // Refused for writing, yet readable: say "not writable" (403), unless it is not a
             // file we would serve at all.
             _ = try root.status(of: relativePath)
@@ -46,7 +46,7 @@ public final class WritableFile {
         do throws(FileAccessError) {
             let identity = try FileRoot.status(of: fd)
             if identity.isDirectory { throw .isDirectory }
-            guard identity.isRegularFile else { throw .notFound }
+            guard identity.isRegularFile else { throw .notRegularFile }
             region = try MappedRegion(fd: fd, identity: identity, writable: true)
             size = identity.size
             key = identity.key
@@ -87,8 +87,9 @@ public final class WritableFile {
     public func reserve(upTo end: UInt64) throws(FileAccessError) {
         guard end > size else { return }
         guard end <= UInt64(Int64.max) else { throw .system(.fileTooLarge) }
-        if canReserve, cmhd_fallocate(descriptor, CMHD_SPACE_RESERVE_BEYOND_END, Int64(size), Int64(end - size)) != 0 {
-            guard errno == EOPNOTSUPP else { throw FileAccessError.from(errno: errno) }
+        if canReserve, cposix_fallocate(descriptor, CPOSIX_SPACE_RESERVE_BEYOND_END, Int64(size), Int64(end - size)) != 0 {
+            let code = errno
+            guard code == EOPNOTSUPP else { throw FileAccessError(errno: code) }
             // No reservation on this filesystem: stores allocate their blocks, and a full disk
             // shows as a failed store (503) instead of a 507 up front.
             canReserve = false
@@ -117,7 +118,7 @@ public final class WritableFile {
         guard canReserve, let current = try? identity().size else { return }
         let from = max(size, current)
         guard end > from else { return }
-        _ = cmhd_fallocate(descriptor, CMHD_SPACE_RELEASE, Int64(from), Int64(end - from))
+        _ = cposix_fallocate(descriptor, CPOSIX_SPACE_RELEASE, Int64(from), Int64(end - from))
         _ = ftruncate(descriptor, off_t(current))
     }
 
@@ -150,9 +151,9 @@ public final class WritableFile {
         if current < end {
             // Over reserved blocks this allocates nothing; it only moves the length.
             let failed = canReserve
-                ? cmhd_fallocate(descriptor, CMHD_SPACE_EXTEND, Int64(current), Int64(end - current)) != 0
+                ? cposix_fallocate(descriptor, CPOSIX_SPACE_EXTEND, Int64(current), Int64(end - current)) != 0
                 : ftruncate(descriptor, off_t(end)) != 0
-            if failed { throw FileAccessError.from(errno: errno) }
+            if failed { throw FileAccessError(errno: errno) }
             grew = true
         }
         size = end
@@ -167,11 +168,11 @@ public final class WritableFile {
             let page = Int(sysconf(Int32(_SC_PAGESIZE)))
             let start = span.lowerBound / page * page
             guard msync(UnsafeMutableRawPointer(mutating: base) + start, span.upperBound - start, MS_SYNC) == 0 else {
-                throw FileAccessError.from(errno: errno)
+                throw FileAccessError(errno: errno)
             }
         }
         if grew {
-            guard fdatasync(descriptor) == 0 else { throw FileAccessError.from(errno: errno) }
+            guard fdatasync(descriptor) == 0 else { throw FileAccessError(errno: errno) }
         }
         futimens(descriptor, nil)
         touched = nil

@@ -33,7 +33,7 @@ public final class WritableFiles: Sendable {
     public func file(_ relativePath: String) throws(FileAccessError) -> WritableFile {
         let current = try root.status(of: relativePath)
         if current.isDirectory { throw .isDirectory }
-        guard current.isRegularFile else { throw .notFound }
+        guard current.isRegularFile else { throw .notRegularFile }
         if let cached = cached(current.key), try cached.refresh(against: current) {
             put(cached)
             return cached

@@ -1,4 +1,5 @@
 import CMicroHTTPD
+import CPOSIXShim
 
 extension Request {
     /// A cheap, non-blocking test of whether the client closed its side of the connection, for
@@ -13,6 +14,6 @@ extension Request {
         guard let connection else { return nil }
         let descriptor = cmhd_connection_fd(connection)
         guard descriptor >= 0 else { return nil }
-        return { cmhd_peer_closed(descriptor) != 0 }
+        return { cposix_peer_closed(descriptor) != 0 }
     }
 }

@@ -1,4 +1,4 @@
-import CMicroHTTPD
+import CPOSIXShim
 import Dispatch
 import Glibc
 import Synchronization
@@ -162,7 +162,7 @@ final class ConnectionDeadlines: Sendable {
         guard watch.sendingFile.load(ordering: .relaxed) else { return false }
         var acknowledged: UInt64 = 0
         var queued: Int32 = 0
-        guard cmhd_socket_send_progress(watch.fd, &acknowledged, &queued) == 0 else { return false }
+        guard cposix_socket_send_progress(watch.fd, &acknowledged, &queued) == 0 else { return false }
         let sent = Int64(clamping: acknowledged)
         let before = watch.acknowledged.exchange(sent, ordering: .relaxed)
         guard before == sent, queued == 0 else {

@@ -120,17 +120,3 @@ struct FileReads: Sendable {
         UnsafeRawBufferPointer(rebasing: region.bytes[Int(range.start)..<Int(range.end)])
     }
 }
-
-extension FileAccessError {
-    /// The answer for a file that cannot be read or written. System errors are reported
-    /// without paths.
-    var problem: ProblemDetails {
-        switch self {
-        case .notFound, .isDirectory: .notFound()
-        case .notWritable: .forbidden("The file is not writable.")
-        case .noSpace: .insufficientStorage("No space left for this write; nothing was changed.")
-        case .changedWhileReading: .serviceUnavailable("The file changed while it was being read; retry the request.")
-        case .system(let errno): .internalServerError("The file could not be read (\(errno)).")
-        }
-    }
-}

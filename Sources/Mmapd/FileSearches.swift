@@ -117,24 +117,3 @@ struct FileSearches: Sendable {
         }
     }
 }
-
-extension SearchError {
-    var problem: ProblemDetails {
-        switch self {
-        case .invalidPattern(let message, let offset):
-            .badRequest("Invalid pattern at offset \(offset): \(message).", extensions: [.init("offset", .integer(Int64(offset)))])
-        case .patternTooLong(let limit):
-            .badRequest("The pattern is longer than \(limit) bytes, the most this server accepts.")
-        case .budgetExceeded:
-            ProblemDetails(status: 422, title: "Search Budget Exceeded",
-                           detail: "The search needed more time or backtracking than this server allows; narrow the window or simplify the pattern.")
-        case .fileChanged:
-            ProblemDetails(status: 409, title: "Conflict", detail: "The file was truncated while it was being searched; retry the search.")
-        case .matchFailed(let message):
-            .internalServerError("The search failed: \(message).")
-        case .cancelled:
-            // Nobody reads this answer: the client is gone. It shows in the access log and metrics.
-            .serviceUnavailable("The search was stopped because the client disconnected.")
-        }
-    }
-}

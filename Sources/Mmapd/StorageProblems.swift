@@ -1,0 +1,43 @@
+import ByteSearch
+import HTTPSemantics
+import MappedFiles
+
+// The one place where storage and search errors become HTTP answers: handlers throw or return
+// the error's `problem`, and nothing else decides what a client is told about a file.
+
+extension FileAccessError {
+    /// The answer for a file that cannot be read or written. Every way of not reaching a file
+    /// (missing, outside the root, refused by permissions, not a regular file) is the same 404,
+    /// so probing reveals nothing about what lies outside or around the root. System errors are
+    /// reported without paths.
+    var problem: ProblemDetails {
+        switch self {
+        case .notFound, .outsideRoot, .notRegularFile, .permissionDenied, .isDirectory: .notFound()
+        case .notWritable: .forbidden("The file is not writable.")
+        case .noSpace: .insufficientStorage("No space left for this write; nothing was changed.")
+        case .changedWhileReading: .serviceUnavailable("The file changed while it was being read; retry the request.")
+        case .system(let errno): .internalServerError("The file could not be read (\(errno)).")
+        }
+    }
+}
+
+extension SearchError {
+    var problem: ProblemDetails {
+        switch self {
+        case .invalidPattern(let message, let offset):
+            .badRequest("Invalid pattern at offset \(offset): \(message).", extensions: [.init("offset", .integer(Int64(offset)))])
+        case .patternTooLong(let limit):
+            .badRequest("The pattern is longer than \(limit) bytes, the most this server accepts.")
+        case .budgetExceeded:
+            ProblemDetails(status: 422, title: "Search Budget Exceeded",
+                           detail: "The search needed more time or backtracking than this server allows; narrow the window or simplify the pattern.")
+        case .fileChanged:
+            ProblemDetails(status: 409, title: "Conflict", detail: "The file was truncated while it was being searched; retry the search.")
+        case .matchFailed(let message):
+            .internalServerError("The search failed: \(message).")
+        case .cancelled:
+            // Nobody reads this answer: the client is gone. It shows in the access log and metrics.
+            .serviceUnavailable("The search was stopped because the client disconnected.")
+        }
+    }
+}
