@@ -8,7 +8,7 @@ BENCH_PACKAGES := nginx-light wrk ripgrep linux-source-6.1
 LISTING_CLIENT_PACKAGES := rclone lftp wget gdal-bin python3-gdal
 CONFIG ?= config/mmapd.json
 
-.PHONY: deps bench-deps build release run test unit-test python-test bench conformance docker-check deploy-check clean
+.PHONY: deps bench-deps build release run test unit-test python-test bench conformance docker-check deploy-check format-check clean
 
 # Installs what is missing; `apt-get update` runs only when something must be installed.
 deps:
@@ -111,6 +111,12 @@ sanitize-thread: deps
 
 load: bench-deps release
 	./Tests/load/run
+
+# swift-format (shipped with the toolchain) against .swift-format: lists every line the formatter
+# would change and fails if there is one. Not part of `make test` until the tree has been
+# formatted once; `$(SWIFT) format --in-place --recursive Sources Tests Package.swift` does that.
+format-check:
+	$(SWIFT) format lint --strict --recursive --parallel Sources Tests Package.swift
 
 clean:
 	rm -rf .build .build-asan .build-tsan Fuzz/.build

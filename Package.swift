@@ -2,7 +2,9 @@
 import PackageDescription
 
 /// Warnings are errors in every target we own: the brief asks for none, and CI is the place that keeps it so.
-let strict: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"])]
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+/// The C shims: -Wall -Wextra, as errors too.
+let strictC: [CSetting] = [.enableWarning("all"), .enableWarning("extra"), .treatAllWarnings(as: .error)]
 
 let package = Package(
     name: "mmapd",
@@ -22,12 +24,13 @@ let package = Package(
         // The only C, in two shims for what Swift cannot express. CPOSIXShim: POSIX and Linux calls
         // that know nothing of HTTP (openat2, fallocate, the SIGBUS guard and interruptible calls,
         // the stop-signal pipe, memmem/memrchr, socket progress); the storage layer uses only it.
-        .target(name: "CPOSIXShim", path: "Sources/CPOSIXShim"),
+        .target(name: "CPOSIXShim", path: "Sources/CPOSIXShim", cSettings: strictC),
         // CMicroHTTPD: libmicrohttpd's variadic daemon start and connection queries, the va_list
         // log trampoline, and the GnuTLS check of HTTPS credentials; MicroHTTP alone imports it.
         .target(
             name: "CMicroHTTPD",
             path: "CMicroHTTPD",
+            cSettings: strictC,
             linkerSettings: [.linkedLibrary("microhttpd"), .linkedLibrary("gnutls")]
         ),
         // PCRE2's header needs PCRE2_CODE_UNIT_WIDTH defined before it is included; a module map
