@@ -257,6 +257,7 @@ final class Callbacks: Sendable {
             }
             request.phase = .answered
             request.status = response.status
+            request.failureDetail = response.failure
             // HEAD and 304 announce a length but libmicrohttpd sends no body.
             request.bodyLength = request.method == "HEAD" || response.status == 304 ? 0 : response.bodyLength
         }

@@ -24,8 +24,9 @@ public final class Request: @unchecked Sendable {
     public internal(set) var bytesReceived: UInt64 = 0
     /// Set when the request ended without its answer being sent in full.
     public internal(set) var abortReason: String?
-    /// Why the application answered with a server error, for the error log (never sent as is).
-    public var failureDetail: String?
+    /// Why the application answered with a server error, for the error log (never sent): the
+    /// queued answer's `failure`.
+    public internal(set) var failureDetail: String?
     /// The route the application matched, for metrics labels ("unknown" until it says).
     public var route = "unknown"
 

@@ -11,6 +11,9 @@ public struct Response: @unchecked Sendable {
     public var shared: HeaderBlock?
     public var headers: [(name: String, value: String)]
     public var body: Body
+    /// Why the application answered with a server error, for the error log (never sent): the
+    /// error value itself, set where an error became this answer.
+    public var failure: String?
 
     public enum Body {
         case empty

@@ -67,7 +67,7 @@ struct DirectoryListings: Sendable {
         do {
             contents = try root.list(path.string, limit: maxEntries)
         } catch {
-            return Responses.problem(error.problem, headers: vary)
+            return Responses.problem(for: error, headers: vary)
         }
         guard contents.isComplete else {
             return Responses.problem(

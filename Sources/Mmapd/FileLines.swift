@@ -23,7 +23,7 @@ struct FileLines: Sendable {
         do {
             lease = try pool.lease(file.path.string)
         } catch {
-            return .respond(Responses.problem(error.problem))
+            return .respond(Responses.problem(for: error))
         }
         let identity = lease.identity
         let fileValidators = Validators(identity, generation: generations.current(identity))
@@ -61,7 +61,7 @@ struct FileLines: Sendable {
                     "Counting this file's lines took longer than the time budget; what was counted is kept, so a retry gets further."),
                     headers: [("Retry-After", "1")])
             } catch {
-                return Responses.problem(error.problem)
+                return Responses.problem(for: error)
             }
             let served = ServedLines(lines: span?.lines, bytes: span?.bytes ?? size..<size, fileSize: size)
             // The lines view answers whole, never in ranges (Range is ignored), and says so.

@@ -20,7 +20,7 @@ struct FileReads: Sendable {
         } catch .isDirectory {
             return Responses.redirectToDirectory(request)
         } catch {
-            return Responses.problem(error.problem)
+            return Responses.problem(for: error)
         }
         let size = lease.identity.size
         let cached = answers.entry(for: lease, generation: generations.current(lease.identity)) {

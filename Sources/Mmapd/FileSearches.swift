@@ -41,7 +41,7 @@ struct FileSearches: Sendable {
         do {
             try searcher.validate(search)
         } catch {
-            return .respond(Responses.problem(error.problem))
+            return .respond(Responses.problem(for: error))
         }
         let lease: MappingPool.Lease
         do {
@@ -49,7 +49,7 @@ struct FileSearches: Sendable {
         } catch .isDirectory {
             return .respond(Responses.redirectToDirectory(request))
         } catch {
-            return .respond(Responses.problem(error.problem))
+            return .respond(Responses.problem(for: error))
         }
         // The answer names the version it searched; a stale If-Match is refused before the scan.
         let validators = Validators(lease.identity, generation: generations.current(lease.identity))
@@ -78,7 +78,7 @@ struct FileSearches: Sendable {
                                                                             bytes: UnsafeRawBufferPointer(start: nil, count: 0)),
                                                headers: versionHeaders))
             } catch {
-                return .respond(Responses.problem(error.problem))
+                return .respond(Responses.problem(for: error))
             }
         }
         search.window = window
@@ -111,7 +111,7 @@ struct FileSearches: Sendable {
                                                                        searcher: searcher, bytes: bytes, rendering: rendering),
                                           headers: versionHeaders)
                 } catch {
-                    return Responses.problem(error.problem)
+                    return Responses.problem(for: error)
                 }
             }
         }

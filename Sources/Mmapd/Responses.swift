@@ -3,9 +3,21 @@ import MicroHTTP
 
 /// Constructors for the answers every route shares.
 enum Responses {
-    /// An RFC 9457 problem answer; `headers` adds e.g. `Allow` or `WWW-Authenticate`.
+    /// An RFC 9457 problem answer; `headers` adds e.g. `Allow` or `WWW-Authenticate`. A server
+    /// error's detail is its logged failure, unless a cause is known (`problem(for:)`).
     static func problem(_ problem: ProblemDetails, headers: [(name: String, value: String)] = []) -> Response {
-        Response(status: problem.status, headers: [("Content-Type", ProblemDetails.mediaType)] + headers, body: .bytes(problem.json))
+        var response = Response(status: problem.status, headers: [("Content-Type", ProblemDetails.mediaType)] + headers,
+                                body: .bytes(problem.json))
+        if problem.status >= 500 { response.failure = problem.detail }
+        return response
+    }
+
+    /// The answer for a storage or search error (`StorageProblems.swift`), with the error value
+    /// as the logged failure when it is a server error.
+    static func problem(for error: some ProblemConvertible, headers: [(name: String, value: String)] = []) -> Response {
+        var response = problem(error.problem, headers: headers)
+        if response.status >= 500 { response.failure = String(describing: error) }
+        return response
     }
 
     static func json(_ bytes: [UInt8], status: Int = 200, headers: [(name: String, value: String)] = []) -> Response {

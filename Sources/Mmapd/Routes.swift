@@ -92,10 +92,7 @@ struct Routes: RequestHandler {
     }
 
     func decorate(_ response: Response, for request: Request) -> Response {
-        if response.status >= 500, case .bytes(let body) = response.body {
-            request.failureDetail = String(decoding: body.prefix(512), as: UTF8.self)
-        }
-        return crossOrigin.decorate(response, origin: request.header("Origin"))
+        crossOrigin.decorate(response, origin: request.header("Origin"))
     }
 }
 

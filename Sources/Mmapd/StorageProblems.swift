@@ -2,10 +2,15 @@ import ByteSearch
 import HTTPSemantics
 import MappedFiles
 
-// The one place where storage and search errors become HTTP answers: handlers throw or return
-// the error's `problem`, and nothing else decides what a client is told about a file.
+// The one place where storage and search errors become HTTP answers: handlers answer with
+// `Responses.problem(for: error)`, and nothing else decides what a client is told about a file.
 
-extension FileAccessError {
+/// An error that has one HTTP answer.
+protocol ProblemConvertible: Error {
+    var problem: ProblemDetails { get }
+}
+
+extension FileAccessError: ProblemConvertible {
     /// The answer for a file that cannot be read or written. Every way of not reaching a file
     /// (missing, outside the root, refused by permissions, not a regular file) is the same 404,
     /// so probing reveals nothing about what lies outside or around the root. System errors are
@@ -21,7 +26,7 @@ extension FileAccessError {
     }
 }
 
-extension SearchError {
+extension SearchError: ProblemConvertible {
     var problem: ProblemDetails {
         switch self {
         case .invalidPattern(let message, let offset):

@@ -32,7 +32,7 @@ struct TreeSearches: Sendable {
         do {
             try searcher.validate(template)
         } catch {
-            return .respond(Responses.problem(error.problem))
+            return .respond(Responses.problem(for: error))
         }
         // One cancellation for the whole tree: its deadline and its client's departure stop every
         // file's search (see SearchCancellation); a stream holds a slot of --max-search-streams.
@@ -87,9 +87,9 @@ struct TreeSearches: Sendable {
                     return true
                 }.run()
             } catch let error as FileAccessError {
-                return Responses.problem(error.problem)
+                return Responses.problem(for: error)
             } catch let error as SearchError {
-                return Responses.problem(error.problem)
+                return Responses.problem(for: error)
             } catch {
                 return Responses.problem(.internalServerError("The search failed."))
             }
@@ -114,7 +114,7 @@ struct TreeSearches: Sendable {
                     try stream(file, from: start, limit: limit, buffer: buffer, into: body)
                 })
             } catch {
-                return Responses.problem(error.problem)
+                return Responses.problem(for: error)
             }
             TreeSearches.producers.async {
                 let started = ContinuousClock.now

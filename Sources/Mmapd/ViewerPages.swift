@@ -27,7 +27,7 @@ struct ViewerPages: Sendable {
         } catch .isDirectory {
             return redirectToListing(file.path, parameters)  // a directory has a page already: its listing
         } catch {
-            return Responses.problem(error.problem)
+            return Responses.problem(for: error)
         }
         // A file named as a directory (`/view/a.txt/`), as /search/ answers it.
         guard !file.isDirectory else { return Responses.problem(.notFound()) }

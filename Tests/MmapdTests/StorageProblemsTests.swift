@@ -29,3 +29,24 @@ import Testing
         #expect(FileAccessError.system(.ioError).problem.detail == "The file could not be read (Input/output error).")
     }
 }
+
+/// The error log names the error value of a server error, not a re-read of the body sent.
+@Suite struct FailureCauseTests {
+    @Test func aServerErrorLogsTheErrorValue() {
+        let response = Responses.problem(for: FileAccessError.system(.ioError))
+        #expect(response.status == 500)
+        #expect(response.failure == String(describing: FileAccessError.system(.ioError)))
+        #expect(response.failure?.contains("system") == true)
+    }
+
+    @Test func aClientErrorLogsNothing() {
+        #expect(Responses.problem(for: FileAccessError.permissionDenied(.permissionDenied)).failure == nil)
+        #expect(Responses.problem(for: SearchError.patternTooLong(limit: 8)).failure == nil)
+        #expect(Responses.problem(.notFound()).failure == nil)
+    }
+
+    @Test func aProblemWithoutACauseLogsItsDetail() {
+        #expect(Responses.problem(.internalServerError("The search failed.")).failure == "The search failed.")
+        #expect(Responses.problem(for: SearchError.matchFailed(message: "JIT stack")).failure == String(describing: SearchError.matchFailed(message: "JIT stack")))
+    }
+}
