@@ -65,9 +65,11 @@ let package = Package(
             dependencies: ["Mmapd", "MicroHTTP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
-        .testTarget(name: "HTTPSemanticsTests", dependencies: ["HTTPSemantics"]),
+        // What several test targets share (the seeded generator); never linked into the server.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "HTTPSemanticsTests", dependencies: ["HTTPSemantics", "TestSupport"]),
         .testTarget(name: "MappedFilesTests", dependencies: ["MappedFiles"]),
-        .testTarget(name: "ByteSearchTests", dependencies: ["ByteSearch"]),
-        .testTarget(name: "MmapdTests", dependencies: ["Mmapd"]),
+        .testTarget(name: "ByteSearchTests", dependencies: ["ByteSearch", "TestSupport"]),
+        .testTarget(name: "MmapdTests", dependencies: ["Mmapd", "TestSupport"]),
     ]
 )

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct FaultTests {
     static func contents() -> [UInt8] {
-        var random = SeededGenerator(seed: 11)
+        var random = SeededRandom(seed: 11)
         return random.bytes(4 << 20, from: Array("abcdefgh \n".utf8))
     }
 
@@ -79,7 +79,7 @@ import Testing
     /// fresh budgets gives back every match exactly once.
     @Test(arguments: [false, true], [false, true])
     func byteBudgetGivesPartialPagesThatChain(regex: Bool, reverse: Bool) throws {
-        var random = SeededGenerator(seed: 8)
+        var random = SeededRandom(seed: 8)
         let data = random.bytes(20_000, from: Array("ab\n".utf8))
         // One thread: a deterministic cut. Chunks: reverse pattern searches keep the chunks after a cut.
         let searcher = Searcher(configuration: Configurations.tiny(chunk: 500, block: 64, threads: 1))
@@ -107,7 +107,7 @@ import Testing
 
     /// Parallel chunks under a byte budget: the answer is a correct prefix.
     @Test func parallelByteBudgetKeepsAnExactPrefix() throws {
-        var random = SeededGenerator(seed: 9)
+        var random = SeededRandom(seed: 9)
         let data = random.bytes(200_000, from: Array("ab\n".utf8))
         let searcher = Searcher(configuration: Configurations.tiny(chunk: 10_000, block: 1000, threads: 2))
         let request = SearchRequest(pattern: Array("ab".utf8), limit: 100_000, window: 0..<data.count)

@@ -53,7 +53,7 @@ import Testing
     /// Large random data with many chunks and the restart marks (more than 512 matches per chunk).
     @Test(arguments: [false, true])
     func manyMatchesPerChunk(regex: Bool) throws {
-        var random = SeededGenerator(seed: 77)
+        var random = SeededRandom(seed: 77)
         let data = random.bytes(400_000, from: Array("aab\n".utf8))
         let sequential = Searcher()
         let chunked = Searcher(configuration: Configurations.tiny(chunk: 50_000, block: 7_000, threads: 2))
@@ -70,7 +70,7 @@ import Testing
     /// Python itself: count a word, all five-letter words, `find(b" the ", 10000)`.
     @Test(arguments: [SearchConfiguration(), Configurations.tiny(chunk: 4096, block: 1000, threads: 2)])
     func pythonMmapDocumentationExamples(configuration: SearchConfiguration) throws {
-        var random = SeededGenerator(seed: 2024)
+        var random = SeededRandom(seed: 2024)
         let words = ["the", "The", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "there", "other", "mmap", "bytes", "words"]
         var text: [UInt8] = []
         while text.count < 300_000 {

@@ -18,14 +18,14 @@ import Testing
         }
     }
 
-    private static func randomText(_ random: inout SeededGenerator, count: Int) -> [UInt8] {
+    private static func randomText(_ random: inout SeededRandom, count: Int) -> [UInt8] {
         (0..<count).map { _ in
             let roll = random.next() % 10
             return roll < 3 ? 0x0A : roll == 3 ? 0x0D : UInt8(0x61 + random.next() % 26)
         }
     }
 
-    private func check(_ model: Model, _ indexes: LineIndexes, _ file: LineIndexes.File, _ random: inout SeededGenerator) throws {
+    private func check(_ model: Model, _ indexes: LineIndexes, _ file: LineIndexes.File, _ random: inout SeededRandom) throws {
         let lines = model.lines
         try model.bytes.withUnsafeBytes { buffer throws in
             for _ in 0..<20 {
@@ -47,7 +47,7 @@ import Testing
 
     @Test(arguments: [1, 2, 3, 4])
     func modelUnderAppendsAndRewrites(seed: UInt64) throws {
-        var random = SeededGenerator(seed: seed)
+        var random = SeededRandom(seed: seed)
         let indexes = LineIndexes(memoryLimit: 1 << 20, configuration: SearchConfiguration(memoryBoundConcurrency: 2), stride: 64)
         var file = LineIndexes.File(path: "log", device: 1, inode: 1)
         var model = Model(bytes: Self.randomText(&random, count: 3000))
@@ -78,7 +78,7 @@ import Testing
 
     @Test func memoryBoundHoldsAcrossFilesAndCoarsens() throws {
         let indexes = LineIndexes(memoryLimit: 4096, configuration: SearchConfiguration(memoryBoundConcurrency: 1), stride: 64)
-        var random = SeededGenerator(seed: 9)
+        var random = SeededRandom(seed: 9)
         let text = Self.randomText(&random, count: 200_000)
         let model = Model(bytes: text)
         for name in 0..<8 {

@@ -8,7 +8,7 @@ import Testing
     @Test(arguments: Array(Configurations.all.enumerated()), [false, true])
     func matchesReference(configuration: (offset: Int, element: SearchConfiguration), reverse: Bool) throws {
         let searcher = Searcher(configuration: configuration.element)
-        var random = SeededGenerator(seed: UInt64(configuration.offset * 2 + (reverse ? 1 : 0)))
+        var random = SeededRandom(seed: UInt64(configuration.offset * 2 + (reverse ? 1 : 0)))
         for round in 0..<150 {
             let alphabet = Self.alphabets[round % Self.alphabets.count]
             let data = random.bytes(Int.random(in: 0...120, using: &random), from: alphabet)
@@ -53,7 +53,7 @@ import Testing
     @Test(arguments: [1, 2, 5], [false, true])
     func pagesChainThroughNext(limit: Int, reverse: Bool) throws {
         let searcher = Searcher(configuration: Configurations.tiny(chunk: 5, block: 3, threads: 2))
-        var random = SeededGenerator(seed: 99)
+        var random = SeededRandom(seed: 99)
         for _ in 0..<40 {
             let data = random.bytes(200, from: Array("ab\n".utf8))
             let needle = random.bytes(Int.random(in: 1...3, using: &random), from: Array("ab".utf8))
@@ -75,7 +75,7 @@ import Testing
     /// Long needles, rare and frequent bytes, dense candidates (the adaptive fallback), big data.
     @Test(arguments: [false, true], [false, true])
     func kernelPaths(reverse: Bool, icase: Bool) throws {
-        var random = SeededGenerator(seed: 5)
+        var random = SeededRandom(seed: 5)
         let searcher = Searcher(configuration: Configurations.tiny(chunk: 40_000, block: 10_000, threads: 2))
         // Dense candidates: almost all 'e', so the prefilter gives up and the fallback runs.
         var data = random.bytes(200_000, from: Array("eeeeeeeeeeeeeeeE f\n".utf8))

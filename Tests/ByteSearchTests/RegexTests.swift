@@ -15,7 +15,7 @@ import Testing
     @Test(arguments: Array(Configurations.all.enumerated()))
     func matchesPython(configuration: (offset: Int, element: SearchConfiguration)) throws {
         let searcher = Searcher(configuration: configuration.element)
-        var random = SeededGenerator(seed: 1000 + UInt64(configuration.offset))
+        var random = SeededRandom(seed: 1000 + UInt64(configuration.offset))
         let data = random.bytes(90, from: Array("aAb\n ".utf8))
         var cases: [PythonRegex.Case] = []
         var requests: [SearchRequest] = []
@@ -51,7 +51,7 @@ import Testing
     @Test(arguments: ["a+", "a*", "\\b", "(?m)^", "a??", "b|a\\n"], [1, 2, 3])
     func forwardPagesChainThroughNext(pattern: String, limit: Int) throws {
         let searcher = Searcher(configuration: Configurations.tiny(chunk: 4, block: 3, threads: 2))
-        var random = SeededGenerator(seed: 31)
+        var random = SeededRandom(seed: 31)
         let data = random.bytes(60, from: Array("ab\n".utf8))
         let bytes = Array(pattern.utf8)
         let full = try searcher.all(SearchRequest(pattern: bytes, isRegex: true, window: 0..<data.count), in: data)
@@ -154,7 +154,7 @@ import Testing
 
     @Test func concurrentSearchesShareOneSearcher() async throws {
         let searcher = Searcher(configuration: Configurations.tiny(chunk: 64, block: 32, threads: 2))
-        var random = SeededGenerator(seed: 3)
+        var random = SeededRandom(seed: 3)
         let data = random.bytes(5000, from: Array("ab\n".utf8))
         let expected = try searcher.all(SearchRequest(pattern: Array("a+b".utf8), isRegex: true, window: 0..<data.count), in: data)
         try await withThrowingTaskGroup(of: SearchOutcome.self) { group in

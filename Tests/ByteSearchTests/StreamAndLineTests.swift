@@ -13,7 +13,7 @@ import Testing
     @Test(arguments: Array(requests.indices), [Configurations.sequential, Configurations.tiny(chunk: 300, block: 50, threads: 2)])
     func streamsWhatSearchReturns(index: Int, configuration: SearchConfiguration) throws {
         let (pattern, regex, reverse) = Self.requests[index]
-        var random = SeededGenerator(seed: 4)
+        var random = SeededRandom(seed: 4)
         let data = random.bytes(5000, from: Array("ab\n".utf8))
         let searcher = Searcher(configuration: configuration)
         for limit in [0, 1, 7, 600, Int.max] {
@@ -41,7 +41,7 @@ import Testing
 
     /// Reverse pattern streams regenerate slices from restart marks (chunks of > 512 matches).
     @Test func reversePatternStreamOverManyMatches() throws {
-        var random = SeededGenerator(seed: 21)
+        var random = SeededRandom(seed: 21)
         let data = random.bytes(120_000, from: Array("aab\n".utf8))
         let searcher = Searcher(configuration: Configurations.tiny(chunk: 20_000, block: 4_000, threads: 2))
         let request = SearchRequest(pattern: Array("a+b?".utf8), isRegex: true, reverse: true, limit: Int.max, window: 0..<data.count)
@@ -83,7 +83,7 @@ import Testing
     }
 
     @Test func newlineCountingIsExactAtEveryAlignment() throws {
-        var random = SeededGenerator(seed: 12)
+        var random = SeededRandom(seed: 12)
         let data = random.bytes(3000, from: [0x0A, 0x0B, 0x09, 0x8A, 0x0A, 0xFF, 0x00])
         let searcher = Searcher()
         for offset in stride(from: 0, to: data.count, by: 37) {

@@ -1,21 +1,10 @@
 import ByteSearch
 import Foundation
 import Glibc
+// The seeded generator every test target shares (Tests/TestSupport), visible in every file here.
+@_exported import TestSupport
 
-/// A deterministic generator (SplitMix64) so that failures reproduce.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-extension SeededGenerator {
+extension SeededRandom {
     mutating func bytes(_ count: Int, from alphabet: [UInt8]) -> [UInt8] {
         (0..<count).map { _ in alphabet.randomElement(using: &self)! }
     }

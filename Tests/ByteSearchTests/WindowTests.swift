@@ -31,7 +31,7 @@ import Testing
     /// Random bounds against CPython's own `mmap.find`: where it finds the needle (or -1) must be
     /// what a one-match search in the resolved window finds.
     @Test func agreesWithPythonMmapFind() throws {
-        var random = SeededGenerator(seed: 7)
+        var random = SeededRandom(seed: 7)
         let data = random.bytes(40, from: Array("ab".utf8))
         var cases: [[Int64?]] = []
         for _ in 0..<300 { cases.append([random.bound(size: data.count), random.bound(size: data.count)]) }

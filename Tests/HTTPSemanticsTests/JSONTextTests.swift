@@ -1,5 +1,6 @@
 import Foundation
 import HTTPSemantics
+import TestSupport
 import Testing
 
 @Suite("JSONText")
@@ -105,7 +106,7 @@ struct JSONTextTests {
 
     @Test("random inputs decode to Python's backslashreplace", arguments: 0..<8)
     func randomInputs(seed: Int) throws {
-        var generator = SplitMix64(seed: UInt64(seed))
+        var generator = SeededRandom(seed: UInt64(seed))
         for _ in 0..<200 {
             let length = Int.random(in: 0..<64, using: &generator)
             // Bias towards interesting bytes: ASCII, controls, UTF-8 lead and continuation bytes.
@@ -155,7 +156,7 @@ struct JSONTextTests {
 
     @Test("a large mixed buffer escapes fully and stays valid JSON")
     func largeBuffer() throws {
-        var generator = SplitMix64(seed: 42)
+        var generator = SeededRandom(seed: 42)
         let text = Array("plain ASCII run, then é and € and 😀; ".utf8)
         var input: [UInt8] = []
         while input.count < 50_000 {
@@ -189,21 +190,4 @@ private func backslashReplace(_ bytes: [UInt8]) -> String {
 private func decodeJSONString(_ literal: String) throws -> String {
     let object = try JSONSerialization.jsonObject(with: Data(literal.utf8), options: .fragmentsAllowed)
     return try #require(object as? String)
-}
-
-/// A small deterministic generator so failures reproduce.
-private struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
-    }
 }

@@ -1,23 +1,6 @@
-/// SplitMix64: a small seeded generator, so a failing randomised case can be replayed from its
-/// seed. One copy for every test in this target.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
+// The seeded generator every test target shares (Tests/TestSupport), visible in every file here.
+@_exported import TestSupport
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in `range` (not empty).
-    mutating func int(_ range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
-    }
-
+extension SeededRandom {
     mutating func bytes(_ count: Int) -> [UInt8] { pseudoRandomBytes(count: count, seed: next()) }
-
-    mutating func chance(_ percent: Int) -> Bool { int(0...99) < percent }
 }
