@@ -15,10 +15,20 @@ int cposix_peer_closed(int fd) {
     return (entry.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
-int cposix_socket_send_progress(int fd, uint64_t *acknowledged, int *queued) {
+/* The kernel's TCP states (include/net/tcp_states.h, a fixed ABI): only <netinet/tcp.h> names them,
+   and it clashes with <linux/tcp.h>, whose struct tcp_info has tcpi_bytes_acked. */
+enum { CPOSIX_TCP_CLOSE = 7, CPOSIX_TCP_CLOSE_WAIT = 8, CPOSIX_TCP_LAST_ACK = 9, CPOSIX_TCP_CLOSING = 11 };
+
+int cposix_socket_send_progress(int fd, struct cposix_send_progress *progress) {
     struct tcp_info info;
     socklen_t length = sizeof info;
     if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return -1;
-    *acknowledged = info.tcpi_bytes_acked;
-    return ioctl(fd, SIOCOUTQ, queued);
+    int queued = 0;
+    if (ioctl(fd, SIOCOUTQ, &queued) != 0) return -1;
+    progress->acknowledged = info.tcpi_bytes_acked;
+    progress->queued = queued > 0 ? (uint64_t)queued : 0;
+    progress->peer_closed = info.tcpi_state == CPOSIX_TCP_CLOSE_WAIT || info.tcpi_state == CPOSIX_TCP_LAST_ACK
+                            || info.tcpi_state == CPOSIX_TCP_CLOSING;
+    progress->gone = info.tcpi_state == CPOSIX_TCP_CLOSE;
+    return 0;
 }

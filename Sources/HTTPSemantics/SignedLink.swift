@@ -35,6 +35,30 @@ public enum SignedLink {
         public var query: String { "expires=\(expires)&signature=\(LowercaseHex.encode(signature))" }
     }
 
+    /// What a valid link granted a request: its parameters, which the pages carry on to every
+    /// link and fetch of theirs, and the scope they sign, which says which of those links the
+    /// grant reaches (a link above a directory grant would only earn its follower a 403).
+    public struct Grant: Sendable, Equatable {
+        public let parameters: Parameters
+        /// The signed scope: `a/b.txt`, `a/b/` or `/` (see `scope(path:isDirectory:)`).
+        public let scope: String
+
+        public init(parameters: Parameters, scope: String) {
+            self.parameters = parameters
+            self.scope = scope
+        }
+
+        /// Whether this grant reaches the file or directory at `path` (`RelativePath.string`).
+        public func covers(path: String, isDirectory: Bool) -> Bool {
+            SignedLink.grantingScopes(of: SignedLink.scope(path: path, isDirectory: isDirectory)).contains(scope)
+        }
+
+        /// `url` with the grant's query appended (after `?`, or `&` when it has a query already).
+        public func carried(on url: String) -> String {
+            url + (url.contains("?") ? "&" : "?") + parameters.query
+        }
+    }
+
     /// What a request's query says about signing.
     public enum Presence: Sendable, Equatable {
         /// Neither parameter: not a signed request.

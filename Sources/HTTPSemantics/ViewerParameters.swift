@@ -6,7 +6,7 @@
 /// | `offset` | open at the line holding this byte (0-based); past the end opens at the end |
 /// | `length` | with `offset`: highlight this many bytes from it (a search match) |
 /// | `mode` | `text` or `hex`; absent: decided by the file's first bytes |
-/// | `expires`, `signature` | a signed link's grant, carried to every request the page makes |
+/// | `expires`, `signature` | a signed link's grant (access control reads them, `PageLinks` carries them on) |
 ///
 /// With both `line` and `offset` (a search hit's link), `line` is the number of the line that
 /// holds `offset`, which spares the page a count of the newlines before it. Anything else in
@@ -20,8 +20,6 @@ public struct ViewerParameters: Sendable, Equatable {
     public var offset: Int64?
     public var length: Int64?
     public var mode: Mode?
-    /// The signed link's query (`expires=…&signature=…`, encoded), or "" without one.
-    public var signedQuery: String
 
     /// - Throws: 400 for a line below 1, a negative offset or length, a length without an
     ///   offset, an unknown mode, or a value that is not a decimal number.
@@ -39,11 +37,5 @@ public struct ViewerParameters: Sendable, Equatable {
             }
             self.mode = mode
         }
-        signedQuery = Self.signedNames.compactMap { name in
-            query.bytes(name).map { "\(name)=\(PercentEncoding.segment($0))" }
-        }.joined(separator: "&")
     }
-
-    /// The parameters of a signed link (contract, "Access control and TLS").
-    public static let signedNames = ["expires", "signature"]
 }

@@ -46,8 +46,11 @@ final class Callbacks: Sendable {
         callbacks.started.add(1, ordering: .relaxed)
         let request = Request(target: uri.map { String(cString: $0) } ?? "")
         request.connection = connection
-        if let connection, let watch = cmhd_connection_context(connection) {
-            request.watch = Unmanaged<ConnectionDeadlines.Watch>.fromOpaque(watch).takeUnretainedValue()
+        if let connection, let context = cmhd_connection_context(connection) {
+            let watch = Unmanaged<ConnectionDeadlines.Watch>.fromOpaque(context).takeUnretainedValue()
+            request.watch = watch
+            // A new request on the connection: the client took the previous answer.
+            if let previous = watch.delivery.requestStarted(request) { callbacks.handler.delivered(previous) }
         }
         return Unmanaged.passRetained(request).toOpaque()
     }
@@ -87,6 +90,13 @@ final class Callbacks: Sendable {
         if let watch = request.watch { callbacks.deadlines.requestFinished(watch) }
         callbacks.handler.completed(request)
         request.connection = nil
+        if let watch = request.watch {
+            if let known = watch.delivery.completed(request, finished: termination == .REQUEST_TERMINATED_COMPLETED_OK) {
+                callbacks.handler.delivered(known)
+            }
+        } else {
+            callbacks.handler.delivered(request)
+        }
         if request.holding != nil {
             request.holding = nil
             callbacks.leases.release()
@@ -105,7 +115,8 @@ final class Callbacks: Sendable {
             callbacks.connections.subtract(1, ordering: .relaxed)
             guard let socketContext, let raw = socketContext.pointee else { return }
             socketContext.pointee = nil
-            callbacks.deadlines.closed(Unmanaged<ConnectionDeadlines.Watch>.fromOpaque(raw).takeRetainedValue())
+            let watch = Unmanaged<ConnectionDeadlines.Watch>.fromOpaque(raw).takeRetainedValue()
+            if let held = callbacks.deadlines.closed(watch) { callbacks.handler.delivered(held) }
         }
     }
 

@@ -41,10 +41,13 @@ final class ConnectionDeadlines: Sendable {
         /// since when (monotonic ms) that has not moved with nothing queued (0: it moved).
         fileprivate let acknowledged = Atomic<Int64>(-1)
         fileprivate let quietSince = Atomic<Int64>(0)
+        /// The connection's answer whose delivery is not known yet; the scan looks at it too.
+        let delivery: AnswerDelivery
 
         fileprivate init(fd: Int32, deadline: Int64) {
             self.fd = fd
             self.deadline = Atomic(deadline)
+            delivery = AnswerDelivery(fd: fd)
         }
     }
 
@@ -53,19 +56,28 @@ final class ConnectionDeadlines: Sendable {
     /// retain of it on the request path would take the runtime's slow path.
     private final class Registry: Sendable {
         let watches = Mutex<[ObjectIdentifier: Watch]>([:])
+        /// Answers on connections the server closed, still watched (`LingeringAnswer`).
+        let lingering = Mutex<[LingeringAnswer]>([])
         let cutOff = Atomic<Int>(0)
     }
+
+    /// Closed connections watched at once at most: each holds a descriptor. Beyond, an answer
+    /// is taken as delivered when its connection closes.
+    static let maxLingering = 256
 
     private let headerTimeout: Int64
     private let idleAllowance: Int64
     private let minimumBodyRate: Int64
     private let registry = Registry()
+    /// Reports an answer whose delivery a scan settled (`AnswerDelivery.scanned`).
+    private let delivered: @Sendable (Request) -> Void
     /// Dispatch sources are thread-safe; the protocol type just does not say so.
     nonisolated(unsafe) private let timer: DispatchSourceTimer
     /// Connections shut down for missing a deadline (for metrics and tests).
     var cutOff: Int { registry.cutOff.load(ordering: .relaxed) }
 
-    init(headerTimeoutSeconds: Int, idleTimeoutSeconds: Int, minimumBodyRate: Int) {
+    init(headerTimeoutSeconds: Int, idleTimeoutSeconds: Int, minimumBodyRate: Int, delivered: @escaping @Sendable (Request) -> Void) {
+        self.delivered = delivered
         headerTimeout = Int64(headerTimeoutSeconds) * 1000
         idleAllowance = Int64(idleTimeoutSeconds) * 1000
         self.minimumBodyRate = Int64(max(1, minimumBodyRate))
@@ -74,7 +86,10 @@ final class ConnectionDeadlines: Sendable {
         // by at most that much.
         let period = max(50, min(1000, Int(headerTimeout / 4)))
         timer.schedule(deadline: .now() + .milliseconds(period), repeating: .milliseconds(period), leeway: .milliseconds(period / 4))
-        timer.setEventHandler { [registry] in Self.scan(registry) }
+        timer.setEventHandler { [registry, delivered, idleAllowance] in
+            Self.scan(registry).forEach(delivered)
+            Self.scanLingering(registry, limit: idleAllowance).forEach(delivered)
+        }
         timer.resume()
     }
 
@@ -92,9 +107,44 @@ final class ConnectionDeadlines: Sendable {
         return watch
     }
 
-    /// libmicrohttpd is about to close the connection's socket.
-    func closed(_ watch: Watch) {
+    /// libmicrohttpd is about to close the connection's socket. Returns the connection's held
+    /// answer when the close settles it; an answer the server closes on is watched on.
+    func closed(_ watch: Watch) -> Request? {
         _ = registry.watches.withLock { $0.removeValue(forKey: ObjectIdentifier(watch)) }
+        switch watch.delivery.closing() {
+        case .nothing:
+            return nil
+        case .settled(let request):
+            return request
+        case .linger(let pending):
+            let watched = registry.lingering.withLock { lingering -> Bool in
+                guard lingering.count < Self.maxLingering, let answer = LingeringAnswer(pending, fd: watch.fd, now: Self.now()) else { return false }
+                lingering.append(answer)
+                return true
+            }
+            return watched ? nil : pending.settle(acknowledged: pending.end, abort: nil)
+        }
+    }
+
+    /// The server is stopping: every watched answer, settled with what is known now.
+    func settleLingering() -> [Request] {
+        registry.lingering.withLock { lingering in
+            defer { lingering = [] }
+            return lingering.map { $0.settleNow() }
+        }
+    }
+
+    private static func scanLingering(_ registry: Registry, limit: Int64) -> [Request] {
+        let now = Self.now()
+        return registry.lingering.withLock { lingering in
+            var settled: [Request] = []
+            lingering.removeAll { answer in
+                guard let request = answer.scanned(now: now, limit: limit) else { return false }
+                settled.append(request)
+                return true
+            }
+            return settled
+        }
     }
 
     /// The head is complete (or a write turn came): a body, if one comes, counts from now. A body
@@ -131,10 +181,14 @@ final class ConnectionDeadlines: Sendable {
         watch.deadline.store(Self.now() + idleAllowance + headerTimeout, ordering: .relaxed)
     }
 
-    private static func scan(_ registry: Registry) {
+    /// Cuts off the connections past their deadlines; returns the answers whose delivery it
+    /// settled, to be reported once the lock is released.
+    private static func scan(_ registry: Registry) -> [Request] {
         let now = Self.now()
-        registry.watches.withLock { watches in
+        return registry.watches.withLock { watches in
+            var settled: [Request] = []
             for watch in watches.values {
+                if let request = watch.delivery.scanned() { settled.append(request) }
                 let deadline = watch.deadline.load(ordering: .relaxed)
                 guard deadline < now || (deadline != .max && Self.peerFinished(watch.fd)) || Self.sendStalled(watch, now: now) else { continue }
                 watch.sendingFile.store(false, ordering: .relaxed)
@@ -142,6 +196,7 @@ final class ConnectionDeadlines: Sendable {
                 shutdown(watch.fd, Int32(SHUT_RDWR))
                 registry.cutOff.add(1, ordering: .relaxed)
             }
+            return settled
         }
     }
 
@@ -160,12 +215,11 @@ final class ConnectionDeadlines: Sendable {
     /// seen by consecutive scans spanning `stallAllowance`. Records what it saw for the next scan.
     private static func sendStalled(_ watch: Watch, now: Int64) -> Bool {
         guard watch.sendingFile.load(ordering: .relaxed) else { return false }
-        var acknowledged: UInt64 = 0
-        var queued: Int32 = 0
-        guard cposix_socket_send_progress(watch.fd, &acknowledged, &queued) == 0 else { return false }
-        let sent = Int64(clamping: acknowledged)
+        var progress = cposix_send_progress()
+        guard cposix_socket_send_progress(watch.fd, &progress) == 0 else { return false }
+        let sent = Int64(clamping: progress.acknowledged)
         let before = watch.acknowledged.exchange(sent, ordering: .relaxed)
-        guard before == sent, queued == 0 else {
+        guard before == sent, progress.queued == 0 else {
             watch.quietSince.store(0, ordering: .relaxed)
             return false
         }

@@ -22,8 +22,19 @@ public final class Request: @unchecked Sendable {
     public internal(set) var bodyLength: Int = 0
     /// Body bytes received from the client.
     public internal(set) var bytesReceived: UInt64 = 0
-    /// Set when the request ended without its answer being sent in full.
+    /// Set when the request ended without the client taking its whole answer: libmicrohttpd's
+    /// reason when it ended the request early, else what `AnswerDelivery` saw ("client reset",
+    /// "client closed", "client stopped reading").
     public internal(set) var abortReason: String?
+    /// Bytes of the answer (status line, header and body; TLS records over HTTPS) the client
+    /// acknowledged; set by the time `RequestHandler.delivered` is called, nil when the socket
+    /// could not say (not TCP).
+    public internal(set) var bytesSent: UInt64?
+    /// The connection's bytes written before this answer started (`AnswerDelivery`).
+    var writtenBefore: UInt64?
+    /// What the application noted about the request in `RequestHandler.completed`, for its
+    /// report in `delivered`, when the request's headers can no longer be read.
+    public var notes: [(name: String, value: String)] = []
     /// Why the application answered with a server error, for the error log (never sent): the
     /// queued answer's `failure`.
     public internal(set) var failureDetail: String?

@@ -3,8 +3,14 @@ public protocol RequestHandler: Sendable {
     /// Called once per request on a libmicrohttpd thread, when the headers are complete and no
     /// body byte has been read yet.
     func begin(_ request: Request) -> Disposition
-    /// Called once per request when libmicrohttpd is done with it, also after an abort.
+    /// Called once per request when libmicrohttpd is done with it, also after an abort. Its
+    /// headers can still be read.
     func completed(_ request: Request)
+    /// Called once per request, after `completed`, when what the client took of the answer is
+    /// known (`bytesSent`, `abortReason`): at once when the request ended early, else at the
+    /// connection's next request, its close, or a deadline scan (see `AnswerDelivery`). The
+    /// headers can no longer be read; keep what is needed in `notes` at completion.
+    func delivered(_ request: Request)
     /// The answer to a request that starts after shutdown began (sent with `Connection: close`).
     func stopping(_ request: Request) -> Response
     /// Last look at every answer before it is queued, whichever path produced it (headers that

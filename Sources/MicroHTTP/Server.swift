@@ -17,7 +17,7 @@ public final class Server: Sendable {
     public init(options: ServerOptions, handler: any RequestHandler, log: @escaping @Sendable (String) -> Void) throws(ServerError) {
         let deadlines = ConnectionDeadlines(
             headerTimeoutSeconds: options.headerTimeoutSeconds, idleTimeoutSeconds: options.connectionTimeoutSeconds,
-            minimumBodyRate: options.minimumBodyRate)
+            minimumBodyRate: options.minimumBodyRate, delivered: { handler.delivered($0) })
         let callbacks = Callbacks(handler: handler, log: log, drainBodyLimit: options.drainBodyLimit, deadlines: deadlines)
         let context = Unmanaged.passUnretained(callbacks).toOpaque()
         var error = [CChar](repeating: 0, count: 256)
@@ -83,9 +83,11 @@ public final class Server: Sendable {
     }
 
     /// libmicrohttpd refuses to stop with suspended connections: end them first.
+    /// Answers still watched for their delivery are reported with what is known by then.
     private func stopDaemon() {
         callbacks.suspensions.cancelAll()
         daemon.stop()
+        callbacks.deadlines.settleLingering().forEach(callbacks.handler.delivered)
     }
 }
 

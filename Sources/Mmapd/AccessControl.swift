@@ -21,49 +21,57 @@ struct AccessControl: Sendable {
 
     var readsRestricted: Bool { readTokens.required || links != nil }
 
-    /// The refusal for `request`, or nil when it may proceed. `target` is nil when the
-    /// request-target did not parse: such a request is refused like any other when reads are
-    /// restricted, so a 400 or 404 is never a hint to a client without a token.
-    func refusal(for request: Request, target: RequestTarget?) -> Response? {
+    /// What the checks decided for one request.
+    enum Decision {
+        case refused(Response)
+        /// It may proceed; `grant` is the signed link that allowed it, when one did (a token, or
+        /// a server without restrictions, needs none): the pages carry it on to their links.
+        case allowed(grant: SignedLink.Grant?)
+    }
+
+    /// Whether `request` may proceed. `target` is nil when the request-target did not parse:
+    /// such a request is refused like any other when reads are restricted, so a 400 or 404 is
+    /// never a hint to a client without a token.
+    func check(_ request: Request, target: RequestTarget?) -> Decision {
         switch target?.route {
-        case .healthz?, .assets?: return nil
+        case .healthz?, .assets?: return .allowed(grant: nil)
         default: break
         }
         let offered = BearerTokens.credential(in: request.header("Authorization"))
-        if writeTokens.contains(offered) { return nil }
+        if writeTokens.contains(offered) { return .allowed(grant: nil) }
         let method = request.method
         let link = readsRestricted ? SignedLink.parameters(in: target?.query ?? Self.rawQuery(request.target)) : .absent
         if method != "GET" && method != "HEAD" && method != "OPTIONS" {
-            guard writeTokens.required || readsRestricted else { return nil }
+            guard writeTokens.required || readsRestricted else { return .allowed(grant: nil) }
             if readTokens.contains(offered) { return Self.forbidden("A read token does not allow \(Self.printable(method)); writes need a write token.") }
             if link != .absent { return Self.forbidden("A signed link never allows \(Self.printable(method)); writes need a write token.") }
             return Self.unauthorized("\(Self.printable(method)) needs 'Authorization: Bearer <token>' with a write token.")
         }
-        guard readsRestricted, !readTokens.contains(offered) else { return nil }
-        if method == "OPTIONS", request.header("Access-Control-Request-Method") != nil { return nil }
+        guard readsRestricted, !readTokens.contains(offered) else { return .allowed(grant: nil) }
+        if method == "OPTIONS", request.header("Access-Control-Request-Method") != nil { return .allowed(grant: nil) }
         switch link {
         case .absent:
             return Self.unauthorized("This server needs 'Authorization: Bearer <token>' with a read or write token for every request but /healthz.")
         case .malformed:
             return Self.forbidden("The signed link is altered: it needs exactly one 'expires' and one 'signature' as 'mmapd sign' printed them.")
         case .present(let parameters):
-            return linkRefusal(parameters, method: method, target: target)
+            return linkDecision(parameters, method: method, target: target)
         }
     }
 
     /// A signed link grants GET and HEAD of a file, a directory or a search, at or below its scope.
-    private func linkRefusal(_ parameters: SignedLink.Parameters, method: String, target: RequestTarget?) -> Response? {
+    private func linkDecision(_ parameters: SignedLink.Parameters, method: String, target: RequestTarget?) -> Decision {
         let file: FileTarget
         switch target?.route {
         case .files(let named), .search(let named), .view(let named): file = named
         default: return Self.forbidden("A signed link grants reading files, listings, searches and viewer pages, not this route.")
         }
         guard method != "OPTIONS" else { return Self.forbidden("A signed link grants GET and HEAD only.") }
-        guard let links, links.grants(parameters, scope: SignedLink.scope(path: file.path.string, isDirectory: file.isDirectory)) else {
+        guard let links, let scope = links.grantedScope(parameters, scope: SignedLink.scope(path: file.path.string, isDirectory: file.isDirectory)) else {
             return Self.forbidden("The signed link is altered or not for this path.")
         }
         guard parameters.expires > Int64(time(nil)) else { return Self.forbidden("The signed link has expired.") }
-        return nil
+        return .allowed(grant: SignedLink.Grant(parameters: parameters, scope: scope))
     }
 
     /// The query of a target that did not parse, for telling an altered link from no link.
@@ -71,12 +79,12 @@ struct AccessControl: Sendable {
         target.firstIndex(of: "?").map { String(target[target.index(after: $0)...]) }
     }
 
-    static func unauthorized(_ detail: String) -> Response {
-        Responses.problem(.unauthorized(detail), headers: [("WWW-Authenticate", #"Bearer realm="mmapd""#)])
+    private static func unauthorized(_ detail: String) -> Decision {
+        .refused(Responses.problem(.unauthorized(detail), headers: [("WWW-Authenticate", #"Bearer realm="mmapd""#)]))
     }
 
-    static func forbidden(_ detail: String) -> Response {
-        Responses.problem(.forbidden(detail))
+    private static func forbidden(_ detail: String) -> Decision {
+        .refused(Responses.problem(.forbidden(detail)))
     }
 
     /// A method name fit for an error body: libmicrohttpd passes any token characters through.

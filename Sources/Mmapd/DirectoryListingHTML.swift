@@ -21,14 +21,25 @@ import MappedFiles
 ///   names with `?`, fsspec would take it for an entry), and no absolute `http://` URL appears
 ///   in the text (fsspec picks those up as links).
 /// - No `<table>`: GDAL gives up on a page with two, and one is not needed.
+///
+/// Reached through a signed link, the page carries the grant (`PageLinks`): entry and viewer
+/// hrefs end in `?expires=…&signature=…`, the search form holds it in hidden fields, breadcrumbs
+/// above the grant's scope are plain text. Those hrefs then do carry a query, which a person's
+/// browser needs and without which every link would be refused; a mirroring tool sees the query
+/// as part of each name.
+///
+/// Speed: a 100,000-entry page is built byte by byte into one array (no `String` per entry),
+/// since a debug build spends most of its time in per-entry allocations.
 enum DirectoryListingHTML {
-    static func render(path: RelativePath, entries: [DirectoryEntry]) -> [UInt8] {
+    static func render(path: RelativePath, entries: [DirectoryEntry], links: PageLinks) -> [UInt8] {
         let segments = path.segments
-        let directoryURL = "/files/" + segments.map { PercentEncoding.segment($0.utf8) + "/" }.joined()
+        let encodedPath = segments.map { PercentEncoding.segment($0.utf8) + "/" }.joined()
+        let directoryURL = "/files/" + encodedPath
         let displayPath = "/files/" + segments.map { $0 + "/" }.joined()
+        let suffix = Array(links.belowSuffix.utf8)
         var out: [UInt8] = []
-        out.reserveCapacity(2048 + entries.count * (160 + 2 * path.string.utf8.count))
-        func add(_ text: String) { out += Array(text.utf8) }
+        out.reserveCapacity(2048 + entries.count * (200 + 2 * suffix.count + encodedPath.utf8.count))
+        func add(_ text: String) { out.append(contentsOf: text.utf8) }
         func addEscaped(_ text: String) { HTMLText.append(escaping: text.utf8, to: &out) }
 
         add("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
@@ -36,78 +47,119 @@ enum DirectoryListingHTML {
         // The title names the directory as its URL spells it (percent-encoded): GDAL compares it
         // with the path it asked for, and with a decoded form only without the final slash.
         add("<title>Index of "); addEscaped(directoryURL); add("</title>\n")
-        add("<link rel=\"stylesheet\" href=\"/assets/mmapd.css\">\n<script src=\"/assets/listing.js\" defer></script>\n")
-        add("</head>\n<body class=\"listing\">\n")
-
-        // Breadcrumbs: every ancestor is a link, the directory itself is not.
-        add("<nav class=\"breadcrumbs\" aria-label=\"Breadcrumbs\">")
-        var ancestor = "/files/"
-        for (index, name) in ([("files")] + segments).enumerated() {
-            if index > 0 { add(" / ") }
-            if index == segments.count {
-                add("<span aria-current=\"page\">"); addEscaped(name); add("</span>")
-            } else {
-                add("<a class=\"crumb\" href=\""); addEscaped(ancestor); add("\">"); addEscaped(name); add("</a>")
-                ancestor += PercentEncoding.segment(segments[index].utf8) + "/"
-            }
-        }
-        add(" /</nav>\n")
+        add("<link rel=\"icon\" href=\"\(PageAssets.url("favicon.svg"))\">\n")
+        add("<link rel=\"stylesheet\" href=\"\(PageAssets.url("mmapd.css"))\">\n")
+        add("<script src=\"\(PageAssets.url("pages.js"))\" defer></script>\n")
+        add("<script src=\"\(PageAssets.url("listing.js"))\" defer></script>\n")
+        add("</head>\n<body class=\"listing\" data-grant=\""); addEscaped(links.query); add("\">\n")
+        add(links.breadcrumbs(segments, isDirectory: true))
         add("<h1>Index of "); addEscaped(displayPath); add("</h1>\n")
 
         add("<form class=\"tree-search\" role=\"search\" method=\"get\" action=\"/search/")
-        addEscaped(String(directoryURL.dropFirst("/files/".count)))
+        addEscaped(encodedPath)
         add("\" data-dir=\""); addEscaped(directoryURL); add("\">\n")
         add("<label>Search the files below this directory <input type=\"search\" name=\"q\" required></label>\n")
-        add("<button type=\"submit\">Search</button>\n</form>\n")
+        add("<button type=\"submit\">Search</button>\(links.hiddenFields)\n</form>\n")
 
-        let ordered = entries.filter { $0.kind == .directory } + entries.filter { $0.kind == .file }
-        let fileCount = ordered.count - ordered.prefix { $0.kind == .directory }.count
-        let totalBytes = ordered.reduce(UInt64(0)) { $0 &+ $1.size }
-        add("<p class=\"summary\">\(ordered.count - fileCount) \(ordered.count - fileCount == 1 ? "directory" : "directories"), ")
-        add("\(fileCount) \(fileCount == 1 ? "file" : "files") of \(totalBytes) bytes (\(ByteCountText.human(totalBytes)))</p>\n")
+        var directories = 0
+        var totalBytes: UInt64 = 0
+        for entry in entries {
+            if entry.kind == .directory { directories += 1 } else { totalBytes &+= entry.size }
+        }
+        let files = entries.count - directories
+        add("<p class=\"summary\">\(directories) \(directories == 1 ? "directory" : "directories"), ")
+        add("\(files) \(files == 1 ? "file" : "files") of \(totalBytes) bytes (\(ByteCountText.human(totalBytes)))</p>\n")
 
         add("<hr><pre class=\"entries\">\n")
-        for entry in ordered {
-            appendLine(entry, viewerPrefix: "/view/" + String(directoryURL.dropFirst("/files/".count)), to: &out)
+        let viewerPrefix = Array(("/view/" + encodedPath).utf8)
+        for entry in entries where entry.kind == .directory {
+            appendLine(entry, viewerPrefix: viewerPrefix, suffix: suffix, to: &out)
+        }
+        for entry in entries where entry.kind != .directory {
+            appendLine(entry, viewerPrefix: viewerPrefix, suffix: suffix, to: &out)
         }
         add("</pre><hr>\n</body>\n</html>\n")
         return out
     }
 
     /// `<a href="NAME">NAME</a>   01-Dec-2026 12:00   1234 <span class="human">1.2 KiB</span> <a class="view" …>view</a>`
-    private static func appendLine(_ entry: DirectoryEntry, viewerPrefix: String, to out: inout [UInt8]) {
+    private static func appendLine(_ entry: DirectoryEntry, viewerPrefix: [UInt8], suffix: [UInt8], to out: inout [UInt8]) {
         let isDirectory = entry.kind == .directory
-        let suffix: [UInt8] = isDirectory ? [UInt8(ascii: "/")] : []
-        out += Array("<a href=\"".utf8)
+        out.append(contentsOf: "<a href=\"".utf8)
         PercentEncoding.append(segment: entry.name, to: &out)
-        out += suffix
-        out += Array("\">".utf8)
+        if isDirectory { out.append(UInt8(ascii: "/")) }
+        appendEscaped(suffix, to: &out)
+        out.append(contentsOf: "\">".utf8)
         HTMLText.append(escaping: entry.name, to: &out)
-        out += suffix
-        out += Array("</a>".utf8)
-        // nginx pads the shown name to 50 columns; longer names get one space.
-        let shownWidth = String(decoding: entry.name, as: UTF8.self).count + suffix.count
-        out += [UInt8](repeating: UInt8(ascii: " "), count: max(1, 51 - shownWidth))
-        out += Array(autoindexDate(entry.modifiedSeconds).utf8)
-        let size = isDirectory ? "-" : String(entry.size)
-        out += [UInt8](repeating: UInt8(ascii: " "), count: max(1, 20 - size.utf8.count))
-        out += Array(size.utf8)
-        if !isDirectory {
-            out += Array(" <span class=\"human\">\(ByteCountText.human(entry.size))</span> <a class=\"view\" href=\"\(viewerPrefix)".utf8)
+        if isDirectory { out.append(UInt8(ascii: "/")) }
+        out.append(contentsOf: "</a>".utf8)
+        // nginx pads the shown name to 50 characters (code points: the bytes that do not
+        // continue a UTF-8 sequence); longer names get one space.
+        let shownWidth = entry.name.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) } + (isDirectory ? 1 : 0)
+        appendSpaces(max(1, 51 - shownWidth), to: &out)
+        appendAutoindexDate(entry.modifiedSeconds, to: &out)
+        if isDirectory {
+            appendSpaces(19, to: &out)
+            out.append(UInt8(ascii: "-"))
+        } else {
+            let digits = decimalDigits(entry.size)
+            appendSpaces(max(1, 20 - digits.count), to: &out)
+            out.append(contentsOf: digits)
+            out.append(contentsOf: " <span class=\"human\">".utf8)
+            out.append(contentsOf: ByteCountText.human(entry.size).utf8)
+            out.append(contentsOf: "</span> <a class=\"view\" href=\"".utf8)
+            out.append(contentsOf: viewerPrefix)
             PercentEncoding.append(segment: entry.name, to: &out)
-            out += Array("\">view</a>".utf8)
+            appendEscaped(suffix, to: &out)
+            out.append(contentsOf: "\">view</a>".utf8)
         }
         out.append(UInt8(ascii: "\n"))
     }
 
+    /// `suffix` (a grant's query) in an attribute: its `&` as `&amp;`.
+    private static func appendEscaped(_ suffix: [UInt8], to out: inout [UInt8]) {
+        if !suffix.isEmpty { HTMLText.append(escaping: suffix, to: &out) }
+    }
+
+    private static func appendSpaces(_ count: Int, to out: inout [UInt8]) {
+        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: count))
+    }
+
+    private static func decimalDigits(_ value: UInt64) -> [UInt8] {
+        var digits: [UInt8] = []
+        var rest = value
+        repeat {
+            digits.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+        } while rest > 0
+        return digits.reversed()
+    }
+
     /// `01-Dec-2026 12:00` in UTC: nginx's autoindex column, the form GDAL and lftp parse.
     static func autoindexDate(_ unixSeconds: Int64) -> String {
+        var out: [UInt8] = []
+        appendAutoindexDate(unixSeconds, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func appendAutoindexDate(_ unixSeconds: Int64, to out: inout [UInt8]) {
         var seconds = time_t(unixSeconds)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(two(parts.tm_mday))-\(months[Int(parts.tm_mon)])-\(parts.tm_year + 1900) \(two(parts.tm_hour)):\(two(parts.tm_min))"
+        func two(_ value: Int32) {
+            out.append(UInt8(ascii: "0") + UInt8(value / 10 % 10))
+            out.append(UInt8(ascii: "0") + UInt8(value % 10))
+        }
+        two(parts.tm_mday)
+        out.append(UInt8(ascii: "-"))
+        out.append(contentsOf: months[Int(parts.tm_mon)])
+        out.append(UInt8(ascii: "-"))
+        out.append(contentsOf: decimalDigits(UInt64(max(0, parts.tm_year + 1900))))
+        out.append(UInt8(ascii: " "))
+        two(parts.tm_hour)
+        out.append(UInt8(ascii: ":"))
+        two(parts.tm_min)
     }
 
-    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    private static let months: [[UInt8]] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].map { Array($0.utf8) }
 }

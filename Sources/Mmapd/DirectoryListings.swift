@@ -42,7 +42,8 @@ struct DirectoryListings: Sendable {
         }
     }
 
-    func begin(_ request: Request, directory: FileTarget, query: String?) -> Disposition {
+    /// `grant`: the signed link that allowed the request, carried on by the listing's links.
+    func begin(_ request: Request, directory: FileTarget, query: String?, grant: SignedLink.Grant?) -> Disposition {
         guard enabled else { return .respond(Responses.problem(.notFound())) }
         let representation: Representation
         do {
@@ -57,12 +58,13 @@ struct DirectoryListings: Sendable {
             ifRange: nil)
         let (root, maxEntries, path) = (self.root, self.maxEntries, directory.path)
         return .deferred {
-            Self.answer(root: root, path: path, representation: representation, conditions: conditions, maxEntries: maxEntries)
+            Self.answer(root: root, path: path, representation: representation, conditions: conditions, maxEntries: maxEntries,
+                        links: PageLinks(grant: grant))
         }
     }
 
     private static func answer(root: FileRoot, path: RelativePath, representation: Representation, conditions: ConditionalHeaders,
-                               maxEntries: Int) -> Response {
+                               maxEntries: Int, links: PageLinks) -> Response {
         let contents: DirectoryContents
         do {
             contents = try root.list(path.string, limit: maxEntries)
@@ -79,13 +81,13 @@ struct DirectoryListings: Sendable {
         // would send mirroring clients after files they cannot fetch.
         let entries = contents.entries.filter { String(validating: $0.name, as: UTF8.self) != nil }
         let body = switch representation {
-        case .html: DirectoryListingHTML.render(path: path, entries: entries)
-        case .json: DirectoryListingJSON.encode(path: path.string, entries: entries)
+        case .html: DirectoryListingHTML.render(path: path, entries: entries, links: links)
+        case .json: DirectoryListingJSON.encode(path: path.string, entries: entries, hrefSuffix: links.belowSuffix)
         }
         let validators = Validators(
             etag: EntityTag(strong: "l-" + String(ListingDigest.of(body), radix: 16)),
             lastModified: entries.reduce(contents.directory.modifiedSeconds) { max($0, $1.modifiedSeconds) })
-        let headers = validators.headers + vary
+        let headers = validators.headers + vary + (representation == .html ? ViewerPages.pageHeaders : [])
         switch ConditionalRequest.evaluate(conditions, isSafe: true, current: validators, now: Int64(time(nil))) {
         case .preconditionFailed:
             return Responses.problem(.preconditionFailed("The listing's current validators do not satisfy the request's preconditions."),

@@ -54,7 +54,7 @@ public final class MmapdService: Sendable {
                 metrics: metrics, generations: generations, maxFiles: settings.maxSearchFiles,
                 streams: SearchStreams(limit: settings.maxSearchStreams, stallTimeout: .seconds(settings.streamStallSeconds))),
             viewer: ViewerPages(pool: pool, generations: generations), assets: PageAssets(),
-            accessLog: AccessLog(logger: logger), metrics: metrics,
+            accessLog: AccessLog(logger: logger, headerBytes: settings.logHeaderBytes), metrics: metrics,
             crossOrigin: CrossOrigin(allowedOrigins: Set(settings.corsOrigins)),
             allowedHosts: AllowedHosts(settings.allowedHosts),
             access: AccessControl(writeTokens: BearerTokens(settings.tokens), readTokens: BearerTokens(settings.readTokens),

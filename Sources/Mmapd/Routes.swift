@@ -23,11 +23,16 @@ struct Routes: RequestHandler {
         do {
             target = try RequestTarget(parsing: request.target)
         } catch {
-            return .respond(access.refusal(for: request, target: nil) ?? Responses.problem(error))
+            if case .refused(let refusal) = access.check(request, target: nil) { return .respond(refusal) }
+            return .respond(Responses.problem(error))
         }
         let method = request.method
         request.route = target.route.label
-        if let refusal = access.refusal(for: request, target: target) { return .respond(refusal) }
+        let grant: SignedLink.Grant?
+        switch access.check(request, target: target) {
+        case .refused(let refusal): return .respond(refusal)
+        case .allowed(let granted): grant = granted
+        }
         let allowed = allowedMethods(target.route)
         if method == "OPTIONS" { return .respond(crossOrigin.preflight(origin: request.header("Origin"), methods: allowed)) }
         guard allowed.contains(method) else {
@@ -45,14 +50,14 @@ struct Routes: RequestHandler {
         }
         switch target.route {
         case .files(let file) where file.isDirectory && method != "PATCH":
-            return listings.begin(request, directory: file, query: target.query)
+            return listings.begin(request, directory: file, query: target.query, grant: grant)
         case .files(let file):
             if method != "PATCH", let view = views.begin(request, file: file, query: target.query) { return view }
             return method == "PATCH" ? patches.begin(request, file: file) : .respond(files.respond(to: request, file: file))
         case .search(let file):
             return searches.begin(request, file: file, query: target.query)
         case .view(let file):
-            return .respond(viewer.respond(to: request, file: file, query: target.query))
+            return .respond(viewer.respond(to: request, file: file, query: target.query, grant: grant))
         case .assets(let name):
             return .respond(assets.respond(to: request, name: name, query: target.query))
         case .healthz:
@@ -88,7 +93,11 @@ struct Routes: RequestHandler {
     func completed(_ request: Request) {
         metrics.recordRequest(route: request.route, method: request.method, status: request.status, bytes: request.bodyLength,
                               duration: request.elapsed)
-        accessLog.record(request)
+        accessLog.completed(request)
+    }
+
+    func delivered(_ request: Request) {
+        accessLog.delivered(request)
     }
 
     func decorate(_ response: Response, for request: Request) -> Response {

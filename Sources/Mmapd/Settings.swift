@@ -61,6 +61,9 @@ public struct Settings: Sendable {
     /// Memory all line indexes (the `lines` view's checkpoints) may take together.
     public var lineIndexBytes = 64 << 20
     public var logLevel = "info"
+    /// An access-log line keeps this much of a `Range` or `User-Agent` header (GDAL's 128-tile
+    /// Range is about 3 KB).
+    public var logHeaderBytes = 256
     public var shutdownGrace = 10
 
     public init() {}
@@ -141,6 +144,7 @@ public struct Settings: Sendable {
         },
         integer("lineIndexBytes", "bytes the line indexes of all files may take (8 per MiB of file)", \.lineIndexBytes, 4096...Int.max),
         text("logLevel", "trace, debug, info, notice, warning, error or critical", \.logLevel),
+        integer("logHeaderBytes", "bytes of a Range or User-Agent header an access-log line keeps", \.logHeaderBytes, 16...65_536),
         integer("shutdownGrace", "seconds in-flight requests get to finish on SIGTERM", \.shutdownGrace, 0...3600),
     ]
 

@@ -58,21 +58,24 @@ public struct SignedLinks: Sendable {
         return "/files/" + encoded + directorySlash + "?" + parameters.query
     }
 
-    /// Whether `parameters` sign `scope` (a request's own) or a directory above it. One HMAC
-    /// state walks the scope once and is finished at every level, so a deep path costs one pass,
-    /// not one per level; each comparison is constant-time (swift-crypto's).
-    func grants(_ parameters: SignedLink.Parameters, scope: String) -> Bool {
+    /// The scope `parameters` sign when it is `scope` (a request's own) or a directory above it,
+    /// else nil. One HMAC state walks the scope once and is finished at every level, so a deep
+    /// path costs one pass, not one per level; each comparison is constant-time (swift-crypto's),
+    /// and every level is compared whichever matches.
+    func grantedScope(_ parameters: SignedLink.Parameters, scope: String) -> String? {
         var state = HMAC<SHA256>(key: key)
         state.update(data: SignedLink.messagePrefix(expires: parameters.expires))
         var root = state
         root.update(data: Array("/".utf8))
-        var granted = root.finalize() == parameters.signature
+        var granted: String? = root.finalize() == parameters.signature ? "/" : nil
         let bytes = Array(scope.utf8)
         var fed = 0
         for length in SignedLink.grantingLengths(of: scope) {
             state.update(data: bytes[fed..<length])
             fed = length
-            granted = (state.finalize() == parameters.signature) || granted
+            if state.finalize() == parameters.signature, granted == nil {
+                granted = String(decoding: bytes[..<length], as: UTF8.self)
+            }
         }
         return granted
     }

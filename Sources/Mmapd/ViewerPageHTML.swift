@@ -5,8 +5,8 @@ import HTTPSemantics
 /// Readable without styling and usable from the keyboard: the controls are ordinary forms whose
 /// GET targets are the same page (or, for the search, `/search/<path>`), so each works as a link
 /// would even before the script takes them over; the content area is a `<pre>` that keeps its
-/// layout without CSS. Every link and form carries a signed link's `expires` and `signature`, so
-/// a page opened through one keeps working as the person moves on.
+/// layout without CSS. A page opened through a signed link carries it on every link and form the
+/// grant reaches (`PageLinks`), so the person can move on.
 struct ViewerPageHTML {
     let path: RelativePath
     let size: UInt64
@@ -14,6 +14,7 @@ struct ViewerPageHTML {
     let modified: Int64
     let contentType: String
     let parameters: ViewerParameters
+    let links: PageLinks
 
     func render() -> [UInt8] {
         var out = ""
@@ -21,12 +22,9 @@ struct ViewerPageHTML {
         let name = String(path.lastSegment)
         let encoded = PercentEncoding.path(path.segments)
         let viewURL = "/view/" + encoded
-        let signed = parameters.signedQuery
-        let hidden = parameters.signedQuery.isEmpty ? "" : ViewerParameters.signedNames.compactMap { name -> String? in
-            guard let value = signedValue(name) else { return nil }
-            return "<input type=\"hidden\" name=\"\(name)\" value=\"\(HTMLText.escaped(value))\">"
-        }.joined()
-        func link(_ url: String) -> String { HTMLText.escaped(signed.isEmpty ? url : url + "?" + signed) }
+        let hidden = links.hiddenFields
+        // The page's own file: the grant reached it, so it reaches every link to the file.
+        let own = links.belowSuffix
 
         out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -35,24 +33,15 @@ struct ViewerPageHTML {
         out += "<link rel=\"stylesheet\" href=\"\(PageAssets.url("mmapd.css"))\">\n"
         out += "<script src=\"\(PageAssets.url("pages.js"))\" defer></script>\n"
         out += "<script src=\"\(PageAssets.url("viewer.js"))\" defer></script>\n"
-        out += "</head>\n<body class=\"viewer\">\n<header>\n"
-
-        out += "<nav class=\"breadcrumbs\" aria-label=\"Breadcrumbs\">"
-        var ancestor = "/files/"
-        out += "<a class=\"crumb\" href=\"\(link(ancestor))\">files</a>"
-        for segment in path.segments.dropLast() {
-            ancestor += PercentEncoding.segment(segment.utf8) + "/"
-            out += " / <a class=\"crumb\" href=\"\(link(ancestor))\">\(HTMLText.escaped(segment))</a>"
-        }
-        out += " / <span aria-current=\"page\">\(HTMLText.escaped(name))</span></nav>\n"
+        out += "</head>\n<body class=\"viewer\" data-grant=\"\(HTMLText.escaped(links.query))\">\n<header>\n"
+        out += links.breadcrumbs(path.segments, isDirectory: false)
         out += "<h1>\(HTMLText.escaped(name))</h1>\n"
         out += "<p class=\"facts\">\(ByteCountText.human(size)) (\(size) bytes) · \(HTMLText.escaped(contentType))"
-        out += " · modified \(HTTPDate.format(modified)) · <a class=\"raw\" href=\"\(link("/files/" + encoded))\">raw file</a></p>\n"
+        out += " · modified \(HTTPDate.format(modified)) · <a class=\"raw\" href=\"\(HTMLText.escaped("/files/" + encoded + own))\">raw file</a></p>\n"
         out += "</header>\n"
 
         out += "<main id=\"viewer\" data-file=\"/files/\(HTMLText.escaped(encoded))\" data-search=\"/search/\(HTMLText.escaped(encoded))\""
         out += " data-view=\"\(HTMLText.escaped(viewURL))\" data-size=\"\(size)\" data-etag=\"\(HTMLText.escaped(etag))\""
-        out += " data-signed=\"\(HTMLText.escaped(signed))\""
         if let line = parameters.line { out += " data-line=\"\(line)\"" }
         if let offset = parameters.offset { out += " data-offset=\"\(offset)\"" }
         if let length = parameters.length { out += " data-length=\"\(length)\"" }
@@ -80,16 +69,10 @@ struct ViewerPageHTML {
         out += "<input class=\"position\" type=\"range\" min=\"0\" max=\"\(size)\" value=\"0\" aria-label=\"Position in the file\">\n"
         out += "</div>\n<p class=\"status\" role=\"status\" aria-live=\"polite\">Loading…</p>\n"
         out += "<section class=\"hits\" aria-label=\"Search results\" hidden></section>\n</main>\n"
-        out += "<noscript><p>The viewer needs JavaScript. Without it, read <a href=\"\(HTMLText.escaped("/files/" + encoded + "?lines=1-1000" + (signed.isEmpty ? "" : "&" + signed)))\">the first 1,000 lines</a>"
-        out += " or <a href=\"\(link("/files/" + encoded))\">the raw file</a>.</p></noscript>\n"
+        out += "<noscript><p>The viewer needs JavaScript. Without it, read <a href=\"\(HTMLText.escaped("/files/" + encoded + "?lines=1-1000" + (links.query.isEmpty ? "" : "&" + links.query)))\">the first 1,000 lines</a>"
+        out += " or <a href=\"\(HTMLText.escaped("/files/" + encoded + own))\">the raw file</a>.</p></noscript>\n"
         out += "</body>\n</html>\n"
         return Array(out.utf8)
-    }
-
-    /// The decoded value of a signed-link parameter, as the query carried it.
-    private func signedValue(_ name: String) -> String? {
-        guard let parsed = try? QueryParameters(parsing: parameters.signedQuery) else { return nil }
-        return parsed.string(name)
     }
 
     /// `/files/<path>/`, encoded: where a directory's page is.

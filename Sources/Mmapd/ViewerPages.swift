@@ -14,7 +14,8 @@ struct ViewerPages: Sendable {
     let pool: MappingPool
     let generations: WriteGenerations
 
-    func respond(to request: Request, file: FileTarget, query: String?) -> Response {
+    /// `grant`: the signed link that allowed the request, carried on by the page's links.
+    func respond(to request: Request, file: FileTarget, query: String?, grant: SignedLink.Grant?) -> Response {
         let parameters: ViewerParameters
         do {
             parameters = try ViewerParameters(QueryParameters(parsing: query))
@@ -25,7 +26,7 @@ struct ViewerPages: Sendable {
         do {
             lease = try pool.lease(file.path.string)
         } catch .isDirectory {
-            return redirectToListing(file.path, parameters)  // a directory has a page already: its listing
+            return redirectToListing(file.path, PageLinks(grant: grant))  // a directory has a page already: its listing
         } catch {
             return Responses.problem(for: error)
         }
@@ -35,7 +36,8 @@ struct ViewerPages: Sendable {
         let validators = Validators(identity, generation: generations.current(identity))
         let page = ViewerPageHTML(
             path: file.path, size: identity.size, etag: validators.etag.headerValue, modified: identity.modifiedSeconds,
-            contentType: MediaType.contentType(forFileName: String(file.path.lastSegment)), parameters: parameters)
+            contentType: MediaType.contentType(forFileName: String(file.path.lastSegment)), parameters: parameters,
+            links: PageLinks(grant: grant))
         return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")] + Self.pageHeaders,
                         body: .bytes(page.render()))
     }
@@ -52,8 +54,10 @@ struct ViewerPages: Sendable {
         ("Referrer-Policy", "same-origin"),
     ]
 
-    private func redirectToListing(_ path: RelativePath, _ parameters: ViewerParameters) -> Response {
-        let location = ViewerPageHTML.directoryURL(path) + (parameters.signedQuery.isEmpty ? "" : "?" + parameters.signedQuery)
+    /// To the listing, with the grant that allowed this request when it reaches the directory.
+    private func redirectToListing(_ path: RelativePath, _ links: PageLinks) -> Response {
+        let listing = ViewerPageHTML.directoryURL(path)
+        let location = links.link(listing, path: path.string, isDirectory: true) ?? listing
         return Response(status: 302, headers: [("Location", location)])
     }
 }

@@ -87,6 +87,24 @@ import Testing
         #expect(!SignedLink.grantingScopes(of: request).contains(link))
     }
 
+    @Test("a grant covers its scope and, for a directory, everything below it; never a sibling or an ancestor", arguments: [
+        ("/", "", true, true), ("/", "a/b.txt", false, true), ("/", "a", true, true),
+        ("dir/", "dir", true, true), ("dir/", "dir/x", false, true), ("dir/", "dir/sub", true, true),
+        ("dir/", "", true, false), ("dir/", "dir", false, false), ("dir/", "dir2/x", false, false), ("dir/", "dirx", false, false),
+        ("a/b.txt", "a/b.txt", false, true), ("a/b.txt", "a", true, false), ("a/b.txt", "", true, false),
+        ("a/b.txt", "a/b.txt", true, false), ("a/b.txt", "a/b.txt2", false, false),
+    ] as [(String, String, Bool, Bool)])
+    func grantCoverage(scope: String, path: String, isDirectory: Bool, covered: Bool) {
+        let grant = SignedLink.Grant(parameters: SignedLink.Parameters(expires: 9, signature: [0xab]), scope: scope)
+        #expect(grant.covers(path: path, isDirectory: isDirectory) == covered)
+    }
+
+    @Test func aGrantIsCarriedAsItsCanonicalQuery() {
+        let grant = SignedLink.Grant(parameters: SignedLink.Parameters(expires: 1_900_000_000, signature: [0x0f, 0xa0]), scope: "/")
+        #expect(grant.carried(on: "/files/a.txt") == "/files/a.txt?expires=1900000000&signature=0fa0")
+        #expect(grant.carried(on: "/view/a.txt?line=3") == "/view/a.txt?line=3&expires=1900000000&signature=0fa0")
+    }
+
     @Test func theMessageBindsVersionExpiryAndScope() {
         #expect(SignedLink.message(scope: "dir/", expires: 7) == Array("mmapd-link-v1\n7\ndir/".utf8))
         #expect(SignedLink.messagePrefix(expires: 7) + Array("dir/".utf8) == SignedLink.message(scope: "dir/", expires: 7))

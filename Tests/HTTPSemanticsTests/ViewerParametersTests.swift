@@ -19,7 +19,6 @@ import Testing
         #expect(parameters.offset == offset)
         #expect(parameters.length == length)
         #expect(parameters.mode == mode)
-        #expect(parameters.signedQuery == "")
     }
 
     @Test("bad values are 400 with a reason", arguments: [
@@ -34,15 +33,5 @@ import Testing
             #expect(error.status == 400)
             #expect(!error.detail.isEmpty)
         }
-    }
-
-    @Test("a signed link's parameters are kept, in their fixed order, re-encoded", arguments: [
-        ("expires=1700000000&signature=ab12", "expires=1700000000&signature=ab12"),
-        ("signature=ab12&line=3&expires=1700000000", "expires=1700000000&signature=ab12"),
-        ("signature=a%20b", "signature=a%20b"), ("signature=%22%3E%3Cscript%3E", "signature=%22%3E%3Cscript%3E"),
-        ("expires=1", "expires=1"), ("line=2", ""),
-    ])
-    func signed(query: String, kept: String) throws {
-        #expect(try parse(query).signedQuery == kept)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Logging
 import Testing
 @testable import Mmapd
 
@@ -18,6 +19,16 @@ import Testing
     ])
     func controlCharactersAreEscaped(raw: String, logged: String) {
         #expect(AccessLog.escaped(raw) == logged)
+    }
+
+    @Test("logged headers are cut to the bound, never inside a UTF-8 sequence, with their length", arguments: [
+        ("bytes=0-", "bytes=0-"), ("bytes=0-99", "bytes=0-…(10 bytes)"), ("", ""), ("12345678", "12345678"), ("123456789", "12345678…(9 bytes)"),
+        ("1234567é", "1234567…(9 bytes)"), ("123456é", "123456é"), ("\u{1}234567890", "\\u{1}2345678…(10 bytes)"),
+        ("€€€", "€€…(9 bytes)"),
+    ])
+    func truncation(value: String, logged: String) {
+        let log = AccessLog(logger: Logger(label: "test"), headerBytes: 8)
+        #expect(log.truncated(value) == logged)
     }
 
     /// A target with a control byte, sent raw, comes out escaped in the real log on standard error.

@@ -39,6 +39,9 @@ import Testing
             #expect(response.status == 200)
             #expect(response.header("Content-Type") == "text/html; charset=utf-8", "\(accept ?? "no Accept")")
             #expect(response.header("Vary") == "Accept")
+            // A page like the viewer: its scripts from this server only, not framed.
+            #expect(response.header("Content-Security-Policy")?.contains("script-src 'self'") == true)
+            #expect(response.header("X-Content-Type-Options") == "nosniff")
         }
         let page = try server.request("GET", "/files/d/").text
         let lines = page.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -75,8 +78,11 @@ import Testing
         #expect(page.contains(#"<a class="crumb" href="/files/">files</a> / <a class="crumb" href="/files/d/">d</a> / <span aria-current="page">sub</span>"#))
         #expect(page.contains(#"<form class="tree-search" role="search" method="get" action="/search/d/sub/" data-dir="/files/d/sub/">"#))
         #expect(page.contains(#"name="q""#))
-        #expect(page.contains(#"<link rel="stylesheet" href="/assets/mmapd.css">"#))
-        #expect(page.contains(#"<script src="/assets/listing.js" defer></script>"#))
+        // The assets by their versioned URLs, pages.js (what listing.js builds on) first.
+        let scripts = ["pages.js", "listing.js"].map { "<script src=\"\(PageAssets.url($0))\" defer></script>" }
+        #expect(page.contains("<link rel=\"stylesheet\" href=\"\(PageAssets.url("mmapd.css"))\">"))
+        #expect(page.contains(scripts.joined(separator: "\n")))
+        #expect(page.contains("<link rel=\"icon\" href=\"\(PageAssets.url("favicon.svg"))\">"))
         #expect(!page.contains("http://"))
     }
 
@@ -99,6 +105,8 @@ import Testing
             #expect(entries.map { $0["name"] as? String } == ["a b&<c>'.bin", "one.txt", "sub", "what?#.txt", "été.txt"])
             #expect(entries.map { $0["type"] as? String } == ["file", "file", "directory", "file", "file"])
             #expect(entries.map { $0["size"] as? Int } == [2048, 3, 0, 1, 3])
+            // The same relative, percent-encoded hrefs as the HTML's entries.
+            #expect(entries.map { $0["href"] as? String } == ["a%20b%26%3Cc%3E%27.bin", "one.txt", "sub/", "what%3F%23.txt", "%C3%A9t%C3%A9.txt"])
         }
         let html = try server.request("GET", "/files/d/?format=html", headers: [("Accept", "application/json")])
         #expect(html.header("Content-Type") == "text/html; charset=utf-8")

@@ -56,11 +56,17 @@ void *cposix_memrchr(const void *bytes, int byte, size_t length);
 int cposix_peer_closed(int fd);
 
 /*
- * How far a TCP socket's sending has got: bytes the peer has acknowledged (tcpi_bytes_acked) and
- * bytes still queued, unsent or unacknowledged (SIOCOUTQ). Both need Linux headers that clash with
- * the ones Swift's Glibc module imports. Returns 0, or -1 with errno set.
+ * How far a TCP socket's sending has got, and whether its peer is still there. Needs Linux
+ * headers that clash with the ones Swift's Glibc module imports.
  */
-int cposix_socket_send_progress(int fd, uint64_t *acknowledged, int *queued);
+struct cposix_send_progress {
+    uint64_t acknowledged;  /* bytes the peer has acknowledged (tcpi_bytes_acked) */
+    uint64_t queued;        /* bytes still queued, unsent or unacknowledged (SIOCOUTQ) */
+    int peer_closed;        /* the peer sent its FIN (CLOSE_WAIT, LAST_ACK, CLOSING) */
+    int gone;               /* the connection is over (TCP_CLOSE): reset, or closed by both sides */
+};
+/* Fills `progress`; returns 0, or -1 with errno set (not a TCP socket). */
+int cposix_socket_send_progress(int fd, struct cposix_send_progress *progress);
 
 /* ---- Stop signals ------------------------------------------------------------------------- */
 

@@ -3,15 +3,11 @@
 'use strict';
 
 window.Mmapd = (() => {
-  // A signed link's grant (contract, "Access control and TLS"): the page was opened with it, so
-  // every request the page makes, and every link it writes, carries it on.
-  const signedNames = ['expires', 'signature'];
-  const own = new URLSearchParams(location.search);
-  const kept = new URLSearchParams();
-  for (const name of signedNames) {
-    if (own.has(name)) kept.set(name, own.get(name));
-  }
-  const signed = kept.toString();
+  // A signed link's grant (contract, "Access control and TLS"): when one allowed the page, the
+  // server names it in <body data-grant="expires=…&signature=…">, and every request the page
+  // makes, and every link it writes, carries it on. (Its fetches and links stay within the
+  // page's own path, or below it, which the grant reaches.)
+  const signed = document.body.dataset.grant || '';
 
   /** `url` with the page's signed-link parameters appended, when it has any. */
   function withSigned(url) {
