@@ -240,3 +240,139 @@ def test_assets_come_from_the_executable_with_types_and_caching(server):
         versioned = f"{server.url}/assets/{name}?v={json.loads(etag)}"
         with urllib.request.urlopen(versioned) as answer:
             assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
+# ---- A person's way through, by clicking only -----------------------------------------------
+
+def mark_navigation(driver: WebDriver) -> None:
+    """Notes the time (epoch milliseconds, in the browser) before an action that loads a page."""
+    driver.execute_script("sessionStorage.setItem('mmapd-t0', String(performance.timeOrigin + performance.now()))")
+
+
+def since_mark(driver: WebDriver, mark: str | None = None) -> float:
+    """Milliseconds from `mark_navigation` to the loaded page's `mark` (its load event when none)."""
+    return driver.execute_script("""
+        const t0 = Number(sessionStorage.getItem('mmapd-t0'));
+        const name = arguments[0];
+        const at = name ? performance.getEntriesByName(name)[0].startTime
+                        : performance.getEntriesByType('navigation')[0].loadEventEnd;
+        return performance.timeOrigin + at - t0;""", mark)
+
+
+def watch_draws(driver: WebDriver) -> None:
+    """Records when (performance.now()) each viewer screen is drawn, so an in-page step is timed
+    in the browser, not by the test's polling."""
+    driver.execute_script("""
+        window.mmapdTimes = {draws: {}};
+        const main = document.getElementById('viewer');
+        new MutationObserver(() => { window.mmapdTimes.draws[main.dataset.draws] = performance.now(); })
+            .observe(main, {attributes: true, attributeFilter: ['data-draws']});""")
+
+
+def start_step(driver: WebDriver) -> float:
+    return driver.execute_script("return performance.now()")
+
+
+def draw_time(driver: WebDriver, draws: int, started: float) -> float:
+    return driver.execute_script("return window.mmapdTimes.draws[arguments[0]]", str(draws)) - started
+
+
+def click_link(driver: WebDriver, css: str, text: str | None = None, href_end: str | None = None) -> None:
+    links = driver.find_elements(By.CSS_SELECTOR, css)
+    link = next(l for l in links if (text is None or l.text == text)
+                and (href_end is None or (l.get_attribute("href") or "").split("?")[0].endswith(href_end)))
+    link.click()
+
+
+def test_a_person_browses_from_the_root_by_clicking_links_only(server, browser, shots):
+    """From `http://HOST/` (the one address typed) to every place the issue names, by clicks and
+    the page's own boxes (screenshots in MMAPD_SCREENSHOTS): a directory, a file in the viewer, the first screen of a 1 GiB file, its
+    line 10,000,000 and its end, a binary file in hex and back, a tree search from the listing
+    whose hit opens at its line. Each step is timed in the browser and printed."""
+    timings: dict[str, float] = {}
+    browser.get(f"{server.url}/")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "pre.entries a"), "the root listing")
+    assert browser.current_url == f"{server.url}/files/"
+    timings["GET / → the root listing (redirect, page loaded)"] = browser.execute_script(
+        "return performance.getEntriesByType('navigation')[0].loadEventEnd")
+    entries = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "pre.entries > a:not(.view)")]
+    assert entries == ["notes/", "big.txt", "blob.bin"]
+    browser.save_screenshot(str(shots / "listing-root.png"))
+
+    # Into a directory, and a file there in the viewer.
+    mark_navigation(browser)
+    click_link(browser, "pre.entries > a", text="notes/")
+    wait_for(browser, lambda d: d.current_url.endswith("/files/notes/"), "the notes listing")
+    timings["click notes/ → its listing"] = since_mark(browser)
+    mark_navigation(browser)
+    click_link(browser, "pre.entries a.view", href_end="/view/notes/hello%20%3Cworld%3E.txt")
+    state = next_screen(browser, 0, "hello <world>.txt in the viewer")
+    timings["click view → a small file's first screen"] = since_mark(browser, "mmapd-first-screen")
+    assert [row["text"] for row in state["rows"]] == ["hello", "world"]
+
+    # Back to the root by the breadcrumb, then the 1 GiB file.
+    click_link(browser, "nav.breadcrumbs a.crumb", text="files")
+    wait_for(browser, lambda d: d.current_url == f"{server.url}/files/", "the root listing again")
+    mark_navigation(browser)
+    click_link(browser, "pre.entries a.view", href_end="/view/big.txt")
+    state = next_screen(browser, 0, "the first screen of big.txt")
+    timings["click view → the first screen of a 1 GiB file"] = since_mark(browser, "mmapd-first-screen")
+    assert state["rows"][0]["text"] == big_line(1) and state["rows"][0]["line"] == 1
+    browser.save_screenshot(str(shots / "click-big-first-screen.png"))
+
+    watch_draws(browser)
+    started = start_step(browser)
+    browser.find_element(By.CSS_SELECTOR, "form.goto-line input[name=line]").send_keys("10000000", Keys.ENTER)
+    state = next_screen(browser, state["draws"], "line 10,000,000", lambda s: any(r["line"] == 10_000_000 for r in s["rows"]))
+    timings["line box 10000000 → its screen"] = draw_time(browser, state["draws"], started)
+    assert next(r for r in state["rows"] if r["line"] == 10_000_000)["text"] == big_line(10_000_000)
+    browser.save_screenshot(str(shots / "click-big-line-10000000.png"))
+
+    started = start_step(browser)
+    browser.find_element(By.CSS_SELECTOR, "button.to-end").click()
+    last = BIG_LINES_PER_BLOCK * BIG_BLOCKS
+    state = next_screen(browser, state["draws"], "the end", lambda s: s["rows"][-1]["line"] == last)
+    timings["End → the last screen, numbered"] = draw_time(browser, state["draws"], started)
+    browser.save_screenshot(str(shots / "click-big-end.png"))
+
+    # A binary file: it opens in hex; Text and Hex switch it.
+    click_link(browser, "nav.breadcrumbs a.crumb", text="files")
+    wait_for(browser, lambda d: d.current_url == f"{server.url}/files/", "the root listing again")
+    mark_navigation(browser)
+    click_link(browser, "pre.entries a.view", href_end="/view/blob.bin")
+    state = next_screen(browser, 0, "blob.bin", lambda s: s["mode"] == "hex")
+    timings["click view → a binary file, in hex"] = since_mark(browser, "mmapd-first-screen")
+    watch_draws(browser)
+    browser.find_element(By.CSS_SELECTOR, "form.mode button[value=text]").click()
+    state = next_screen(browser, state["draws"], "blob.bin as text", lambda s: s["mode"] == "text")
+    started = start_step(browser)
+    browser.find_element(By.CSS_SELECTOR, "form.mode button[value=hex]").click()
+    state = next_screen(browser, state["draws"], "blob.bin in hex again", lambda s: s["mode"] == "hex")
+    timings["Hex → the binary file switched back to hex"] = draw_time(browser, state["draws"], started)
+    assert state["rows"][0]["text"].startswith("00 01 02 03 04 05 06 07  08 09")
+    browser.save_screenshot(str(shots / "click-blob-hex.png"))
+
+    # The listing's search box searches the tree; its hit opens the viewer at the match.
+    click_link(browser, "nav.breadcrumbs a.crumb", text="files")
+    wait_for(browser, lambda d: d.current_url == f"{server.url}/files/", "the root listing again")
+    browser.execute_script("window.mmapdHits = null; new MutationObserver(() => { if (window.mmapdHits === null && "
+                           "document.querySelector('.hits a.hit')) window.mmapdHits = performance.now(); })"
+                           ".observe(document.body, {childList: true, subtree: true});")
+    started = start_step(browser)
+    browser.find_element(By.CSS_SELECTOR, "form.tree-search input[name=q]").send_keys("needle", Keys.ENTER)
+    hit = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".hits a.hit"), "a tree search hit")[0]
+    timings["listing search 'needle' → hits (tree search over 1 GiB)"] = browser.execute_script("return window.mmapdHits") - started
+    assert hit.text.startswith(f"big.txt:{NEEDLE_LINE}") and hit.find_element(By.CSS_SELECTOR, "mark").text == "needle"
+    browser.save_screenshot(str(shots / "listing-search.png"))
+    mark_navigation(browser)
+    hit.click()
+    state = next_screen(browser, 0, "the hit's place", lambda s: any(r["marked"] for r in s["rows"]))
+    timings["click the hit → the viewer at the match"] = since_mark(browser, "mmapd-first-screen")
+    row = next(r for r in state["rows"] if r["marked"])
+    assert row["line"] == NEEDLE_LINE and row["marked"] == ["needle"]
+    browser.save_screenshot(str(shots / "listing-hit.png"))
+
+    print("\nbrowser timings (ms, measured in Chromium):")
+    for step, milliseconds in timings.items():
+        print(f"  {milliseconds:8.1f}  {step}")
+    assert all(0 <= milliseconds < 60_000 for milliseconds in timings.values()), timings
