@@ -11,7 +11,6 @@ public final class MappedRegion: Sendable {
     public let count: Int
     /// The identity the mapping was made from.
     public let identity: FileIdentity
-    public let isWritable: Bool
     /// Unique for the life of the process: a key for caches about this mapping that, unlike an
     /// object identity, is never reused by a later region at the same address.
     public let serial: UInt64
@@ -27,7 +26,6 @@ public final class MappedRegion: Sendable {
     /// must not be touched before the file covers them, or they fault).
     init(fd: Int32, identity: FileIdentity, writable: Bool, length: UInt64? = nil) throws(FileAccessError) {
         self.identity = identity
-        self.isWritable = writable
         serial = Self.serials.add(1, ordering: .relaxed).newValue
         let length = length ?? identity.size
         guard length > 0 else {
@@ -53,20 +51,10 @@ public final class MappedRegion: Sendable {
     /// The bytes of the whole file; empty for an empty file.
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
-    /// Access-pattern hint for the kernel's read-ahead. Advisory: failure changes nothing.
-    public func advise(_ advice: Advice, offset: Int = 0, length: Int? = nil) {
+    /// Asks the kernel to read the whole mapping in ahead of use (MADV_WILLNEED). Advisory:
+    /// failure changes nothing.
+    func prefetch() {
         guard let base else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = offset / page * page
-        let end = min(count, offset + (length ?? (count - offset)))
-        guard end > start else { return }
-        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, advice.rawValue)
-    }
-
-    public enum Advice: Int32, Sendable {
-        case normal = 0 /* MADV_NORMAL */
-        case random = 1 /* MADV_RANDOM */
-        case sequential = 2 /* MADV_SEQUENTIAL */
-        case willNeed = 3 /* MADV_WILLNEED */
+        madvise(UnsafeMutableRawPointer(mutating: base), count, MADV_WILLNEED)
     }
 }

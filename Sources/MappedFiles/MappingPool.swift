@@ -164,7 +164,7 @@ public final class MappingPool: Sendable {
         let region = try MappedRegion(fd: fd, identity: identity, writable: false)
         // Small files are read whole, usually soon and often: fault them in ahead. Large ones keep
         // the kernel's default read-ahead, which suits both ranges and streaming downloads.
-        if region.count <= Self.prefetchLimit { region.advise(.willNeed) }
+        if region.count <= Self.prefetchLimit { region.prefetch() }
         return region
     }
 

@@ -12,7 +12,6 @@ import MicroHTTP
 /// form and size (400/413/415) → wait for the file's write turn → file exists (404) →
 /// preconditions (412) → ranges against the current size (416) → space (507) → write, flush, 204.
 struct FilePatches: Sendable {
-    let root: FileRoot
     let writableFiles: WritableFiles
     /// Told about every write, so that GETs see it at once (see `MappingPool.expire`).
     let pool: MappingPool

@@ -40,7 +40,7 @@ public final class MmapdService: Sendable {
             views: FileViews(lines: FileLines(pool: pool, generations: generations, indexes: lineIndexes,
                                               timeout: .milliseconds(settings.searchTimeoutMilliseconds))),
             patches: FilePatches(
-                root: root, writableFiles: WritableFiles(root: root), pool: pool, queue: writeQueue, generations: generations, lineIndexes: lineIndexes,
+                writableFiles: WritableFiles(root: root), pool: pool, queue: writeQueue, generations: generations, lineIndexes: lineIndexes,
                 writable: settings.writable,
                 maxBodyBytes: UInt64(settings.maxBodyBytes), maxBufferedBodyBytes: UInt64(settings.maxBufferedBodyBytes),
                 metrics: metrics),
