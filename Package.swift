@@ -70,6 +70,7 @@ let package = Package(
         .testTarget(name: "HTTPSemanticsTests", dependencies: ["HTTPSemantics", "TestSupport"]),
         .testTarget(name: "MappedFilesTests", dependencies: ["MappedFiles"]),
         .testTarget(name: "ByteSearchTests", dependencies: ["ByteSearch", "TestSupport"]),
+        .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP", "TestSupport"]),
         .testTarget(name: "MmapdTests", dependencies: ["Mmapd", "TestSupport"]),
     ]
 )

@@ -193,8 +193,9 @@ final class ConnectionDeadlines: Sendable {
                 guard deadline < now || (deadline != .max && Self.peerFinished(watch.fd)) || Self.sendStalled(watch, now: now) else { continue }
                 watch.sendingFile.store(false, ordering: .relaxed)
                 watch.deadline.store(.max, ordering: .relaxed)
-                shutdown(watch.fd, Int32(SHUT_RDWR))
+                // Counted first: whoever sees the connection end can already read the count.
                 registry.cutOff.add(1, ordering: .relaxed)
+                shutdown(watch.fd, Int32(SHUT_RDWR))
             }
             return settled
         }

@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 
 /// A parsed HTTP/1.1 response.
-public struct HTTPResponse {
+public struct HTTPResponse: Sendable {
     public let status: Int
     public let headers: [(name: String, value: String)]
     public let body: [UInt8]
