@@ -20,6 +20,7 @@ struct ClosureHandler: RequestHandler {
 
     func begin(_ request: Request) -> Disposition { respond(request) }
     func completed(_ request: Request) {}
+    func delivered(_ request: Request) {}
     func stopping(_ request: Request) -> Response { Response(status: 503) }
     func decorate(_ response: Response, for request: Request) -> Response { response }
 }
