@@ -1,4 +1,5 @@
 import CPOSIXShim
+import Dispatch
 import Glibc
 import SystemPackage
 
@@ -6,15 +7,23 @@ import SystemPackage
 /// (the `WriteQueue` turn holder).
 ///
 /// Readers map the same file read-only; both mappings share the page cache, so a reader sees a
-/// write as soon as it is copied in. Durability comes from `flush`: msync(MS_SYNC) over the
-/// touched pages, plus fdatasync when the size changed (the new length is metadata).
+/// write as soon as it is copied in. Durability comes from `flusher`: one fdatasync, shared by
+/// the writers waiting for it. On Linux that alone writes back the pages stored through the
+/// mapping (a shared writable mapping of a file that can be written back tracks its dirty pages
+/// in the page cache, by write faults) and the new length; msync(MS_SYNC) would be the same
+/// call again (mm/msync.c calls vfs_fsync_range(..., datasync: 1) over its range).
 ///
 /// Growth never runs ahead of the bytes: `reserve` allocates blocks past the end without
 /// changing the length (FALLOC_FL_KEEP_SIZE) and maps room to grow into, and each `write` raises
 /// the length only to the end of the bytes it stores. A PATCH cut short or refused therefore
 /// leaves the file at most as long as what was really written, and gives the unused blocks back.
 public final class WritableFile {
-    public let descriptor: Int32
+    private let owner: OwnedDescriptor
+    public var descriptor: Int32 { owner.fd }
+    /// Group commit of this file's writes (it keeps the descriptor open while a flush runs).
+    public let flusher: GroupFlush
+    /// Where flushes run: never a network thread.
+    static let flushes = DispatchQueue(label: "mmapd.flush", attributes: .concurrent)
     /// The file opened (device and inode, from the descriptor): what its write turn is keyed by.
     public let key: FileKey
     /// Maps at least `size` bytes, and up to the end of an open reservation.
@@ -26,10 +35,7 @@ public final class WritableFile {
     /// False once the filesystem said it has no fallocate (ramfs, some network filesystems):
     /// growth then uses ftruncate, and blocks are allocated as pages are stored.
     private var canReserve = true
-    private var grew = false
     private var touched: Range<Int>?
-    /// The span written since the last flush (nil: none), for caches about the old bytes.
-    public var touchedSpan: Range<Int>? { touched }
     private var written = 0
 
     /// Opens `relativePath` below `root` for reading and writing (confined like every open).
@@ -50,14 +56,14 @@ public final class WritableFile {
             region = try MappedRegion(fd: fd, identity: identity, writable: true)
             size = identity.size
             key = identity.key
-            descriptor = fd
         } catch {
             close(fd)
             throw error
         }
+        let owner = OwnedDescriptor(fd)
+        self.owner = owner
+        flusher = GroupFlush(queue: Self.flushes) { () throws(FileAccessError) in try owner.sync() }
     }
-
-    deinit { close(descriptor) }
 
     /// Brings the mapping up to date with the file as `current` describes it (someone else may
     /// have grown or truncated it); false when the path now names another file.
@@ -69,9 +75,9 @@ public final class WritableFile {
             region = try MappedRegion(fd: descriptor, identity: mine, writable: true)
         }
         size = mine.size
-        // Writes of a PATCH that failed before its flush were never promised: forget their span
-        // (it may lie beyond a file truncated since). A growth stays pending, so the next flush
-        // still makes the size durable.
+        // Writes of a PATCH that failed before it finished were never promised: forget their span
+        // (it may lie beyond a file truncated since). Every flush is a whole-file fdatasync, so
+        // nothing else needs remembering.
         touched = nil
         written = 0
         return true
@@ -154,30 +160,35 @@ public final class WritableFile {
                 ? cposix_fallocate(descriptor, CPOSIX_SPACE_EXTEND, Int64(current), Int64(end - current)) != 0
                 : ftruncate(descriptor, off_t(end)) != 0
             if failed { throw FileAccessError(errno: errno) }
-            grew = true
         }
         size = end
     }
 
-    /// Makes every write since the last flush durable: msync(MS_SYNC) on page-aligned bounds of
-    /// the touched span, fdatasync if the file grew, and a fresh mtime (stores through a mapping
-    /// update it lazily, and the ETag must move now). Returns the bytes written since the last flush.
-    @discardableResult
-    public func flush() throws(FileAccessError) -> Int {
-        if let span = touched, let base = region.base {
-            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-            let start = span.lowerBound / page * page
-            guard msync(UnsafeMutableRawPointer(mutating: base) + start, span.upperBound - start, MS_SYNC) == 0 else {
-                throw FileAccessError(errno: errno)
-            }
-        }
-        if grew {
-            guard fdatasync(descriptor) == 0 else { throw FileAccessError(errno: errno) }
-        }
+    /// Makes every byte stored so far durable, at once and alone (writers share `flusher`).
+    public func sync() throws(FileAccessError) { try owner.sync() }
+
+    /// Ends one PATCH's writes, before its flush: sets the modification time (stores through a
+    /// mapping update it lazily, and the ETag must move now) and returns the span and the number
+    /// of bytes written since the previous call.
+    public func finishWrites() -> (span: Range<Int>?, bytes: Int) {
         futimens(descriptor, nil)
-        touched = nil
-        grew = false
-        defer { written = 0 }
-        return written
+        defer {
+            touched = nil
+            written = 0
+        }
+        return (touched, written)
+    }
+}
+
+/// A descriptor closed when its last holder lets go: the writable file, or a flush still running
+/// after the file left the cache.
+final class OwnedDescriptor: Sendable {
+    let fd: Int32
+    init(_ fd: Int32) { self.fd = fd }
+    deinit { close(fd) }
+
+    /// fdatasync: the file's bytes, including those stored through a mapping, and its length.
+    func sync() throws(FileAccessError) {
+        guard fdatasync(fd) == 0 else { throw FileAccessError(errno: errno) }
     }
 }

@@ -173,15 +173,28 @@ final class Callbacks: Sendable {
             return queue(response, for: request, on: connection)
         case .receiving(let receiver):
             guard chunk.isEmpty else {
-                guard let early = receiver.receive(chunk) else { return .YES }
-                // libmicrohttpd may refuse an answer in the middle of a body; then read the rest
-                // (bounded) and answer at the end.
-                if queue(early, for: request, on: connection) == .YES { return .YES }
-                request.phase = .draining(early)
-                request.bytesReceived = 0
+                switch receiver.receive(chunk) {
+                case .more:
+                    return .YES
+                case .stop(let early):
+                    // libmicrohttpd may refuse an answer in the middle of a body; then read the
+                    // rest (bounded) and answer at the end.
+                    if queue(early, for: request, on: connection) == .YES { return .YES }
+                    request.phase = .draining(early)
+                    request.bytesReceived = 0
+                    return .YES
+                case .pause(let work):
+                    handOff(request, on: connection, receiver: receiver, work)
+                    return .YES
+                }
+            }
+            switch receiver.finish() {
+            case .respond(let response):
+                return queue(response, for: request, on: connection)
+            case .later(let work):
+                handOff(request, on: connection, receiver: nil, work)
                 return .YES
             }
-            return queue(receiver.finish(), for: request, on: connection)
         case .deferredPending(let work):
             guard chunk.isEmpty else { return .YES }
             request.phase = .suspended
@@ -195,6 +208,16 @@ final class Callbacks: Sendable {
         case .suspended, .answered, .waiting(_, granted: false):
             return .YES
         }
+    }
+
+    /// Suspends the connection and gives `work` the one way to carry the request on. Nothing is
+    /// due from the client meanwhile; libmicrohttpd calls back for the connection again only
+    /// after the resume, which happens once (`Suspension`), from whichever thread finishes.
+    private func handOff(_ request: Request, on connection: OpaquePointer, receiver: (any BodyReceiver)?,
+                         _ work: (Resumption) -> Void) {
+        request.phase = .suspended
+        if let watch = request.watch { deadlines.nothingDue(watch) }
+        work(Resumption(suspension: suspensions.suspend(connection), request: request, receiver: receiver))
     }
 
     /// Enters the phase a disposition asks for. `chunk` is body data that came with this call

@@ -43,13 +43,34 @@ public protocol Turn: AnyObject, Sendable {
     func abandoned()
 }
 
-/// Consumes a request body as it streams in; called on one thread at a time.
+/// Consumes a request body as it streams in; called on one thread at a time (a network thread,
+/// or the worker a `pause` or `later` handed it to while the connection is suspended).
 public protocol BodyReceiver: AnyObject {
-    /// Takes the next chunk. Returning a response stops reading: the answer goes out and the
-    /// connection closes, since the rest of the body was not read.
-    func receive(_ chunk: UnsafeRawBufferPointer) -> Response?
+    /// Takes the next chunk.
+    func receive(_ chunk: UnsafeRawBufferPointer) -> BodyStep
     /// The whole body has arrived.
-    func finish() -> Response
-    /// The client went away before the body was complete.
+    func finish() -> BodyEnd
+    /// The client went away before the body was complete, or before a `pause` ended.
     func abandon()
+}
+
+/// What a receiver does after a chunk.
+public enum BodyStep {
+    /// Read on.
+    case more
+    /// Stop reading and answer: the connection closes after the answer, since the rest of the
+    /// body was not read.
+    case stop(Response)
+    /// Stop reading for now, with the connection suspended: `work` is called at once, on the
+    /// network thread, and hands what may block (a copy into a file) to a worker, which ends
+    /// the pause with `Resumption.proceed()`.
+    case pause(@Sendable (Resumption) -> Void)
+}
+
+/// How a receiver answers once the body is complete.
+public enum BodyEnd {
+    case respond(Response)
+    /// Answer later, from any thread, through `Resumption.answer(_:)`: `work` is called at once,
+    /// on the network thread, with the connection suspended. Writes copy and flush this way.
+    case later(@Sendable (Resumption) -> Void)
 }

@@ -1,4 +1,5 @@
 import ByteSearch
+import Dispatch
 import Glibc
 import HTTPSemantics
 import MappedFiles
@@ -23,6 +24,8 @@ struct FilePatches: Sendable {
     let maxBodyBytes: UInt64
     let maxBufferedBodyBytes: UInt64
     let metrics: ServiceMetrics
+    /// Where bodies are copied into mappings, with their connections suspended.
+    let workers = DispatchQueue(label: "mmapd.patch", attributes: .concurrent)
 
     func begin(_ request: Request, file: FileTarget) -> Disposition {
         guard !file.isDirectory else { return .respond(Responses.problem(.notFound())) }
@@ -155,27 +158,55 @@ final class PatchTurn: Turn, @unchecked Sendable {
         try Self.checked { () throws(FileAccessError) in try patches.writableFiles.file(path) }
     }
 
-    /// Flushes the writes and answers 204 with the new validators; releases the turn.
-    func complete(_ file: WritableFile) -> Response {
-        defer { release() }
+    /// The PATCH's bytes are all in the mapping: makes them visible as a new version (mtime,
+    /// write generation, caches told), takes the validators for the 204, and gives the turn to
+    /// the next writer before waiting for the flush (group commit, `GroupFlush`): the next
+    /// writer's If-Match sees this version, and its copy overlaps this one's flush. The 204 goes
+    /// out after a flush that began after the copy; a failed flush answers 503 instead. Runs on
+    /// a worker.
+    func commit(_ file: WritableFile, answer resumption: Resumption) {
+        let response: Response
         do throws(ProblemDetails) {
-            let started = ContinuousClock.now
-            let touched = file.touchedSpan
-            let written = try Self.checked { () throws(FileAccessError) in try file.flush() }
-            let shrunk = sizeAtStart.map { file.size < $0 } == true ? Int(file.size) : nil
-            if let from = [touched?.lowerBound, shrunk].compactMap({ $0 }).min() {
-                patches.lineIndexes.rewrote(path: path, from: from)
-            }
-            patches.metrics.flushDuration.record(ContinuousClock.now - started)
-            patches.metrics.patchBytes.increment(by: Int64(written))
-            var identity = try Self.checked { () throws(FileAccessError) in try file.identity() }
-            patches.generations.bump(identity)
-            patches.pool.expire(path)
-            identity = try Self.checked { () throws(FileAccessError) in try file.identity() }
-            return Response(status: 204, headers: Validators(identity, generation: patches.generations.current(identity)).headers)
+            response = try publish(file)
         } catch {
-            return Responses.problem(error)
+            release()
+            resumption.answer(Responses.problem(error))
+            return
         }
+        release()
+        let started = ContinuousClock.now
+        let metrics = patches.metrics
+        file.flusher.flush { outcome in
+            metrics.flushDuration.record(ContinuousClock.now - started)
+            switch outcome {
+            case .success: resumption.answer(response)
+            case .failure(let error): resumption.answer(Responses.problem(Self.flushFailed(error)))
+            }
+        }
+    }
+
+    /// A flush that failed: unlike every other refusal, the bytes are already in the file (and
+    /// visible to readers); only their survival is not promised.
+    static func flushFailed(_ error: FileAccessError) -> ProblemDetails {
+        let detail = "The write is in the file but not durable: flushing it to storage failed"
+        if error == .noSpace { return .insufficientStorage("\(detail) (no space left on the device).") }
+        guard case .system(let code) = error else { return .internalServerError("\(detail).") }
+        return .internalServerError("\(detail) (\(code)).")
+    }
+
+    /// Under the turn: the new version's validators, with every cache about the old bytes told.
+    private func publish(_ file: WritableFile) throws(ProblemDetails) -> Response {
+        let (touched, written) = file.finishWrites()
+        let shrunk = sizeAtStart.map { file.size < $0 } == true ? Int(file.size) : nil
+        if let from = [touched?.lowerBound, shrunk].compactMap({ $0 }).min() {
+            patches.lineIndexes.rewrote(path: path, from: from)
+        }
+        patches.metrics.patchBytes.increment(by: Int64(written))
+        var identity = try Self.checked { () throws(FileAccessError) in try file.identity() }
+        patches.generations.bump(identity)
+        patches.pool.expire(path)
+        identity = try Self.checked { () throws(FileAccessError) in try file.identity() }
+        return Response(status: 204, headers: Validators(identity, generation: patches.generations.current(identity)).headers)
     }
 
     /// A failed PATCH answer, releasing the turn.

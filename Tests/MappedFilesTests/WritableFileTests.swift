@@ -28,7 +28,8 @@ import Testing
         file.releaseReservation()
         #expect(try Self.status(path).st_size == 5010)
         #expect(try Self.status(path).st_blocks * 512 < 1 << 20, "the unused reservation is given back")
-        try file.flush()
+        _ = file.finishWrites()
+        try file.sync()
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(Array("0123456789".utf8) + bytes))
     }
 
@@ -55,7 +56,8 @@ import Testing
         let file = try WritableFile(root: sandbox.root, relativePath: "e.bin")
         try file.reserve(upTo: 3)
         try [UInt8]([1, 2, 3]).withUnsafeBytes { try file.write($0, at: 0) }
-        try file.flush()
+        _ = file.finishWrites()
+        try file.sync()
         #expect(try Data(contentsOf: sandbox.directory.appendingPathComponent("e.bin")) == Data([1, 2, 3]))
     }
 }

@@ -537,11 +537,12 @@ import Testing
         // Part of the body and the FIN right behind it, while the server is still reading: once it
         // has drained the socket it waits for more instead of seeing the end of the stream.
         let upload = try RawSocket(port: server.port)
-        #expect(upload.send(Array("PATCH /files/w.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 0-524287/*\r\nContent-Length: 524288\r\n\r\n".utf8)
-                            + fill(2, 200_000)))
+        #expect(upload.send(Array("PATCH /files/w.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 0-1048575/*\r\nContent-Length: 1048576\r\n\r\n".utf8)
+                            + fill(2, heldUpload)))
         upload.close(reset: false)
         let started = ContinuousClock.now
-        try #require(eventually(within: 10) { (try? readBytes(server.path("w.bin"), at: 199_999, count: 1)) == [2] })
+        // The first batch of the body is in the file: the server has read at least that far.
+        try #require(eventually(within: 10) { (try? readBytes(server.path("w.bin"), at: uploadBatch - 1, count: 1)) == [2] })
         let next = try server.connect(timeoutSeconds: 20)
             .send("PATCH", "/files/w.bin", headers: [("Content-Range", "bytes 0-0/*")], body: [3])
         let waited = ContinuousClock.now - started

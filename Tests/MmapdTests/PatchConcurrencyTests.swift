@@ -141,11 +141,11 @@ import Testing
     /// through, and a second PATCH to the same file waits: it lands after the first completes,
     /// so its bytes are the ones left in the file.
     @Test func aHeldTurnBlocksItsFileOnly() throws {
-        let size = 256 << 10
+        let size = 1 << 20
         let server = try TestServer(configure: { $0.writable = true },
                                     files: ["a.bin": fill(0, size), "b.bin": fill(0, 1000)])
         let first = pseudoRandomBytes(count: size, seed: 1)
-        let holder = try Self.startUpload(port: server.port, "/files/a.bin", start: 0, first, sending: 64 << 10)
+        let holder = try Self.startUpload(port: server.port, "/files/a.bin", start: 0, first, sending: heldUpload)
         try Self.expectWriting(server.path("a.bin"), at: 0, first)
 
         let other = try HTTPConnection(port: server.port, timeoutSeconds: 20)
@@ -163,7 +163,7 @@ import Testing
         // each client sends on its own thread.
         let answers = Shared<[Int: HTTPResponse]>([:])
         let failures = Failures()
-        let rest = Array(first[(64 << 10)...])
+        let rest = Array(first[heldUpload...])
         let clients = Unchecked([holder, waiter])
         onThreads(2) { index in
             do {
@@ -196,13 +196,13 @@ import Testing
     /// file whose unwritten tail is zeros; nothing else changes.
     @Test(arguments: Abort.allCases)
     func aClientVanishingMidUploadReleasesTheTurn(_ abort: Abort) throws {
-        let size = 512 << 10
+        let size = 2 << 20
         let original = pseudoRandomBytes(count: size, seed: 3)
         let server = try TestServer(configure: { $0.writable = true }, files: ["f.bin": original])
         let before = try #require(server.request("GET", "/files/f.bin").header("ETag"))
-        let (start, length) = abort == .overwrite ? (0, 256 << 10) : (size, 1 << 20)
+        let (start, length) = abort == .overwrite ? (0, 1 << 20) : (size, 2 << 20)
         let upload = pseudoRandomBytes(count: length, seed: 4)
-        var connection: HTTPConnection? = try Self.startUpload(port: server.port, "/files/f.bin", start: start, upload, sending: 100 << 10)
+        var connection: HTTPConnection? = try Self.startUpload(port: server.port, "/files/f.bin", start: start, upload, sending: heldUpload)
         try Self.expectWriting(server.path("f.bin"), at: start, upload)
         // The bytes changed, so the ETag did, although no answer was sent yet.
         #expect(try server.request("GET", "/files/f.bin").header("ETag") != before)
@@ -235,18 +235,18 @@ import Testing
     /// A PATCH that disconnects while it waits for the turn (its body partly sent) must not keep
     /// the turn once it is handed to it.
     @Test func aClientVanishingWhileWaitingReleasesTheTurn() throws {
-        let size = 256 << 10
+        let size = 1 << 20
         let original = fill(0, size)
         let server = try TestServer(configure: { $0.writable = true }, files: ["f.bin": original])
         let first = fill(1, size)
-        let holder = try Self.startUpload(port: server.port, "/files/f.bin", start: 0, first, sending: 64 << 10)
+        let holder = try Self.startUpload(port: server.port, "/files/f.bin", start: 0, first, sending: heldUpload)
         try Self.expectWriting(server.path("f.bin"), at: 0, first)
         var waiter: HTTPConnection? = try Self.startUpload(port: server.port, "/files/f.bin", start: 0, fill(2, size), sending: 1000)
         var silent: HTTPConnection? = try Self.startUpload(port: server.port, "/files/f.bin", start: 0, fill(3, size), sending: 0)
         waiter = nil
         silent = nil
         _ = (waiter, silent)
-        try holder.sendRaw(Array(first[(64 << 10)...]))
+        try holder.sendRaw(Array(first[heldUpload...]))
         #expect(try holder.readResponse().status == 204)
         let last = try HTTPConnection(port: server.port, timeoutSeconds: 20)
             .send("PATCH", "/files/f.bin", headers: [("Content-Range", "bytes 0-9/*")], body: fill(4, 10))
@@ -259,9 +259,9 @@ import Testing
     /// A client that stops sending mid-body is cut off by the connection timeout, and its turn
     /// passes to the PATCH waiting behind it.
     @Test func aStalledUploadTimesOutAndTheNextWriterProceeds() throws {
-        let size = 256 << 10
+        let size = 1 << 20
         let server = try TestServer(configure: { $0.writable = true; $0.connectionTimeout = 1 }, files: ["f.bin": fill(0, size)])
-        let stalled = try Self.startUpload(port: server.port, "/files/f.bin", start: 0, fill(1, size), sending: 64 << 10)
+        let stalled = try Self.startUpload(port: server.port, "/files/f.bin", start: 0, fill(1, size), sending: heldUpload)
         try Self.expectWriting(server.path("f.bin"), at: 0, fill(1, size))
         let next = try HTTPConnection(port: server.port, timeoutSeconds: 30)
             .send("PATCH", "/files/f.bin", headers: [("Content-Range", "bytes 0-9/*")], body: fill(2, 10))
@@ -315,12 +315,12 @@ import Testing
         let size = 1 << 20
         let server = try TestServer(configure: { $0.writable = true }, files: ["f.bin": fill(0, size)])
         let upload = fill(1, size)
-        let connection = try Self.startUpload(port: server.port, "/files/f.bin", start: 0, upload, sending: 64 << 10)
+        let connection = try Self.startUpload(port: server.port, "/files/f.bin", start: 0, upload, sending: heldUpload)
         try Self.expectWriting(server.path("f.bin"), at: 0, upload)
         truncate(server.path("f.bin"), 4096)
         var answer: HTTPResponse?
         do {
-            try connection.sendRaw(Array(upload[(64 << 10)...]))
+            try connection.sendRaw(Array(upload[heldUpload...]))
             answer = try connection.readResponse()
         } catch {
             // Refused mid-body and closed; what matters is what follows.
@@ -349,13 +349,13 @@ import Testing
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("mmapd-stop-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
-        try Data(fill(0, 256 << 10)).write(to: root.appendingPathComponent("f.bin"))
+        try Data(fill(0, 1 << 20)).write(to: root.appendingPathComponent("f.bin"))
         let server = try SpawnedServer(arguments: ["--port", "0", "--root", root.path, "--writable", "--shutdown-grace", "1",
                                                    "--threads", "1", "--log-level", "error"])
         _ = server.waitForStartup()
         let port = try #require(server.port)
-        let upload = fill(1, 256 << 10)
-        let holder = try Self.startUpload(port: port, "/files/f.bin", start: 0, upload, sending: 64 << 10)
+        let upload = fill(1, 1 << 20)
+        let holder = try Self.startUpload(port: port, "/files/f.bin", start: 0, upload, sending: heldUpload)
         try Self.expectWriting(root.appendingPathComponent("f.bin").path, at: 0, upload)
         var waiter: HTTPConnection?
         if withWaiter {

@@ -24,18 +24,18 @@ import Testing
     /// got a 204 for a validator the first write was about to invalidate.
     @Test(arguments: SecondName.allCases)
     func aSecondNameWaitsForTheSameTurn(_ name: SecondName) throws {
-        let size = 256 << 10
+        let size = 1 << 20
         let server = try TestServer(configure: { $0.writable = true }, files: ["f.bin": fill(0, size)])
         try name.make("other.bin", to: "f.bin", in: server)
         let first = pseudoRandomBytes(count: size, seed: 11)
-        let holder = try PatchConcurrencyTests.startUpload(port: server.port, "/files/f.bin", start: 0, first, sending: 64 << 10)
+        let holder = try PatchConcurrencyTests.startUpload(port: server.port, "/files/f.bin", start: 0, first, sending: heldUpload)
         try PatchConcurrencyTests.expectWriting(server.path("f.bin"), at: 0, first)
         let etag = try #require(server.request("GET", "/files/other.bin").header("ETag"))
 
         let racer = try HTTPConnection(port: server.port, timeoutSeconds: 20)
         try racer.sendRaw(Array(("PATCH /files/other.bin HTTP/1.1\r\nHost: x\r\nIf-Match: \(etag)\r\n"
             + "Content-Range: bytes 0-4/*\r\nContent-Length: 5\r\n\r\nother").utf8))
-        try holder.sendRaw(Array(first[(64 << 10)...]))
+        try holder.sendRaw(Array(first[heldUpload...]))
         #expect(try holder.readResponse().status == 204)
         let raced = try racer.readResponse()
         #expect(raced.status == 412, "a PATCH through the \(name) ran beside the one holding the file's turn: \(raced.status)")
@@ -93,14 +93,14 @@ import Testing
     /// named then, so it gives that back and waits for the new target's turn, here held by
     /// another upload, and lands after it. Its body, already sent, survives the second wait.
     @Test func aPathPointedElsewhereWaitsForTheNewFilesTurn() throws {
-        let size = 128 << 10
+        let size = 1 << 20
         let server = try TestServer(configure: { $0.writable = true },
                                     files: ["a.bin": fill(0, size), "b.bin": fill(0, size)])
         try SecondName.symlink.make("current", to: "a.bin", in: server)
         let forA = fill(1, size), forB = fill(2, size)
-        let holdingA = try PatchConcurrencyTests.startUpload(port: server.port, "/files/a.bin", start: 0, forA, sending: 32 << 10)
+        let holdingA = try PatchConcurrencyTests.startUpload(port: server.port, "/files/a.bin", start: 0, forA, sending: heldUpload)
         try PatchConcurrencyTests.expectWriting(server.path("a.bin"), at: 0, forA)
-        let holdingB = try PatchConcurrencyTests.startUpload(port: server.port, "/files/b.bin", start: 0, forB, sending: 32 << 10)
+        let holdingB = try PatchConcurrencyTests.startUpload(port: server.port, "/files/b.bin", start: 0, forB, sending: heldUpload)
         try PatchConcurrencyTests.expectWriting(server.path("b.bin"), at: 0, forB)
 
         let waiter = try HTTPConnection(port: server.port, timeoutSeconds: 20)
@@ -111,9 +111,9 @@ import Testing
         try #require(rename(server.path("current"), server.path("old-link")) == 0)
         try SecondName.symlink.make("current", to: "b.bin", in: server)
 
-        try holdingA.sendRaw(Array(forA[(32 << 10)...]))
+        try holdingA.sendRaw(Array(forA[heldUpload...]))
         #expect(try holdingA.readResponse().status == 204)
-        try holdingB.sendRaw(Array(forB[(32 << 10)...]))
+        try holdingB.sendRaw(Array(forB[heldUpload...]))
         #expect(try holdingB.readResponse().status == 204)
         #expect(try waiter.readResponse().status == 204)
         #expect(try server.read("a.bin") == forA, "the re-pointed PATCH wrote the file it no longer names")

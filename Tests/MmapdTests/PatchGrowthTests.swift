@@ -10,9 +10,9 @@ import Testing
 /// holder could grow a file by --max-body-bytes of zeros without sending them.
 @Suite struct PatchGrowthTests {
     static let original = pseudoRandomBytes(count: 20, seed: 0x6A0)
-    /// Declared: a megabyte; sent: a little over 300 KiB, then the upload stops.
-    static let declared = 1_000_000
-    static let sent = 300 << 10
+    /// Declared: two megabytes; sent: a little over one copy batch, then the upload stops.
+    static let declared = 2_000_000
+    static let sent = heldUpload
     static let upload = pseudoRandomBytes(count: declared, seed: 0x6A1)
 
     static func status(_ path: String) throws -> stat { try fileStatus(path) }

@@ -2,9 +2,15 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+@testable import Mmapd
 
 /// Helpers shared by the PATCH suites: request bodies in the three forms, file snapshots for
 /// "nothing changed" checks, real threads for concurrent clients, and scratch mounts.
+
+/// A streamed PATCH reaches the file a batch at a time (`StreamingPatch.batchBytes`, copied by a
+/// worker): an upload that must be seen writing before it completes sends this much first.
+let heldUpload = uploadBatch + (64 << 10)
+let uploadBatch = StreamingPatch.batchBytes
 
 // MARK: Bodies
 
