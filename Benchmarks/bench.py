@@ -794,7 +794,7 @@ class PatchLoad:
 
     def run(self, wrk, args, settings, rel, size):
         result = wrk(f"{args.patch}/files/{rel}", script="patch", args=(f"/files/{rel}", size, 4 * KIB, 2048, args.seed),
-                     threads=2, connections=8, duration=settings.duration + 1.5)
+                     threads=2, connections=8, duration=int(settings.duration) + 2)
         if "failed" in result:
             self.statuses["failed"] = 1
         else:
