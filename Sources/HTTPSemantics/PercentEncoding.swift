@@ -21,6 +21,12 @@ public enum PercentEncoding {
 
     /// Appends the encoding of `bytes` to `output` (a page under construction).
     public static func append(segment bytes: some Sequence<UInt8>, to output: inout [UInt8]) {
+        // Most names need no escape: one scan and one copy (a listing encodes every name twice).
+        if bytes.withContiguousStorageIfAvailable({ buffer in
+            guard buffer.allSatisfy(isUnreserved) else { return false }
+            output.append(contentsOf: buffer)
+            return true
+        }) == true { return }
         for byte in bytes {
             if isUnreserved(byte) {
                 output.append(byte)

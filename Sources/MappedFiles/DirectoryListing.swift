@@ -65,7 +65,7 @@ extension FileRoot {
             entries.append(DirectoryEntry(name: name, kind: target.isDirectory ? .directory : .file, size: target.isDirectory ? 0 : target.size,
                                           modifiedSeconds: target.modifiedSeconds))
         }
-        if complete { entries.sort { $0.name.lexicographicallyPrecedes($1.name) } }
+        if complete { entries.sort { $0.name.bytewisePrecedes($1.name) } }
         return DirectoryContents(directory: identity, entries: entries, isComplete: complete)
     }
 

@@ -213,7 +213,7 @@ public final class TreeWalk {
             if name == [0x2E] || name == [0x2E, 0x2E] { continue }
             entries.append(Entry(name: name, type: entry.pointee.d_type))
         }
-        entries.sort { $0.name.lexicographicallyPrecedes($1.name) }
+        entries.sort { $0.name.bytewisePrecedes($1.name) }
         stack.append(Frame(handle: handle, entries: entries, prefix: prefix))
         return true
     }

@@ -2,6 +2,12 @@
 /// so a file named `<script>` is shown as a name and never read as markup.
 enum HTMLText {
     static func append(escaping bytes: some Sequence<UInt8>, to output: inout [UInt8]) {
+        // Most text needs no escape: one scan and one copy (a listing escapes every name).
+        if bytes.withContiguousStorageIfAvailable({ buffer in
+            guard !buffer.contains(where: needsEscape) else { return false }
+            output.append(contentsOf: buffer)
+            return true
+        }) == true { return }
         for byte in bytes {
             switch byte {
             case UInt8(ascii: "&"): output += Array("&amp;".utf8)
@@ -12,6 +18,11 @@ enum HTMLText {
             default: output.append(byte)
             }
         }
+    }
+
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "&") || byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "\"")
+            || byte == UInt8(ascii: "'")
     }
 
     static func escaped(_ text: String) -> String {

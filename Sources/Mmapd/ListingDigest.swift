@@ -5,8 +5,14 @@
 enum ListingDigest {
     static func of(_ bytes: [UInt8]) -> UInt64 {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in bytes {
-            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+        // Over the buffer by index: an array's iterator cost a debug build a third of the time of
+        // a 100,000-entry page.
+        bytes.withUnsafeBufferPointer { buffer in
+            var index = 0
+            while index < buffer.count {
+                hash = (hash ^ UInt64(buffer[index])) &* 0x0000_0100_0000_01B3
+                index += 1
+            }
         }
         return hash
     }
