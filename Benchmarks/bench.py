@@ -26,6 +26,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import logs
 import tree
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -68,7 +69,7 @@ class Settings:
         self.side_rounds = env_int("BENCH_SIDE_ROUNDS", min(self.rounds, 3))
         # Figures quoted from the PATCH section need at least 8 ABBA rounds (issue 19).
         self.patch_rounds = env_int("BENCH_PATCH_ROUNDS", 2 if self.quick else 8)
-        sections = os.environ.get("BENCH_SECTIONS", "http,search,patch,isolation,tls,tree")
+        sections = os.environ.get("BENCH_SECTIONS", "http,search,patch,isolation,tls,tree,logs")
         self.sections = {s.strip() for s in sections.split(",") if s.strip()}
         only = os.environ.get("BENCH_WORKLOADS", "")
         self.workloads = {w.strip() for w in only.split(",") if w.strip()}
@@ -1061,6 +1062,9 @@ def main():
     tree_ok = True
     if "tree" in settings.sections:
         tree_ok = tree.tree_section(args, settings, report, results, curl_search)
+    logs_ok = True
+    if "logs" in settings.sections:
+        logs_ok = logs.logs_section(args, settings, report, results)
     summary_block(report, results)
     diagnostics(args, report, results)
     with open("/proc/loadavg") as f:
@@ -1080,6 +1084,8 @@ def main():
     print(f"results written to {os.path.join(results_dir, 'latest.txt')} and {stamp}*.txt", file=sys.stderr)
     if not tree_ok:
         sys.exit("bench: the tree section's counts disagree with rg (see DISAGREE above)")
+    if not logs_ok:
+        sys.exit("bench: the logs section's bodies differ from tail/sed's output (see above)")
 
 
 if __name__ == "__main__":

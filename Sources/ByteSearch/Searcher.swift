@@ -1,4 +1,6 @@
 import CPCRE2
+import Glibc
+import MappedFiles
 
 /// Searches raw buffers (file mappings) for literals or PCRE2 patterns: the engine behind
 /// `GET /search/<path>`.
@@ -435,6 +437,29 @@ public final class Searcher: Sendable {
     /// The line around `match` (see ``LineText``), copied under the fault guard.
     public func lineText(for match: SearchMatch, in buffer: UnsafeRawBufferPointer) throws(SearchError) -> LineText {
         try Lines.text(around: match.offset, length: match.length, in: buffer)
+    }
+
+    /// The number of `\n` in `buffer`, by the newline count the line index uses.
+    public func countNewlines(in buffer: UnsafeRawBufferPointer) throws(SearchError) -> Int {
+        guard let base = buffer.baseAddress else { return 0 }
+        return try Lines.countNewlines(in: 0..<buffer.count, of: base, configuration: configuration)
+    }
+
+    /// Just after the last `\n` of `buffer`, or after its first `\n` at or beyond `from` when the
+    /// bytes before `from` hold none; nil when there is no `\n` at all. (A follow search takes
+    /// whole lines, about `from` bytes of them, one step at a time.)
+    public static func endOfWholeLines(in buffer: UnsafeRawBufferPointer, preferringBefore from: Int) throws(SearchError) -> Int? {
+        guard let base = buffer.baseAddress, !buffer.isEmpty else { return nil }
+        let split = min(max(from, 0), buffer.count)
+        do {
+            return try MemoryFaultGuard.run { () -> Int? in
+                if split > 0, let last = GNU.memrchr(base, 0x0A, split) { return base.distance(to: UnsafeRawPointer(last)) + 1 }
+                guard split < buffer.count, let first = memchr(base + split, 0x0A, buffer.count - split) else { return nil }
+                return base.distance(to: UnsafeRawPointer(first)) + 1
+            }
+        } catch {
+            throw .fileChanged
+        }
     }
 
     /// The line around a match at `offset` of `length` bytes (see ``LineText``).

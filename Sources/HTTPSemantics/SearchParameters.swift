@@ -10,6 +10,14 @@
 /// | `reverse` | search from the end backwards | false |
 /// | `before`, `after` | context lines around each match, 0 to ``maximumContext`` | 0 |
 /// | `line_numbers` | `false`: matches carry no `line` (and nothing counts newlines) | true |
+/// | `follow` | `true`: search the lines the file gains, as they complete (`tail -f \| grep`) | false |
+///
+/// With `follow`, `start` is where to begin (a line start; default: the start of the line that is
+/// incomplete now), `limit` ends the stream after that many matches (default: no limit, and the
+/// server's maximum does not apply: the answer is a stream), and `end`, `reverse`, `before` and
+/// `after` are refused (a growing file has no end to search back from, and context would need
+/// lines that have not been written yet), as is a literal with a newline before its last byte
+/// (lines are searched one by one, so it could never match).
 ///
 /// Unknown parameters are ignored, so clients may add their own (cache busters, tracing).
 public struct SearchParameters: Sendable, Hashable {
@@ -28,6 +36,8 @@ public struct SearchParameters: Sendable, Hashable {
     public var after: Int
     /// `false`: no line numbers, so no newline is counted from the start of the file.
     public var lineNumbers: Bool
+    /// Search the file as it grows (`tail -f | grep`).
+    public var isFollow: Bool
 
     /// The most context lines asked for on either side.
     public static let maximumContext = 100
@@ -38,8 +48,9 @@ public struct SearchParameters: Sendable, Hashable {
     public init(
         pattern: [UInt8], isRegex: Bool = false, isCaseInsensitive: Bool = false,
         start: Int64? = nil, end: Int64? = nil, limit: Int = defaultLimit, isReverse: Bool = false,
-        before: Int = 0, after: Int = 0, lineNumbers: Bool = true
+        before: Int = 0, after: Int = 0, lineNumbers: Bool = true, isFollow: Bool = false
     ) {
+        self.isFollow = isFollow
         self.pattern = pattern
         self.isRegex = isRegex
         self.isCaseInsensitive = isCaseInsensitive
@@ -67,11 +78,18 @@ public struct SearchParameters: Sendable, Hashable {
         }
         let isRegex = try query.bool("regex") ?? false
         let isCaseInsensitive = try query.bool("icase") ?? false
+        let isFollow = try query.bool("follow") ?? false
         let start = try query.int64("start")
         let end = try query.int64("end")
-        let limit = try query.int64("limit") ?? Int64(min(Self.defaultLimit, maximumLimit))
-        guard limit >= 0, limit <= maximumLimit else {
-            throw .badRequest("The query parameter 'limit' must be between 0 and \(maximumLimit), not \(limit).")
+        let limit: Int64
+        if isFollow {
+            limit = try query.int64("limit") ?? Int64.max
+            guard limit >= 1 else { throw .badRequest("With follow=true, 'limit' must be at least 1 (the matches after which the stream ends), not \(limit).") }
+        } else {
+            limit = try query.int64("limit") ?? Int64(min(Self.defaultLimit, maximumLimit))
+            guard limit >= 0, limit <= maximumLimit else {
+                throw .badRequest("The query parameter 'limit' must be between 0 and \(maximumLimit), not \(limit).")
+            }
         }
         let isReverse = try query.bool("reverse") ?? false
         var context: [Int] = []
@@ -84,8 +102,22 @@ public struct SearchParameters: Sendable, Hashable {
         }
         self.init(
             pattern: pattern, isRegex: isRegex, isCaseInsensitive: isCaseInsensitive,
-            start: start, end: end, limit: Int(limit), isReverse: isReverse,
-            before: context[0], after: context[1], lineNumbers: try query.bool("line_numbers") ?? true
+            start: start, end: end, limit: Int(clamping: limit), isReverse: isReverse,
+            before: context[0], after: context[1], lineNumbers: try query.bool("line_numbers") ?? true, isFollow: isFollow
         )
+        if isFollow { try checkFollow() }
+    }
+
+    /// The combinations a follow search refuses (see the type's table).
+    private func checkFollow() throws(ProblemDetails) {
+        if let start, start < 0 {
+            throw .badRequest("With follow=true, 'start' must be a byte offset (0 or more), not \(start).")
+        }
+        for (name, given) in [("end", end != nil), ("reverse", isReverse), ("before", before > 0), ("after", after > 0)] where given {
+            throw .badRequest("With follow=true, '\(name)' is not supported: a follow search reads the lines the file gains, forward, as they complete.")
+        }
+        if !isRegex, let newline = pattern.firstIndex(of: 0x0A), newline != pattern.count - 1 {
+            throw .badRequest("With follow=true, lines are searched one at a time, so a literal with a newline before its last byte can never match.")
+        }
     }
 }

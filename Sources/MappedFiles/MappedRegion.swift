@@ -43,6 +43,11 @@ public final class MappedRegion: Sendable {
         Self.alive.add(1, ordering: .relaxed)
     }
 
+    /// A read-only mapping of the file open as `fd`, as large as it is now.
+    public static func reading(_ fd: Int32) throws(FileAccessError) -> MappedRegion {
+        try MappedRegion(fd: fd, identity: try FileRoot.status(of: fd), writable: false)
+    }
+
     deinit {
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
         Self.alive.subtract(1, ordering: .relaxed)

@@ -280,6 +280,7 @@ final class Callbacks: Sendable {
             defer { MHD_destroy_response(made) }
             switch response.body {
             case .stream(let body): body.attach(connection, suspensions: suspensions)
+            case .pulled(let body): body.attach(connection, suspensions: suspensions)
             case .borrowed(_, let owner), .pieces(_, let owner), .prepared(_, let owner): hold(owner, for: request)
             default: break
             }
@@ -287,7 +288,12 @@ final class Callbacks: Sendable {
         }
         if result == .YES {
             if let watch = request.watch {
-                if case .file = response.body { deadlines.sendingFile(watch) } else { deadlines.nothingDue(watch) }
+                switch response.body {
+                case .file: deadlines.sendingFile(watch)
+                case .pulled(let body):
+                    deadlines.streaming(watch, stallAllowance: body.stallAllowance) { [weak body] in body?.clientLeft() }
+                default: deadlines.nothingDue(watch)
+                }
             }
             request.phase = .answered
             request.status = response.status

@@ -19,6 +19,11 @@ import Synchronization
 ///   byte and none was queued for it: the client is keeping up, so the server has stopped
 ///   sending. (Not at the first quiet scan: a slow disk read, or a network thread that a busy
 ///   machine did not schedule, may hold a send up for a moment.)
+/// - A pulled stream (`tail -f`) that may stay open for ever is cut the other way round: when for
+///   its stall allowance bytes wait in the socket and the client acknowledges none of them, the
+///   client has stopped reading. A stream waiting for new bytes has nothing queued and is never
+///   cut; if its client closes the connection meanwhile, the stream is told (it is suspended, so
+///   libmicrohttpd would not notice until it next sends).
 ///
 /// A connection whose client has closed its side while a head or body is still due is cut off at
 /// once (see `peerFinished`).
@@ -37,6 +42,11 @@ final class ConnectionDeadlines: Sendable {
         fileprivate let bodyStart = Atomic<Int64>(0)
         /// Sending a file body: the scan watches its progress.
         fileprivate let sendingFile = Atomic<Bool>(false)
+        /// Sending a pulled stream: milliseconds its client may leave queued bytes untaken (0: not one).
+        fileprivate let streamAllowance = Atomic<Int64>(0)
+        /// Tells a pulled stream that its client has closed the connection: libmicrohttpd does not
+        /// watch a suspended (waiting) stream's socket, so the scan does.
+        fileprivate let departed = Mutex<(@Sendable () -> Void)?>(nil)
         /// Bytes the client had acknowledged at the previous scan (-1: not looked at yet), and
         /// since when (monotonic ms) that has not moved with nothing queued (0: it moved).
         fileprivate let acknowledged = Atomic<Int64>(-1)
@@ -175,9 +185,22 @@ final class ConnectionDeadlines: Sendable {
         watch.sendingFile.store(true, ordering: .relaxed)
     }
 
+    /// Answering with a pulled stream: cut when its client leaves queued bytes untaken for
+    /// `stallAllowance`; `departed` runs when the client has closed the connection.
+    func streaming(_ watch: Watch, stallAllowance: Duration, departed: @escaping @Sendable () -> Void) {
+        watch.departed.withLock { $0 = departed }
+        watch.deadline.store(.max, ordering: .relaxed)
+        watch.acknowledged.store(-1, ordering: .relaxed)
+        watch.quietSince.store(0, ordering: .relaxed)
+        let milliseconds = stallAllowance.components.seconds * 1000 + stallAllowance.components.attoseconds / 1_000_000_000_000_000
+        watch.streamAllowance.store(max(1, milliseconds), ordering: .relaxed)
+    }
+
     /// The request is over; the next head is due after the idle allowance plus the head timeout.
     func requestFinished(_ watch: Watch) {
         watch.sendingFile.store(false, ordering: .relaxed)
+        watch.streamAllowance.store(0, ordering: .relaxed)
+        watch.departed.withLock { $0 = nil }
         watch.deadline.store(Self.now() + idleAllowance + headerTimeout, ordering: .relaxed)
     }
 
@@ -189,9 +212,15 @@ final class ConnectionDeadlines: Sendable {
             var settled: [Request] = []
             for watch in watches.values {
                 if let request = watch.delivery.scanned() { settled.append(request) }
+                if watch.streamAllowance.load(ordering: .relaxed) > 0, Self.peerFinished(watch.fd),
+                   let departed = watch.departed.withLock({ state in defer { state = nil }; return state }) {
+                    departed()
+                    continue
+                }
                 let deadline = watch.deadline.load(ordering: .relaxed)
                 guard deadline < now || (deadline != .max && Self.peerFinished(watch.fd)) || Self.sendStalled(watch, now: now) else { continue }
                 watch.sendingFile.store(false, ordering: .relaxed)
+                watch.streamAllowance.store(0, ordering: .relaxed)
                 watch.deadline.store(.max, ordering: .relaxed)
                 // Counted first: whoever sees the connection end can already read the count.
                 registry.cutOff.add(1, ordering: .relaxed)
@@ -213,14 +242,18 @@ final class ConnectionDeadlines: Sendable {
     }
 
     /// A file body that stopped moving: no byte acknowledged and none waiting in the socket,
-    /// seen by consecutive scans spanning `stallAllowance`. Records what it saw for the next scan.
+    /// seen by consecutive scans spanning `stallAllowance`; or a pulled stream whose client stopped
+    /// reading: no byte acknowledged while some wait, for the stream's allowance. Records what it
+    /// saw for the next scan.
     private static func sendStalled(_ watch: Watch, now: Int64) -> Bool {
-        guard watch.sendingFile.load(ordering: .relaxed) else { return false }
+        let streamAllowance = watch.streamAllowance.load(ordering: .relaxed)
+        guard streamAllowance > 0 || watch.sendingFile.load(ordering: .relaxed) else { return false }
         var progress = cposix_send_progress()
         guard cposix_socket_send_progress(watch.fd, &progress) == 0 else { return false }
         let sent = Int64(clamping: progress.acknowledged)
         let before = watch.acknowledged.exchange(sent, ordering: .relaxed)
-        guard before == sent, progress.queued == 0 else {
+        // A file body stalls with nothing queued, a stream with bytes its client does not take.
+        guard before == sent, (progress.queued > 0) == (streamAllowance > 0) else {
             watch.quietSince.store(0, ordering: .relaxed)
             return false
         }
@@ -229,7 +262,7 @@ final class ConnectionDeadlines: Sendable {
             watch.quietSince.store(now, ordering: .relaxed)
             return false
         }
-        return now - since >= stallAllowance
+        return now - since >= (streamAllowance > 0 ? streamAllowance : stallAllowance)
     }
 
     /// Milliseconds a file answer may stand still with its client caught up.

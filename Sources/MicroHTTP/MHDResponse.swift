@@ -34,6 +34,10 @@ enum MHDResponse {
             let context = retain(body)
             made = MHD_create_response_from_callback(UInt64.max /* MHD_SIZE_UNKNOWN */, 64 * 1024, readStream, context, releaseStream)
             if made == nil { releaseStream(context) }
+        case .pulled(let body):
+            let context = retain(body)
+            made = MHD_create_response_from_callback(UInt64.max /* MHD_SIZE_UNKNOWN */, 64 * 1024, readPulled, context, releasePulled)
+            if made == nil { releasePulled(context) }
         case .pieces(let pieces, _):
             let storage = IovecStorage(pieces: pieces)
             let context = retain(storage)
@@ -72,6 +76,16 @@ enum MHDResponse {
         guard let context else { return }
         let body = Unmanaged<StreamingBody>.fromOpaque(context).takeRetainedValue()
         body.cancel()
+    }
+
+    private static let readPulled: MHD_ContentReaderCallback = { context, _, buffer, capacity in
+        let body = Unmanaged<PulledBody>.fromOpaque(context!).takeUnretainedValue()
+        return body.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: capacity))
+    }
+
+    private static let releasePulled: @convention(c) (UnsafeMutableRawPointer?) -> Void = { context in
+        guard let context else { return }
+        Unmanaged<PulledBody>.fromOpaque(context).takeRetainedValue().release()
     }
 
     private static func retain(_ owner: AnyObject) -> UnsafeMutableRawPointer {

@@ -29,6 +29,9 @@ public struct Response: @unchecked Sendable {
         case pieces([Piece], owner: AnyObject)
         /// Produced while it is sent, length unknown (chunked transfer coding).
         case stream(StreamingBody)
+        /// Pulled from a source as the socket drains, the connection suspended while it has
+        /// nothing (chunked; follow streams).
+        case pulled(PulledBody)
         /// A response built once, with its headers (`shared` and `headers` here are added to
         /// them); `owner` keeps its body's memory alive until the request completes.
         case prepared(PreparedResponse, owner: AnyObject)
@@ -66,7 +69,7 @@ public struct Response: @unchecked Sendable {
         case .borrowed(let buffer, _): buffer.count
         case .file(_, _, let count): count
         case .pieces(let pieces, _): pieces.reduce(0) { $0 + $1.count }
-        case .stream: 0
+        case .stream, .pulled: 0
         case .prepared(let prepared, _): prepared.body.count
         }
     }

@@ -20,6 +20,9 @@ struct FilePatches: Sendable {
     let generations: WriteGenerations
     /// Told where every write starts, so that line checkpoints above it are dropped.
     let lineIndexes: LineIndexes
+    /// Told when a write begins and ends: follow streams read no byte of it before it is durable,
+    /// and are woken at once after.
+    let followers: Followers
     let writable: Bool
     let maxBodyBytes: UInt64
     let maxBufferedBodyBytes: UInt64
@@ -96,6 +99,8 @@ final class PatchTurn: Turn, @unchecked Sendable {
     /// Set when the raw body's length is declared up front: stream it straight into the mapping.
     let streamedLength: UInt64?
     let bufferLimit: UInt64
+    /// The file being written, once the turn came: followers were told (`Followers.writeBegan`).
+    private var writing: FileIdentity?
     /// The file's size when the turn came: a write that leaves it shorter rewrote its end.
     private var sizeAtStart: UInt64?
 
@@ -123,6 +128,10 @@ final class PatchTurn: Turn, @unchecked Sendable {
     func release() {
         guard let turn = held else { return }
         held = nil
+        if let writing {
+            self.writing = nil
+            patches.followers.writeEnded(writing)
+        }
         patches.queue.release(turn)
     }
 
@@ -137,6 +146,8 @@ final class PatchTurn: Turn, @unchecked Sendable {
             }
             sizeAtStart = file.size
             let identity = try Self.checked { () throws(FileAccessError) in try file.identity() }
+            patches.followers.writeBegan(identity)
+            writing = identity
             let validators = Validators(identity, generation: patches.generations.current(identity))
             if ConditionalRequest.evaluate(conditions, isSafe: false, current: validators, now: Int64(time(nil))) != .proceed {
                 throw ProblemDetails.preconditionFailed("The file changed: its validators no longer satisfy If-Match / If-Unmodified-Since.")

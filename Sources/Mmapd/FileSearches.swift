@@ -20,7 +20,9 @@ struct FileSearches: Sendable {
     let generations: WriteGenerations
     /// Most files one tree search opens.
     let maxFiles: Int
-    let streams: SearchStreams
+    let streams: StreamSlots
+    /// `follow=true`: `tail -f | grep`.
+    let follows: FollowSearches
 
     func begin(_ request: Request, file: FileTarget, query: String?) -> Disposition {
         guard !file.isDirectory else {
@@ -34,6 +36,7 @@ struct FileSearches: Sendable {
         } catch {
             return .respond(Responses.problem(error))
         }
+        if parameters.isFollow { return follows.begin(request, file: file, parameters: parameters) }
         var search = SearchRequest(
             pattern: parameters.pattern, isRegex: parameters.isRegex, caseInsensitive: parameters.isCaseInsensitive,
             reverse: parameters.isReverse, limit: parameters.limit, window: 0..<0, lineNumbers: parameters.lineNumbers)

@@ -5,6 +5,7 @@ import MicroHTTP
 /// here, answered by ``FileLines`` and ``FileFollows``. A request without them is the file's own.
 struct FileViews: Sendable {
     let lines: FileLines
+    let follows: FileFollows
 
     /// The view's disposition, or nil when the query selects none (then the file itself is served).
     func begin(_ request: Request, file: FileTarget, query: String?) -> Disposition? {
@@ -16,6 +17,9 @@ struct FileViews: Sendable {
             return .respond(Responses.problem(error))
         }
         guard let parameters else { return nil }
+        if parameters.follow {
+            return follows.begin(request, file: file, parameters: parameters)
+        }
         if let selection = parameters.lines {
             return lines.begin(request, file: file, selection: selection, numbered: parameters.isNumbered)
         }

@@ -22,8 +22,9 @@ struct MatchRendering: Sendable {
         self.init(lineNumbers: parameters.lineNumbers, before: parameters.before, after: parameters.after)
     }
 
-    /// Appends one match object read from `bytes` (the buffer the match offsets refer to).
-    func append(_ match: SearchMatch, path: [UInt8]? = nil, bytes: UnsafeRawBufferPointer,
+    /// Appends one match object read from `bytes` (the buffer the match offsets refer to), its
+    /// offset written as `origin` + the offset in `bytes` (a buffer that starts inside the file).
+    func append(_ match: SearchMatch, path: [UInt8]? = nil, bytes: UnsafeRawBufferPointer, origin: Int = 0,
                 to out: inout [UInt8]) throws(SearchError) {
         let line = try Searcher.lineText(at: match.offset, length: match.length, in: bytes)
         out.append(UInt8(ascii: "{"))
@@ -32,7 +33,7 @@ struct MatchRendering: Sendable {
             JSONText.appendStringLiteral(path, to: &out)
             out.append(UInt8(ascii: ","))
         }
-        out += Array(#""offset":\#(match.offset),"length":\#(match.length),"#.utf8)
+        out += Array(#""offset":\#(origin + match.offset),"length":\#(match.length),"#.utf8)
         if lineNumbers { out += Array(#""line":\#(match.line),"#.utf8) }
         out += Self.textKey
         JSONText.appendStringLiteral(line.bytes, to: &out)

@@ -9,6 +9,8 @@ public final class MmapdService: Sendable {
     public let settings: Settings
     private let server: Server
     private let logger: Logger
+    /// Ended first at shutdown: follow streams never finish on their own.
+    private let followers: Followers
 
     /// Opens the root and starts listening; fails with one operator-readable line.
     public init(settings: Settings, logger: Logger) throws(SettingsError) {
@@ -34,25 +36,31 @@ public final class MmapdService: Sendable {
         let lineIndexes = LineIndexes(memoryLimit: settings.lineIndexBytes, configuration: SearchConfiguration(
             memoryBoundConcurrency: settings.literalSearchThreads, backgroundPriority: true,
             foregroundActivity: ForegroundActivity { [serverBox] in serverBox.server?.requestsStarted ?? 0 }))
+        let searcher = Searcher(configuration: SearchConfiguration(
+            memoryBoundConcurrency: settings.literalSearchThreads, maxPatternLength: settings.maxPatternBytes,
+            backgroundPriority: true,
+            // A literal scan's helpers give the memory bandwidth back to clients.
+            foregroundActivity: ForegroundActivity { [serverBox] in serverBox.server?.requestsStarted ?? 0 }))
+        let followers = try Followers(root: root, limit: settings.maxFollowers, stallTimeout: .seconds(settings.streamStallSeconds))
+        self.followers = followers
         let routes = Routes(
             files: FileReads(pool: pool, generations: generations, answers: WholeFileAnswers(), maxRanges: settings.maxRanges),
             listings: DirectoryListings(root: root, enabled: settings.listings, maxEntries: settings.maxListingEntries),
             views: FileViews(lines: FileLines(pool: pool, generations: generations, indexes: lineIndexes,
-                                              timeout: .milliseconds(settings.searchTimeoutMilliseconds))),
+                                              timeout: .milliseconds(settings.searchTimeoutMilliseconds)),
+                             follows: FileFollows(followers: followers, indexes: lineIndexes)),
             patches: FilePatches(
                 writableFiles: WritableFiles(root: root), pool: pool, queue: writeQueue, generations: generations, lineIndexes: lineIndexes,
-                writable: settings.writable,
+                followers: followers, writable: settings.writable,
                 maxBodyBytes: UInt64(settings.maxBodyBytes), maxBufferedBodyBytes: UInt64(settings.maxBufferedBodyBytes),
                 metrics: metrics),
             searches: FileSearches(
-                pool: pool, searcher: Searcher(configuration: SearchConfiguration(
-                    memoryBoundConcurrency: settings.literalSearchThreads, maxPatternLength: settings.maxPatternBytes,
-                    backgroundPriority: true,
-                    // A literal scan's helpers give the memory bandwidth back to clients.
-                    foregroundActivity: ForegroundActivity { [serverBox] in serverBox.server?.requestsStarted ?? 0 })),
+                pool: pool, searcher: searcher,
                 maxResults: settings.maxSearchResults, timeout: .milliseconds(settings.searchTimeoutMilliseconds),
                 metrics: metrics, generations: generations, maxFiles: settings.maxSearchFiles,
-                streams: SearchStreams(limit: settings.maxSearchStreams, stallTimeout: .seconds(settings.streamStallSeconds))),
+                streams: .searches(limit: settings.maxSearchStreams, stallTimeout: .seconds(settings.streamStallSeconds)),
+                follows: FollowSearches(followers: followers, searcher: searcher, indexes: lineIndexes,
+                                        timeout: .milliseconds(settings.searchTimeoutMilliseconds))),
             viewer: ViewerPages(pool: pool, generations: generations), assets: PageAssets(),
             accessLog: AccessLog(logger: logger, headerBytes: settings.logHeaderBytes), metrics: metrics,
             crossOrigin: CrossOrigin(allowedOrigins: Set(settings.corsOrigins)),
@@ -64,7 +72,7 @@ public final class MmapdService: Sendable {
                 return metrics.scrape(pool: pool.statistics, connections: server?.connections ?? 0,
                                       cutOff: server?.connectionsCutOff ?? 0,
                                       leases: server?.responsesHoldingMemory ?? 0, regions: MappedRegion.aliveCount,
-                                      writersWaiting: writeQueue.waitingCount)
+                                      writersWaiting: writeQueue.waitingCount, followers: followers.count)
             })
         let options = ServerOptions(
             host: settings.host, port: UInt16(settings.port), threads: settings.threads,
@@ -111,7 +119,8 @@ public final class MmapdService: Sendable {
 
     /// Answers new requests 503, lets in-flight ones finish within the configured grace, closes all.
     public func shutdown() {
-        logger.info("shutting down", metadata: ["inFlight": "\(server.requestsInFlight)"])
+        logger.info("shutting down", metadata: ["inFlight": "\(server.requestsInFlight)", "followers": "\(followers.count)"])
+        followers.closeAll()
         server.shutdown(grace: .seconds(settings.shutdownGrace))
     }
 }

@@ -13,7 +13,7 @@ enum SearchResultsNDJSON {
     /// `slot` is held until the producer is done. The client's departure (libmicrohttpd freeing the
     /// response) abandons the search at once, even inside one long regex call.
     static func response(searcher: Searcher, search: SearchRequest, bytes: UnsafeRawBufferPointer, owner: AnyObject,
-                         budget: SearchBudget, stallTimeout: Duration, slot: SearchStreams.Slot,
+                         budget: SearchBudget, stallTimeout: Duration, slot: StreamSlots.Slot,
                          metrics: ServiceMetrics, rendering: MatchRendering = .plain,
                          headers: [(name: String, value: String)] = []) -> Response {
         let cancellation = budget.cancellation

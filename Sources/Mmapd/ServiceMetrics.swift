@@ -60,19 +60,20 @@ final class ServiceMetrics: Sendable {
 
     /// The exposition text, with pool and connection figures read now.
     func scrape(pool: MappingPool.Statistics, connections: Int, cutOff: Int, leases: Int, regions: Int,
-                writersWaiting: Int) -> [UInt8] {
+                writersWaiting: Int, followers: Int) -> [UInt8] {
         gauge("pool_mappings", "", "Mappings cached in the pool.").set(Int64(pool.mappings))
         gauge("pool_mapped", "bytes", "Bytes of address space the cached mappings cover.").set(Int64(pool.mappedBytes))
         gauge("connections", "", "Open client connections.").set(Int64(connections))
         gauge("leases_in_use", "", "Responses still holding a mapping.").set(Int64(leases))
         gauge("regions_alive", "", "Mappings alive in the process, cached or leased.").set(Int64(regions))
         gauge("writers_waiting", "", "Writes waiting for another write to the same file to finish.").set(Int64(writersWaiting))
+        gauge("follow_streams", "", "Follow streams open (?follow=true).").set(Int64(followers))
         // The pool and the deadlines count cumulatively; Prometheus counters only go up by increments.
         let (previous, previousCutOff) = previousScrape.withLock { previous in
             defer { previous = (pool, cutOff) }
             return previous
         }
-        counter("connections_cut_off", "Connections shut down because a request head or body came too slowly.")
+        counter("connections_cut_off", "Connections shut down because a request head or body came too slowly, or a stream's reader stopped reading.")
             .increment(by: Int64(cutOff - previousCutOff))
         counter("pool_hits", "Leases served by a cached mapping.").increment(by: Int64(pool.hits - previous.hits))
         counter("pool_misses", "Leases that had to map the file.").increment(by: Int64(pool.misses - previous.misses))

@@ -47,8 +47,11 @@ public struct Settings: Sendable {
     /// NDJSON search streams at once; each holds a worker thread while it scans.
     public var maxSearchStreams = 64
     /// How long a stream's producer waits for a reader that leaves the pipe full before the
-    /// stream is cut: bounds the time a stalled reader holds a worker thread.
+    /// stream is cut: bounds the time a stalled reader holds a worker thread. A follow stream
+    /// whose client leaves bytes untaken this long is cut too.
     public var streamStallSeconds = 10
+    /// Follow streams (`?follow=true`) open at once; a waiting one holds a connection, no thread.
+    public var maxFollowers = 1000
     /// All cores; all but one retire as soon as another request arrives (docs/SEARCH.md).
     public var literalSearchThreads = SearchConfiguration.activeCores
     public var listings = true
@@ -125,8 +128,9 @@ public struct Settings: Sendable {
         integer("searchTimeoutMilliseconds", "time budget of one search", \.searchTimeoutMilliseconds, 1...3_600_000),
         integer("maxSearchFiles", "files one tree search opens at most", \.maxSearchFiles, 1...100_000_000),
         integer("maxSearchStreams", "NDJSON search streams at once (503 above)", \.maxSearchStreams, 1...100_000),
-        integer("streamStallSeconds", "seconds a search stream may wait for a reader that does not read before it is cut",
+        integer("streamStallSeconds", "seconds a search or follow stream may wait for a reader that does not read before it is cut",
                 \.streamStallSeconds, 1...3600),
+        integer("maxFollowers", "follow streams (?follow=true) open at once (503 above)", \.maxFollowers, 1...1_000_000),
         integer("literalSearchThreads", "threads one literal search (and line counting) may use", \.literalSearchThreads, 1...256),
         boolean("listings", "answer GET on a directory with a listing (HTML, or JSON by Accept or ?format=json)", \.listings),
         integer("maxListingEntries", "entries a directory listing may have; a bigger directory answers 403", \.maxListingEntries, 1...10_000_000),

@@ -58,7 +58,7 @@ struct TreeSearches: Sendable {
         let files: TreeFileSearch
         let maxFiles: Int
         let metrics: ServiceMetrics
-        let slot: SearchStreams.Slot?
+        let slot: StreamSlots.Slot?
         let stallTimeout: Duration
 
         var shownPath: String { directory.string.isEmpty ? "/" : directory.string + "/" }

@@ -73,4 +73,30 @@ struct SearchParametersTests {
         })
         #expect(problem.detail.contains("1000"))
     }
+
+    @Test("follow: no limit by default, the maximum does not apply, start and limit kept")
+    func follow() throws {
+        let plain = try parse("q=x&follow=true", maximumLimit: 10)
+        #expect(plain.isFollow && plain.limit == Int.max && plain.start == nil)
+        let resumed = try parse("q=x&follow=1&start=42&limit=5000", maximumLimit: 10)
+        #expect(resumed.start == 42 && resumed.limit == 5000)
+        #expect(try parse("q=%5Ea&regex=true&follow=true").isRegex)
+        #expect(try parse("q=end%0A&follow=true").pattern == Array("end\n".utf8))
+        #expect(try parse("q=a%0Ab&regex=true&follow=true").isFollow)
+        #expect(try parse("q=x&follow=false").isFollow == false)
+    }
+
+    @Test("follow refuses what a growing file cannot answer", arguments: [
+        ("q=x&follow=true&end=5", "'end'"), ("q=x&follow=true&reverse=true", "'reverse'"),
+        ("q=x&follow=true&before=2", "'before'"), ("q=x&follow=true&after=1", "'after'"),
+        ("q=x&follow=true&start=-1", "'start'"), ("q=x&follow=true&limit=0", "'limit'"),
+        ("q=a%0Ab&follow=true", "newline"), ("q=x&follow=sometimes", "follow"),
+    ])
+    func followRefusals(raw: String, named: String) throws {
+        let problem = try #require(problem { () throws(ProblemDetails) in
+            try SearchParameters(QueryParameters(parsing: raw), maximumLimit: 1000)
+        })
+        #expect(problem.status == 400)
+        #expect(problem.detail.contains(named), "\(problem.detail)")
+    }
 }

@@ -18,7 +18,7 @@ from .errors import (BadRequest, Conflict, Forbidden, HTTPError, NoSpace, NotFou
 from .rawio import RemoteRawIO, open_file
 from .remote_mmap import ACCESS_DEFAULT, ACCESS_READ, ACCESS_WRITE, RemoteMmap
 from .search import Match
-from .views import LineStream
+from .views import FollowStream, LineStream
 
 error = OSError  # as mmap.error
 
@@ -38,7 +38,7 @@ def open(url: str, access: int = ACCESS_DEFAULT, token: str | None = None, **opt
 
 __all__ = [
     "ACCESS_DEFAULT", "ACCESS_READ", "ACCESS_WRITE", "BadRequest", "Conflict", "Forbidden",
-    "HTTPError", "LineStream", "Match", "NoSpace", "NotFound", "NotWritable", "PreconditionFailed",
+    "FollowStream", "HTTPError", "LineStream", "Match", "NoSpace", "NotFound", "NotWritable", "PreconditionFailed",
     "RangeNotSatisfiable", "RemoteMmap", "RemoteRawIO", "SearchBudgetExceeded", "ServerError",
     "TooLarge", "Unauthorized", "error", "open", "open_file",
 ]

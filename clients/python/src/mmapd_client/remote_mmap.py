@@ -32,7 +32,7 @@ from ._blocks import BlockCache
 from ._http import Answer, FileTargets, Session
 from ._pending import PendingWrites
 from .search import Match, SearchPager
-from .views import LineStream
+from .views import FollowStream, LineStream
 
 ACCESS_DEFAULT = _mmap.ACCESS_DEFAULT
 ACCESS_READ = _mmap.ACCESS_READ
@@ -321,6 +321,19 @@ class RemoteMmap:
         self._push_pending()
         selection = f"{first}-" if last is None else f"{first}-{last}"
         return LineStream(*self._session.stream(self._session.targets.file(lines=selection)))
+
+    def follow(self, offset: int | None = None, lines: int | None = None, *, chunk_size: int = 65536) -> FollowStream:
+        """The bytes appended to the file from now on (`tail -f`), from byte `offset`, or from the
+        start of the last `lines` lines, as the server's `?follow=true` view streams them on a
+        connection of its own: an iterator of byte chunks that resumes a cut stream by offset and
+        ends when the server ends the stream (rotation, truncation, shutdown)."""
+        self._check_open()
+        self._push_pending()
+        if offset is not None and lines is not None:
+            raise ValueError("give offset or lines, not both")
+        if lines is not None and lines < 1:
+            raise ValueError("lines must be at least 1")
+        return FollowStream(self._session, offset, lines, chunk_size)
 
     # -- writing ---------------------------------------------------------------------------------
 
