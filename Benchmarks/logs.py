@@ -21,6 +21,8 @@ import statistics
 import subprocess
 import time
 
+import tree
+
 LOG_BYTES = 1 << 30
 FIRST = 10_000_000
 
@@ -51,18 +53,13 @@ def make_log(path, seed, size):
     os.replace(path + ".tmp", path)
 
 
-class Server:
+class Server(tree.Server):
+    """The tree section's server, writable, with a keep-alive connection for the timed GETs."""
+
     def __init__(self, binary, root, workers, work):
-        self.log = open(os.path.join(work, "logs-mmapd.err"), "wb")
-        self.process = subprocess.Popen(
-            [binary, "--root", root, "--port", "0", "--host", "127.0.0.1", "--log-level", "warning", "--writable",
-             "--threads", str(workers), "--search-timeout-milliseconds", "600000"],
-            stdout=subprocess.PIPE, stderr=self.log)
-        line = self.process.stdout.readline().decode().strip()
-        if not line.startswith("mmapd listening on "):
-            self.stop()
-            raise RuntimeError(f"mmapd did not start: {line!r}")
-        self.port = int(line.rsplit(":", 1)[1])
+        super().__init__(binary, root, workers, work, options=["--writable", "--search-timeout-milliseconds", "600000"],
+                         name="logs")
+        self.port = int(self.url.rsplit(":", 1)[1])
         self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
 
     def get(self, target):
@@ -71,15 +68,9 @@ class Server:
         return response.status, response.read()
 
     def stop(self):
-        self.connection.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+        if hasattr(self, "connection"):  # not when the start failed
+            self.connection.close()
+        super().stop()
 
 
 def timed(function):

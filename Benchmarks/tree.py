@@ -154,12 +154,14 @@ def warm(root):
 class Server:
     """An mmapd of its own over the dataset's parent, started and stopped by this section."""
 
-    def __init__(self, binary, root, workers, work):
-        self.log = open(os.path.join(work, "tree-mmapd.err"), "wb")
+    TREE_OPTIONS = ["--search-timeout-milliseconds", "3600000", "--max-search-files", "100000000",
+                    "--max-mapped-bytes", str(1 << 40), "--revalidate-milliseconds", "60000"]
+
+    def __init__(self, binary, root, workers, work, options=None, name="tree"):
+        self.log = open(os.path.join(work, f"{name}-mmapd.err"), "wb")
         self.process = subprocess.Popen(
             [binary, "--root", root, "--port", "0", "--host", "127.0.0.1", "--log-level", "warning",
-             "--threads", str(workers), "--search-timeout-milliseconds", "3600000", "--max-search-files", "100000000",
-             "--max-mapped-bytes", str(1 << 40), "--revalidate-milliseconds", "60000"],
+             "--threads", str(workers), *(self.TREE_OPTIONS if options is None else options)],
             stdout=subprocess.PIPE, stderr=self.log)
         line = self.process.stdout.readline().decode().strip()
         if not line.startswith("mmapd listening on "):

@@ -1,4 +1,5 @@
 import CPCRE2
+import CPOSIXShim
 import Glibc
 import MappedFiles
 
@@ -453,7 +454,7 @@ public final class Searcher: Sendable {
         let split = min(max(from, 0), buffer.count)
         do {
             return try MemoryFaultGuard.run { () -> Int? in
-                if split > 0, let last = GNU.memrchr(base, 0x0A, split) { return base.distance(to: UnsafeRawPointer(last)) + 1 }
+                if split > 0, let last = cposix_memrchr(base, 0x0A, split) { return base.distance(to: UnsafeRawPointer(last)) + 1 }
                 guard split < buffer.count, let first = memchr(base + split, 0x0A, buffer.count - split) else { return nil }
                 return base.distance(to: UnsafeRawPointer(first)) + 1
             }

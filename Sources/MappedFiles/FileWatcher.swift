@@ -26,7 +26,7 @@ public final class FileWatcher: Sendable {
     /// - Parameter queue: a serial queue; `handler` runs on it.
     public init(queue: DispatchQueue, handler: @escaping @Sendable (Set<Watch>?) -> Void) throws(FileAccessError) {
         let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-        guard descriptor >= 0 else { throw FileAccessError.from(errno: errno) }
+        guard descriptor >= 0 else { throw FileAccessError(errno: errno) }
         self.descriptor = descriptor
         source = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: queue)
         source.setEventHandler { Self.drain(descriptor, into: handler) }
@@ -39,7 +39,7 @@ public final class FileWatcher: Sendable {
     /// Watches the file open as `fd`; the same watch for an inode watched already.
     public func watch(_ fd: Int32) throws(FileAccessError) -> Watch {
         let watch = inotify_add_watch(descriptor, "/proc/self/fd/\(fd)", Self.events)
-        guard watch >= 0 else { throw FileAccessError.from(errno: errno) }
+        guard watch >= 0 else { throw FileAccessError(errno: errno) }
         return watch
     }
 
