@@ -175,7 +175,7 @@ def test_rename_replace_sends_the_old_files_bytes_then_ends(root: Path, start_mm
     server = start_mmapd(root)
     stream = follow(server, "/files/app.log?follow=true&offset=0")
     assert stream.read_bytes(6) == b"first\n"
-    with open(log, "ab") as old:
+    with open(log, "ab", buffering=0) as old:  # unbuffered: written before the replace
         old.write(b"last words\n")
         (root / "app.log.new").write_bytes(b"a new file\n")
         os.replace(root / "app.log.new", log)
