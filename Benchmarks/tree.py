@@ -15,7 +15,8 @@ Datasets (cached under BENCH_ROOT/tree, made once):
   seeded).
 BENCH_QUICK=1 uses a small generated source tree and 4 small logs instead (a smoke run).
 
-Warm cache: every command runs once untimed; then the median of BENCH_SEARCH_RUNS runs. Counts
+Warm cache: every command runs once untimed; then the median of BENCH_SEARCH_RUNS runs, in ABBA
+order (mmapd first in even runs, rg first in odd ones). Counts
 must agree exactly with rg; when they do not, the section says DISAGREE and `make bench` exits 1.
 """
 
@@ -215,15 +216,19 @@ def measure(name, root, queries, server, runs, work, report, curl_search):
         rg_count(root, query, regex, icase)
         mmapd_times, counts, statuses, rg_times, rg_counts = [], set(), [], [], set()
         command = None
-        for _ in range(runs):
-            seconds, count, status = mmapd_count(server.url, directory, query, regex, icase, out_path, curl_search)
-            statuses.append(status)
-            if seconds is not None and status == 200:
-                mmapd_times.append(seconds)
-            counts.add(count)
-            elapsed, rg_total, command = rg_count(root, query, regex, icase)
-            rg_times.append(elapsed)
-            rg_counts.add(rg_total)
+        for run in range(runs):
+            # ABBA: mmapd first in even runs, rg first in odd ones.
+            for tool in (("mmapd", "rg") if run % 2 == 0 else ("rg", "mmapd")):
+                if tool == "mmapd":
+                    seconds, count, status = mmapd_count(server.url, directory, query, regex, icase, out_path, curl_search)
+                    statuses.append(status)
+                    if seconds is not None and status == 200:
+                        mmapd_times.append(seconds)
+                    counts.add(count)
+                else:
+                    elapsed, rg_total, command = rg_count(root, query, regex, icase)
+                    rg_times.append(elapsed)
+                    rg_counts.add(rg_total)
         mmapd_time = statistics.median(mmapd_times) if mmapd_times else None
         rg_time = statistics.median(rg_times)
         agree = len(counts) == 1 and counts == rg_counts and None not in counts
