@@ -12,6 +12,25 @@ struct FileReads: Sendable {
     let generations: WriteGenerations
     let answers: WholeFileAnswers
     let maxRanges: Int
+    /// Bodies of at least this many bytes go out from a descriptor (sendfile(2), or libmicrohttpd's
+    /// pread under TLS), smaller ones from the mapping; nil: every body from the mapping. See
+    /// ``descriptorThreshold(configured:tls:)``.
+    let sendfileThreshold: UInt64?
+
+    /// The largest descriptor threshold with TLS: GnuTLS encrypts a body from a mapping by reading
+    /// it in user space on a network thread, where a truncated file is a SIGBUS outside any guard,
+    /// so large TLS bodies are read from a descriptor as they were before the threshold was a
+    /// setting. (Without TLS the kernel copies from the mapping and a truncation is an EFAULT.)
+    static let tlsDescriptorThreshold = 1 << 20
+
+    /// The threshold in effect for `--sendfile-threshold` (0: never) with or without TLS.
+    /// Benchmarks/README.md, "Body strategy", has the measurements behind the default of 0 (the
+    /// mapping was faster at every size) and how to check them on another machine.
+    static func descriptorThreshold(configured: Int, tls: Bool) -> UInt64? {
+        let plain = configured > 0 ? configured : nil
+        guard tls else { return plain.map(UInt64.init) }
+        return UInt64(min(plain ?? Int.max, tlsDescriptorThreshold))
+    }
 
     func respond(to request: Request, file: FileTarget) -> Response {
         let lease: MappingPool.Lease
@@ -84,27 +103,19 @@ struct FileReads: Sendable {
         }
     }
 
-    /// The whole file: the prepared answer, or a large body through sendfile.
+    /// The whole file: the prepared answer, or a body at the sendfile threshold through sendfile.
     private func whole(_ request: Request, _ file: FileTarget, _ lease: MappingPool.Lease,
                        _ cached: WholeFileAnswers.Entry) -> Response {
         guard let body = sent(request, file, lease, offset: 0, count: lease.identity.size) else { return prepared(cached.ok, lease.region) }
         return Response(status: 200, shared: cached.typedHeaders, body: body)
     }
 
-    /// Bodies of at least this many bytes go out with sendfile(2) from a descriptor, smaller ones
-    /// from the mapping. Measured on this project's 2-core machine (wrk, 64 connections): with a
-    /// minimal C server on libmicrohttpd the mapping was faster up to 256 KiB (16 KiB ranges 1.25
-    /// against 0.94 GB/s) and sendfile from 4 MiB (+17%) and on whole 64 MiB downloads (+24%); in
-    /// mmapd itself sendfile gave 1 MiB ranges +13% and 64 MiB downloads +17%. Copying from user
-    /// memory costs more than the open and fstat a sendfile answer needs once bodies are large.
-    static let sendfileThreshold: UInt64 = 1 << 20
-
     /// `count` bytes from `offset` as a sendfile body when that is large enough and is to be sent
     /// at all (HEAD sends none); nil to send them from the mapping instead, also when the path no
     /// longer shows the leased file.
     private func sent(_ request: Request, _ file: FileTarget, _ lease: MappingPool.Lease,
                       offset: UInt64, count: UInt64) -> Response.Body? {
-        guard count >= Self.sendfileThreshold, request.method != "HEAD",
+        guard let sendfileThreshold, count >= sendfileThreshold, request.method != "HEAD",
               let descriptor = pool.descriptor(file.path.string, showing: lease) else { return nil }
         return .file(OpenFile(descriptor: descriptor), offset: offset, count: Int(count))
     }

@@ -44,7 +44,9 @@ public final class MmapdService: Sendable {
         let followers = try Followers(root: root, limit: settings.maxFollowers, stallTimeout: .seconds(settings.streamStallSeconds))
         self.followers = followers
         let routes = Routes(
-            files: FileReads(pool: pool, generations: generations, answers: WholeFileAnswers(), maxRanges: settings.maxRanges),
+            files: FileReads(pool: pool, generations: generations, answers: WholeFileAnswers(), maxRanges: settings.maxRanges,
+                             sendfileThreshold: FileReads.descriptorThreshold(configured: settings.sendfileThreshold,
+                                                                              tls: settings.tlsCert != nil)),
             listings: DirectoryListings(root: root, enabled: settings.listings, maxEntries: settings.maxListingEntries),
             views: FileViews(lines: FileLines(pool: pool, generations: generations, indexes: lineIndexes,
                                               timeout: .milliseconds(settings.searchTimeoutMilliseconds)),

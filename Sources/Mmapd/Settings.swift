@@ -37,6 +37,10 @@ public struct Settings: Sendable {
     public var revalidateMilliseconds = 0
     /// GDAL reads a column of 128 tiles in one request; nginx has no cap, Apache's MaxRanges is 200.
     public var maxRanges = 256
+    /// Bodies this large or larger go out with sendfile(2), smaller ones from the mapping; 0 (the
+    /// default): all from the mapping, which measured faster on libmicrohttpd 0.9.75
+    /// (Benchmarks/README.md, "Body strategy"). With TLS at most 1 MiB (`FileReads`).
+    public var sendfileThreshold = 0
     public var maxBodyBytes = 1 << 30
     public var maxBufferedBodyBytes = 64 << 20
     public var maxPatternBytes = 4096
@@ -121,6 +125,8 @@ public struct Settings: Sendable {
         integer("revalidateMilliseconds", "how long a cached file's stat stays good (0: stat on every request)",
                 \.revalidateMilliseconds, 0...86_400_000),
         integer("maxRanges", "ranges per request after merging; more serves the whole file", \.maxRanges, 1...10_000),
+        integer("sendfileThreshold", "bytes from which a body is sent with sendfile(2) instead of from the mapping (0: never; with TLS at most 1 MiB)",
+                \.sendfileThreshold, 0...Int.max),
         integer("maxBodyBytes", "largest PATCH body", \.maxBodyBytes, 0...Int.max),
         integer("maxBufferedBodyBytes", "largest multipart or message/byterange PATCH body (held in memory)", \.maxBufferedBodyBytes, 0...Int.max),
         integer("maxPatternBytes", "longest search pattern", \.maxPatternBytes, 1...(1 << 20)),

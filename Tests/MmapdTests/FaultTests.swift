@@ -255,15 +255,19 @@ import Testing
         #expect(server.death == nil)
     }
 
-    /// A large body goes out with sendfile, which stops at a file's new end when the file is
-    /// truncated under it; libmicrohttpd would then wait for the idle timeout (60 s here). The
-    /// deadline scan sees the answer stop moving with the client caught up, and cuts it within
-    /// seconds. Every byte sent is the file's or a zero: sendfile hands the socket references to
-    /// page-cache pages, and bytes still in flight when the truncation frees those pages arrive as
-    /// zeros (seen on tmpfs), the same as the fault battery allows a mapping.
-    @Test func truncationUnderASendfileDownloadEndsItPromptly() throws {
+    /// A large body goes out from the mapping by default (`send` then fails with EFAULT at the
+    /// first page past the new end, and the connection is closed) or, with a sendfile threshold,
+    /// with sendfile, which stops at a file's new end when the file is truncated under it;
+    /// libmicrohttpd would then wait for the idle timeout (60 s here). The deadline scan sees the
+    /// answer stop moving with the client caught up, and cuts it within seconds. Either way every
+    /// byte sent is the file's or a zero: sendfile hands the socket references to page-cache pages,
+    /// and bytes still in flight when the truncation frees those pages arrive as zeros (seen on
+    /// tmpfs), the same as the fault battery allows a mapping.
+    @Test(arguments: ["0", "1048576"])
+    func truncationUnderALargeDownloadEndsItPromptly(sendfileThreshold: String) throws {
         let original = fastRandomBytes(count: 8 << 20, seed: 85)
-        let server = try FaultServer(files: ["f.bin": original], arguments: ["--connection-timeout", "60", "--header-timeout", "2"])
+        let server = try FaultServer(files: ["f.bin": original], arguments: ["--connection-timeout", "60", "--header-timeout", "2",
+                                                                             "--sendfile-threshold", sendfileThreshold])
         let socket = try RawSocket(port: server.port, receiveBuffer: 16 << 10, timeoutSeconds: 50)
         #expect(socket.send("GET /files/f.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
         var bytes = socket.receive(atLeast: 100_000)

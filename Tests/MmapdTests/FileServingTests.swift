@@ -182,14 +182,14 @@ import Testing
         #expect(output.hasSuffix("hello, mapped world\n"))
     }
 
-    /// Bodies from 1 MiB go out with sendfile from a descriptor, smaller ones from the mapping:
-    /// both sides of the threshold, whole and ranged, must carry exactly the file's bytes, and the
+    /// With `--sendfile-threshold 1 MiB`, bodies from 1 MiB go out with sendfile from a descriptor,
+    /// smaller ones from the mapping (and with the default, 0, every one from the mapping): both
+    /// sides of the threshold, whole and ranged, must carry exactly the file's bytes, and the
     /// descriptors must be closed once the answers are sent.
-    @Test(arguments: [(1 << 20) - 1, 1 << 20, 5 << 20])
-    func largeBodiesAreExactOnBothSidesOfTheSendfileThreshold(size: Int) throws {
-        #expect(FileReads.sendfileThreshold == 1 << 20)
+    @Test(arguments: [((1 << 20) - 1, 1 << 20), (1 << 20, 1 << 20), (5 << 20, 1 << 20), (5 << 20, 0)])
+    func largeBodiesAreExactOnBothSidesOfTheSendfileThreshold(size: Int, threshold: Int) throws {
         let bytes = pseudoRandomBytes(count: size + 4096, seed: UInt64(size))
-        let server = try TestServer(files: ["big.bin": bytes])
+        let server = try TestServer(configure: { $0.sendfileThreshold = threshold }, files: ["big.bin": bytes])
         let connection = try HTTPConnection(port: server.port)
         let whole = try connection.send("GET", "/files/big.bin")
         #expect(whole.status == 200)
@@ -210,6 +210,19 @@ import Testing
         #expect(range.headers.filter { $0.name.lowercased() == "content-range" }.count == 1)
         _ = try connection.send("GET", "/healthz")  // the previous answers are finished and freed
         #expect(descriptors(naming: server.path("big.bin")) == 0, "descriptors opened for sendfile must be closed")
+    }
+
+    /// 0 turns sendfile off without TLS; with TLS a large body is always read from a descriptor
+    /// (GnuTLS would read a mapping in user space, where a truncation is an unguarded SIGBUS).
+    @Test func theThresholdInEffectKeepsLargeTLSBodiesOffTheMapping() {
+        let mib = 1 << 20
+        #expect(FileReads.descriptorThreshold(configured: 0, tls: false) == nil)
+        #expect(FileReads.descriptorThreshold(configured: 4096, tls: false) == 4096)
+        #expect(FileReads.descriptorThreshold(configured: 64 * mib, tls: false) == UInt64(64 * mib))
+        #expect(FileReads.descriptorThreshold(configured: 0, tls: true) == UInt64(mib))
+        #expect(FileReads.descriptorThreshold(configured: 4096, tls: true) == 4096)
+        #expect(FileReads.descriptorThreshold(configured: 64 * mib, tls: true) == UInt64(mib))
+        #expect(Settings().sendfileThreshold == 0)
     }
 
     /// A sendfile answer dropped before it is queued (the client left between libmicrohttpd's two
