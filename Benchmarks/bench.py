@@ -70,7 +70,7 @@ class Settings:
         self.side_rounds = env_int("BENCH_SIDE_ROUNDS", min(self.rounds, 3))
         # Figures quoted from the PATCH section need at least 8 ABBA rounds (issue 19).
         self.patch_rounds = env_int("BENCH_PATCH_ROUNDS", 2 if self.quick else 8)
-        sections = os.environ.get("BENCH_SECTIONS", "http,search,patch,isolation,tls,tree,logs")
+        sections = os.environ.get("BENCH_SECTIONS", "http,search,patch,put,isolation,tls,tree,logs")
         self.sections = {s.strip() for s in sections.split(",") if s.strip()}
         only = os.environ.get("BENCH_WORKLOADS", "")
         self.workloads = {w.strip() for w in only.split(",") if w.strip()}
@@ -1009,6 +1009,10 @@ def summary_block(report, results):
                 f"{c} {fmt_ratio(patch[c]['ratio']['ops'])}" for c in ("c1", "c8")))
         else:
             report("patch: not available in this build")
+    put_results = results.get("put")
+    if put_results is not None and put_results.get("available"):
+        report("PUT mmapd/write+fsync+rename ops/s: " + ", ".join(
+            f"{label} {fmt_ratio(put_results[label]['ratio']['ops'])}" for label in ("4 KiB", "64 MiB")))
     isolation = results.get("isolation")
     if isolation is not None and isolation.get("available"):
         report("isolation p99 busy/idle: " + ", ".join(
@@ -1128,6 +1132,9 @@ def main():
             search_ok = search_available(args.mmapd, "big.txt") is None
     if "patch" in settings.sections:
         patch_section(args, settings, report, wrk, results)
+    if "put" in settings.sections:
+        import put  # Benchmarks/put.py: durable PUTs against a local write+fsync+rename baseline
+        put.put_section(sys.modules[__name__], args, settings, report, results)
     if "isolation" in settings.sections:
         isolation_section(args, settings, report, wrk, results, search_ok)
     if "tls" in settings.sections:

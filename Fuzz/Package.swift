@@ -19,6 +19,7 @@ import PackageDescription
 let fuzzTargets = [
     "FuzzRange", "FuzzContentRange", "FuzzConditional", "FuzzHTTPDate",
     "FuzzPatchBody", "FuzzQuery", "FuzzRequestTarget", "FuzzJSONText", "FuzzSignedLink", "FuzzGlob",
+    "FuzzAccept", "FuzzViewQuery",
 ]
 
 let package = Package(

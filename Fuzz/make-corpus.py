@@ -108,7 +108,6 @@ write("FuzzJSONText", [b"plain", b'quote " backslash \\ slash /', b"\x00\x01\x1f
 write("FuzzGlob", [b"a/b.txt\0a/b.txt\0x", b"**/*.c\0d/e/x.c\0y", b"f[0-9]?.log\0f1a.log\0z", b"logs/**\0logs\0a.log",
                    b"[!a-c]*/**/x\0d/q/x\0n", b"a\\*b\0a*b\0n", "café/?\0café/é\0n".encode(), b"[]]\0]\0n",
                    b"*a*a*a*b\0aaaaaaaaaaaaaaaa\0n", b"\xff?\0\xff\xfe\0n"])
-print("corpus written")
 
 # FuzzSignedLink: raw query, NUL, raw path after /files/.
 signature = "ab" * 32
@@ -118,3 +117,17 @@ links = [("expires=1796172706&signature=" + signature, "docs/a.txt"), ("expires=
          ("expires=-5&signature=" + signature, "caf%C3%A9/"), ("expires=9999999999999999999&signature=00", "x/../y"),
          ("q=x&lines=1-2", "dir2/o.txt"), ("expires=%31&signature=" + signature, "%2e/dir/")]
 write("FuzzSignedLink", [q.encode() + b"\x00" + p.encode() for q, p in links])
+
+# FuzzAccept: flags (bit 0: no field), essence NUL, field.
+accepts = ["text/html", "application/json", "application/json, text/html;q=0.9", "text/*;q=0.5, */*;q=0.1",
+           "TEXT/HTML;Q=0", "*/json", "text/html;level=1, text/html;q=0.2", 'a/b;x="q=1, c/d";q=0.3, c/d',
+           "text/html;q=1.001", "text/html;q=0.1234", ",,, ,", "*/*;q=0.000", 'text/html;q="0.5"', "application/json;q=1;ext=x"]
+write("FuzzAccept", [u8(0) + b"application/json\0" + a.encode() for a in accepts] + [u8(1) + b"text/html\0"])
+
+# FuzzViewQuery: a lines value, NUL, a raw query.
+views = [("10-20", "lines=10-20"), ("7", "lines=-5&follow=true"), ("-", "follow=true&offset=100"),
+         ("0", "lines=1-&line_numbers=false"), ("007-9", "line=3&offset=10&length=4&mode=hex"),
+         ("99999999999999999999", "offset=5&expires=1&signature=ab%2F"), ("5-4", "q=x&glob=**/*.c&exclude=vendor/**&binary=text"),
+         ("1-2-3", "q=x&cursor=00&hidden=true"), ("-0", "q=x&start=1"), ("+5", "length=1"), ("1,5", "follow=yes&lines=1-2")]
+write("FuzzViewQuery", [l.encode() + b"\0" + q.encode() for l, q in views])
+print("corpus written")

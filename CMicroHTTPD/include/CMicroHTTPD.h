@@ -2,7 +2,8 @@
  * CMicroHTTPD: libmicrohttpd's C face, for what Swift cannot express (a variadic daemon start and
  * connection query, a va_list logger) and the GnuTLS check of HTTPS credentials. Only MicroHTTP
  * imports it; POSIX and Linux calls that know nothing of HTTP live in CPOSIXShim. No business
- * logic lives here; every symbol carries the cmhd_ prefix.
+ * logic lives here; every symbol carries the cmhd_ prefix but recv, which request_line.c defines
+ * to see what libmicrohttpd receives.
  */
 #ifndef CMICROHTTPD_H
 #define CMICROHTTPD_H
@@ -77,5 +78,12 @@ int cmhd_connection_fd(struct MHD_Connection *connection);
 
 /* What the connection-notify callback stored in its socket context, or NULL. */
 void *cmhd_connection_context(struct MHD_Connection *connection);
+
+/*
+ * A connection's first request line is watched for a leading NUL, which libmicrohttpd would drop
+ * as an empty line (see request_line.c): watch when the connection opens, unwatch when it closes.
+ */
+void cmhd_request_line_watch(int fd);
+void cmhd_request_line_unwatch(int fd);
 
 #endif

@@ -120,6 +120,9 @@ public enum SearchError: Error, Sendable, Equatable {
     case matchFailed(message: String)
     /// The client went away (``SearchCancellation/abandon()``): nobody waits for the answer.
     case cancelled
+    /// The rendered matches (their lines and context) would exceed `limit` bytes, the bound the
+    /// caller set on an answer it builds in memory.
+    case answerTooLarge(limit: Int)
 }
 
 /// Limits on one search: a deadline and a number of bytes, checked between blocks (never per byte),

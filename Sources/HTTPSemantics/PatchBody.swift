@@ -27,6 +27,9 @@ public enum PatchBody {
             return [try MessageByterange.parse(body)]
         case .multipartByteranges(let boundary):
             return try MultipartByterangesParser.parse(body, boundary: boundary)
+        case .resize:
+            guard body.isEmpty else { throw .badRequest(PatchForm.resizeBodyDetail) }
+            return []
         }
     }
 
@@ -65,6 +68,9 @@ public enum PatchForm: Sendable, Hashable {
     case messageByterange
     /// Form 3: `multipart/byteranges` with a validated boundary.
     case multipartByteranges(boundary: String)
+    /// `Content-Range: bytes */length` with an empty body: set the file's length (truncate, or
+    /// extend with zero bytes), as Python's `mmap.resize(length)`.
+    case resize(length: UInt64)
 
     /// Decides the form.
     ///
@@ -81,6 +87,13 @@ public enum PatchForm: Sendable, Hashable {
                 throw .badRequest(
                     "A PATCH cannot have both a Content-Range header and a \(mediaType?.essence ?? "") body; send one or the other."
                 )
+            }
+            if let parsed = ContentRange.parse(contentRange), parsed.range == nil, let length = parsed.completeLength {
+                guard length <= UInt64(Int64.max) else {
+                    throw .badRequest("The Content-Range asks for a length of \(length) bytes, beyond the largest possible file.")
+                }
+                self = .resize(length: length)
+                return
             }
             let range = try ByteRangeWrite(contentRange: contentRange, location: "in the request header")
             self = .contentRange(start: range.start, length: range.length, completeLength: range.completeLength)
@@ -106,6 +119,12 @@ public enum PatchForm: Sendable, Hashable {
         }
         self = .multipartByteranges(boundary: boundary)
     }
+
+    public static let resizeBodyDetail = "A resize (Content-Range: bytes */length) carries no body; send the new length alone."
+
+    /// The media types a PATCH body may have, as `Accept-Patch` lists them (RFC 5789 §3.1). The
+    /// raw form's body has whatever type its data has, so only the two envelopes are named.
+    public static let acceptedMediaTypes = [messageByterangeType, multipartType]
 
     private static let messageByterangeType = "message/byterange"
     private static let multipartType = "multipart/byteranges"

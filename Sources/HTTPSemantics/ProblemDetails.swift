@@ -98,6 +98,7 @@ public struct ProblemDetails: Error, Sendable, Hashable {
         case 404: "Not Found"
         case 405: "Method Not Allowed"
         case 408: "Request Timeout"
+        case 409: "Conflict"
         case 411: "Length Required"
         case 412: "Precondition Failed"
         case 413: "Content Too Large"
@@ -143,6 +144,11 @@ extension ProblemDetails {
     /// 405 (send `Allow` with it).
     public static func methodNotAllowed(_ detail: String) -> ProblemDetails {
         ProblemDetails(status: 405, detail: detail)
+    }
+
+    /// 409: the request conflicts with what is there (a PUT over a directory, a missing parent).
+    public static func conflict(_ detail: String) -> ProblemDetails {
+        ProblemDetails(status: 409, detail: detail)
     }
 
     /// 412: an `If-Match` / `If-Unmodified-Since` precondition did not hold.

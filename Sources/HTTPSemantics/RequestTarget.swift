@@ -53,7 +53,7 @@ public struct RequestTarget: Sendable, Hashable {
 
     /// Parses a raw request-target.
     ///
-    /// - Throws: 400 for a target that is not origin-form, holds control characters or a bad
+    /// - Throws: 400 for a target that is not origin-form, holds control characters, a space or a bad
     ///   percent-escape; ``ProblemDetails/notFound()`` for an unknown route or a path that is
     ///   refused by the rules above.
     public init(parsing rawTarget: String) throws(ProblemDetails) {
@@ -67,8 +67,10 @@ public struct RequestTarget: Sendable, Hashable {
         guard raw.first == UInt8(ascii: "/") else {
             throw .badRequest("The request target must be an absolute path starting with '/'.")
         }
-        guard !raw.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
-            throw .badRequest("The request target contains a control character.")
+        // A space, too: libmicrohttpd takes everything between the method and the last space of
+        // the line for the target (`GET /a b HTTP/1.1` gives `/a b`); a request-target has none.
+        guard !raw.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
+            throw .badRequest("The request target contains a control character or a space.")
         }
         let questionMark = raw.firstIndex(of: UInt8(ascii: "?"))
         let path = UnsafeBufferPointer(rebasing: raw[..<(questionMark ?? raw.endIndex)])

@@ -28,6 +28,7 @@ extension FileRoot {
     /// - A symlink is listed as what it points to (a file or directory, its size and mtime),
     ///   resolved by a confined open: one whose target lies outside the root, or dangles, is
     ///   left out, exactly as a request for it would be refused.
+    /// - Temporaries of uploads in progress (`TemporaryUploads`) are left out.
     /// - Names that are neither regular files nor directories (FIFOs, sockets, devices) are left
     ///   out: nothing would serve them.
     /// - At most `limit` entries are read: a directory of millions of names costs this much and
@@ -46,7 +47,7 @@ extension FileRoot {
         var complete = true
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
-            if name == [0x2E] || name == [0x2E, 0x2E] { continue }
+            if name == [0x2E] || name == [0x2E, 0x2E] || TemporaryUploads.isTemporary(name) { continue }
             var status = stat()
             let found = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 fstatat(fd, raw.baseAddress!.assumingMemoryBound(to: CChar.self), &status, AT_SYMLINK_NOFOLLOW)

@@ -114,6 +114,17 @@ public final class MappingPool: Sendable {
         state.withLock { $0.entries[PathKey(relativePath)]?.validatedAt = nil }
     }
 
+    /// Drops the cached mapping of `relativePath` (its file was deleted or replaced by this
+    /// process): leases in flight keep the region alive, and it is unmapped after the last.
+    public func forget(_ relativePath: String) {
+        let dropped = state.withLock { state -> MappedRegion? in
+            guard let entry = state.entries.removeValue(forKey: PathKey(relativePath)) else { return nil }
+            Self.account(removed: entry.region, in: &state)
+            return entry.region
+        }
+        withExtendedLifetime(dropped) {}
+    }
+
     /// The cached lease if its last stat is younger than the revalidation interval.
     private func recentlyValidated(_ path: String) -> Lease? {
         let now = ContinuousClock.now

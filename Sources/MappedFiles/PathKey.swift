@@ -4,18 +4,18 @@ import Glibc
 /// a precomposed "é" and "e" + combining accent are equal; on disk they are two different files,
 /// so every cache keyed by path uses this. Both operations work on the contiguous bytes: a
 /// byte-by-byte `elementsEqual` over the UTF-8 view was 1% of a small GET.
-struct PathKey: Hashable, Sendable {
-    let path: String
-    init(_ path: String) { self.path = path }
+public struct PathKey: Hashable, Sendable {
+    public let path: String
+    public init(_ path: String) { self.path = path }
 
-    static func == (lhs: PathKey, rhs: PathKey) -> Bool {
+    public static func == (lhs: PathKey, rhs: PathKey) -> Bool {
         var left = lhs.path, right = rhs.path
         return left.withUTF8 { a in
             right.withUTF8 { b in a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0) }
         }
     }
 
-    func hash(into hasher: inout Hasher) {
+    public func hash(into hasher: inout Hasher) {
         var path = path
         path.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }

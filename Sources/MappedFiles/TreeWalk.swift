@@ -137,6 +137,7 @@ public final class TreeWalk {
     /// One directory entry: a file to yield, a skip to report, or a directory entered (nil).
     private func visit(_ entry: Entry, in frame: Frame) -> WalkEntry? {
         if !options.hidden, entry.name.first == 0x2E { return nil }
+        if TemporaryUploads.isTemporary(entry.name) { return nil }
         let path = frame.prefix + entry.name
         guard String(validating: entry.name, as: UTF8.self) != nil else { return .skipped(path) }
         var type = entry.type

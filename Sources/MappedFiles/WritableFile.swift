@@ -164,6 +164,28 @@ public final class WritableFile {
         size = end
     }
 
+    /// Sets the length to `length` (a resize PATCH): truncates, or extends with zero bytes whose
+    /// blocks are allocated now, so a full disk fails here (507) and later overwrites of them need
+    /// no new blocks. Without fallocate the extension is a hole, as `ftruncate` makes. Our mapping
+    /// is remade at the new length; readers keep their own mappings of the old one, and a read of
+    /// theirs past the new end faults into its guard. the caller's flush (`sync` or `flusher`) then makes the length durable.
+    public func resize(to length: UInt64) throws(FileAccessError) {
+        guard length <= UInt64(Int64.max) else { throw .system(.fileTooLarge) }
+        releaseReservation()
+        let current = try identity().size
+        if length > current, canReserve, cposix_fallocate(descriptor, CPOSIX_SPACE_EXTEND, Int64(current), Int64(length - current)) != 0 {
+            guard errno == EOPNOTSUPP else { throw FileAccessError(errno: errno) }
+            canReserve = false
+        }
+        if length < current || (length > current && !canReserve) {
+            guard ftruncate(descriptor, off_t(length)) == 0 else { throw FileAccessError(errno: errno) }
+        }
+        size = length
+        // Writes before the resize were flushed by their own PATCH; none is pending here.
+        touched = nil
+        region = try MappedRegion(fd: descriptor, identity: try identity(), writable: true)
+    }
+
     /// Makes every byte stored so far durable, at once and alone (writers share `flusher`).
     public func sync() throws(FileAccessError) { try owner.sync() }
 

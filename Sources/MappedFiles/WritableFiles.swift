@@ -43,6 +43,13 @@ public final class WritableFiles: Sendable {
         return file
     }
 
+    /// Closes the cached writable file `key` (deleted or replaced), so its blocks are not kept
+    /// allocated by our descriptor. Call only while holding the file's write turn.
+    public func forget(_ key: FileKey) {
+        let dropped = entries.withLock { $0.files.removeValue(forKey: key)?.file }
+        _ = dropped  // closed and unmapped here, outside the lock
+    }
+
     private func cached(_ key: FileKey) -> WritableFile? {
         entries.withLock { $0.files[key]?.file }
     }

@@ -4,12 +4,14 @@ import Synchronization
 /// a request that finds the file busy leaves a callback and is called when its turn comes. The
 /// turn is handed straight from one writer to the next, so nobody can slip in between.
 ///
-/// Keyed by the file (device and inode), not the path: a hard link or a symlink inside the root
-/// names the same file, and must wait in the same queue.
-public final class WriteQueue: Sendable {
+/// Writes to a file queue by the file (`FileKey`: device and inode), not the path: a hard link or
+/// a symlink inside the root names the same file, and must wait in the same queue. PUT and DELETE
+/// first queue by directory entry (`PathKey` of the canonical path; see `EntryTurn`), since a
+/// file about to be created has no inode yet.
+public final class WriteQueue<Key: Hashable & Sendable>: Sendable {
     private struct State {
-        var busy: Set<FileKey> = []
-        var waiting: [FileKey: [@Sendable () -> Void]] = [:]
+        var busy: Set<Key> = []
+        var waiting: [Key: [@Sendable () -> Void]] = [:]
         var waitingCount = 0
     }
 
@@ -21,7 +23,7 @@ public final class WriteQueue: Sendable {
     public var waitingCount: Int { state.withLock { $0.waitingCount } }
 
     /// Calls `grant` once the caller holds `file`'s turn: at once if free, else on release.
-    public func enqueue(_ file: FileKey, grant: @escaping @Sendable () -> Void) {
+    public func enqueue(_ file: Key, grant: @escaping @Sendable () -> Void) {
         let now = state.withLock { state -> Bool in
             if state.busy.insert(file).inserted { return true }
             state.waiting[file, default: []].append(grant)
@@ -32,7 +34,7 @@ public final class WriteQueue: Sendable {
     }
 
     /// Gives up `file`'s turn; the next waiter, if any, gets it.
-    public func release(_ file: FileKey) {
+    public func release(_ file: Key) {
         let next = state.withLock { state -> (@Sendable () -> Void)? in
             guard var queue = state.waiting[file], !queue.isEmpty else {
                 state.busy.remove(file)

@@ -1,5 +1,6 @@
 import CMicroHTTPD
 import Dispatch
+import Glibc
 import HTTPSemantics
 import Synchronization
 
@@ -45,6 +46,7 @@ final class Callbacks: Sendable {
         callbacks.inFlight.add(1, ordering: .relaxed)
         callbacks.started.add(1, ordering: .relaxed)
         let request = Request(target: uri.map { String(cString: $0) } ?? "")
+        if let uri { dropArguments(uri) }
         request.connection = connection
         if let connection, let context = cmhd_connection_context(connection) {
             let watch = Unmanaged<ConnectionDeadlines.Watch>.fromOpaque(context).takeUnretainedValue()
@@ -55,7 +57,19 @@ final class Callbacks: Sendable {
         return Unmanaged.passRetained(request).toOpaque()
     }
 
-    static let access: MHD_AccessHandlerCallback = { context, connection, _, method, _, uploadData, uploadSize, requestContext in
+    /// libmicrohttpd 0.9.75 parses the query, right after this callback, into one record per
+    /// argument in the connection's memory pool (`--max-header-bytes`). A few hundred arguments
+    /// (1.2 KB of `x=1&`) exhaust it, and the 431 it then begins is overwritten by its next
+    /// state: the client got no answer until the head timeout, and the log two warnings. mmapd
+    /// never asks libmicrohttpd for arguments (it parses `request.target`, already copied), so
+    /// the string libmicrohttpd is about to parse ends right after the `?`: the line's own
+    /// buffer, which libmicrohttpd itself cuts up in place next.
+    private static func dropArguments(_ uri: UnsafePointer<CChar>) {
+        guard let mark = strchr(uri, Int32(UInt8(ascii: "?"))) else { return }
+        UnsafeMutablePointer(mutating: mark + 1).pointee = 0
+    }
+
+    static let access: MHD_AccessHandlerCallback = { context, connection, url, method, version, uploadData, uploadSize, requestContext in
         guard let connection, let uploadSize, let raw = requestContext?.pointee else { return .NO }
         let request = Unmanaged<Request>.fromOpaque(raw).takeUnretainedValue()
         let chunk = UnsafeRawBufferPointer(start: uploadData, count: uploadSize.pointee)
@@ -63,6 +77,12 @@ final class Callbacks: Sendable {
         request.bytesReceived += UInt64(chunk.count)
         let callbacks = from(context)
         if !chunk.isEmpty, let watch = request.watch { callbacks.deadlines.bodyProgress(watch, received: request.bytesReceived) }
+        if case .new = request.phase, let method, let url, let version,
+           let refusal = RequestLineCheck.refusal(method: method, url: url, version: version, target: request.target) {
+            request.method = String(cString: method)
+            // Answered at once, like a framing refusal: the connection closes after it.
+            return callbacks.queue(.protocolRefusal(refusal), for: request, on: connection)
+        }
         let result = callbacks.step(request, connection: connection, method: method, chunk: chunk)
         if request.unread > 0 {
             // Left in libmicrohttpd's buffer, which a suspended connection keeps as it is; the
@@ -109,10 +129,14 @@ final class Callbacks: Sendable {
         if event == .CONNECTION_NOTIFY_STARTED {
             callbacks.connections.add(1, ordering: .relaxed)
             guard let connection, let socketContext else { return }
-            let watch = callbacks.deadlines.opened(fd: cmhd_connection_fd(connection))
+            let fd = cmhd_connection_fd(connection)
+            cmhd_request_line_watch(fd)
+            let watch = callbacks.deadlines.opened(fd: fd)
             socketContext.pointee = Unmanaged.passRetained(watch).toOpaque()
         } else {
             callbacks.connections.subtract(1, ordering: .relaxed)
+            // Before libmicrohttpd closes the descriptor, so a new connection reusing it starts afresh.
+            if let connection { cmhd_request_line_unwatch(cmhd_connection_fd(connection)) }
             guard let socketContext, let raw = socketContext.pointee else { return }
             socketContext.pointee = nil
             let watch = Unmanaged<ConnectionDeadlines.Watch>.fromOpaque(raw).takeRetainedValue()
@@ -197,14 +221,7 @@ final class Callbacks: Sendable {
             }
         case .deferredPending(let work):
             guard chunk.isEmpty else { return .YES }
-            request.phase = .suspended
-            if let watch = request.watch { deadlines.nothingDue(watch) }
-            let suspension = suspensions.suspend(connection)
-            workQueue.async {
-                let response = work()
-                suspension.resume { request.phase = .answerPending(response) }
-            }
-            return .YES
+            return startDeferred(work, for: request, on: connection)
         case .suspended, .answered, .waiting(_, granted: false):
             return .YES
         }
@@ -218,6 +235,16 @@ final class Callbacks: Sendable {
         request.phase = .suspended
         if let watch = request.watch { deadlines.nothingDue(watch) }
         work(Resumption(suspension: suspensions.suspend(connection), request: request, receiver: receiver))
+    }
+
+    /// Suspends the connection and runs `work` on the work queue; the answer goes out on the call
+    /// after the resume.
+    private func startDeferred(_ work: @escaping @Sendable () -> Response, for request: Request,
+                               on connection: OpaquePointer) -> MHD_Result {
+        handOff(request, on: connection, receiver: nil) { [workQueue] resumption in
+            workQueue.async { resumption.answer(work()) }
+        }
+        return .YES
     }
 
     /// Enters the phase a disposition asks for. `chunk` is body data that came with this call

@@ -16,7 +16,7 @@ struct FilePatches: Sendable {
     let writableFiles: WritableFiles
     /// Told about every write, so that GETs see it at once (see `MappingPool.expire`).
     let pool: MappingPool
-    let queue: WriteQueue
+    let queue: WriteQueue<FileKey>
     let generations: WriteGenerations
     /// Told where every write starts, so that line checkpoints above it are dropped.
     let lineIndexes: LineIndexes
@@ -56,12 +56,14 @@ struct FilePatches: Sendable {
             // checked before writing, so it gets the in-memory limit.
             limit = declared == nil ? min(maxBodyBytes, maxBufferedBodyBytes) : maxBodyBytes
             if length > limit { return .respond(Self.tooLarge(length, limit)) }
+        } else if case .resize = form {
+            if let declared, declared > 0 { return .respond(Responses.problem(.badRequest(PatchForm.resizeBodyDetail))) }
+            limit = 0
         } else {
             limit = maxBufferedBodyBytes
         }
         if let declared, declared > limit { return .respond(Self.tooLarge(declared, limit)) }
-        let conditions = ConditionalHeaders(ifMatch: request.header("If-Match"), ifNoneMatch: request.header("If-None-Match"),
-                                            ifUnmodifiedSince: request.header("If-Unmodified-Since"))
+        let conditions = ConditionalHeaders(writing: request)
         return .waitForTurn(PatchTurn(patches: self, path: file.path.string, key: writableFiles.key(of: file.path.string),
                                       form: form, conditions: conditions,
                                       streamedLength: declared == nil ? nil : form.rawLength, bufferLimit: limit))
@@ -151,6 +153,9 @@ final class PatchTurn: Turn, @unchecked Sendable {
             let validators = Validators(identity, generation: patches.generations.current(identity))
             if ConditionalRequest.evaluate(conditions, isSafe: false, current: validators, now: Int64(time(nil))) != .proceed {
                 throw ProblemDetails.preconditionFailed("The file changed: its validators no longer satisfy If-Match / If-Unmodified-Since.")
+            }
+            if case .resize(let length) = form {
+                return resize(file, to: length)
             }
             if case .contentRange(let start, let length, let complete) = form, let streamedLength {
                 let plan = try PatchPlan([PatchPart(start: start, data: 0..<Int(streamedLength), completeLength: complete)],

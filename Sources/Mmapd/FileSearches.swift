@@ -14,6 +14,8 @@ struct FileSearches: Sendable {
     let pool: MappingPool
     let searcher: Searcher
     let maxResults: Int
+    /// The most bytes of one JSON answer (`--max-search-answer-bytes`).
+    let maxAnswerBytes: Int
     let timeout: Duration
     let metrics: ServiceMetrics
     /// The write generations behind the ETag a search answer names.
@@ -40,7 +42,8 @@ struct FileSearches: Sendable {
         var search = SearchRequest(
             pattern: parameters.pattern, isRegex: parameters.isRegex, caseInsensitive: parameters.isCaseInsensitive,
             reverse: parameters.isReverse, limit: parameters.limit, window: 0..<0, lineNumbers: parameters.lineNumbers)
-        let rendering = MatchRendering(parameters)
+        // A JSON answer is built whole, so its size is bounded; a stream sends as it renders.
+        let rendering = MatchRendering(parameters, answerLimit: ndjson ? .max : maxAnswerBytes)
         do {
             try searcher.validate(search)
         } catch {

@@ -9,21 +9,33 @@ struct MatchRendering: Sendable {
     var lineNumbers = true
     var before = 0
     var after = 0
+    /// The most bytes `out` may hold after an append: a match is at most a 4 KiB window of its
+    /// line plus 200 context lines of as much, JSON-escaped up to six times (`\u0001`), so
+    /// `limit` matches with context can reach gigabytes (`answerTooLarge` beyond).
+    var answerLimit = Int.max
 
     static let plain = MatchRendering()
 
-    init(lineNumbers: Bool = true, before: Int = 0, after: Int = 0) {
+    /// Output is handed on (to a stream) in pieces of about this size rather than whole batches,
+    /// so what a stream holds stays small however large its matches are.
+    static let streamPieceBytes = 1 << 20
+
+    init(lineNumbers: Bool = true, before: Int = 0, after: Int = 0, answerLimit: Int = .max) {
         self.lineNumbers = lineNumbers
         self.before = before
         self.after = after
+        self.answerLimit = answerLimit
     }
 
-    init(_ parameters: SearchParameters) {
-        self.init(lineNumbers: parameters.lineNumbers, before: parameters.before, after: parameters.after)
+    init(_ parameters: SearchParameters, answerLimit: Int = .max) {
+        self.init(lineNumbers: parameters.lineNumbers, before: parameters.before, after: parameters.after, answerLimit: answerLimit)
     }
 
     /// Appends one match object read from `bytes` (the buffer the match offsets refer to), its
     /// offset written as `origin` + the offset in `bytes` (a buffer that starts inside the file).
+    ///
+    /// - Throws: ``SearchError/answerTooLarge(limit:)`` when `out` then holds more than
+    ///   ``answerLimit`` bytes; the context, the large part, is checked before it is rendered.
     func append(_ match: SearchMatch, path: [UInt8]? = nil, bytes: UnsafeRawBufferPointer, origin: Int = 0,
                 to out: inout [UInt8]) throws(SearchError) {
         let line = try Searcher.lineText(at: match.offset, length: match.length, in: bytes)
@@ -38,11 +50,13 @@ struct MatchRendering: Sendable {
         out += Self.textKey
         JSONText.appendStringLiteral(line.bytes, to: &out)
         if before > 0 || after > 0 {
+            guard out.count <= answerLimit else { throw .answerTooLarge(limit: answerLimit) }
             let context = try ContextLines.around(offset: match.offset, length: match.length, before: before, after: after, in: bytes)
             if before > 0 { Self.appendLines(context.before, key: Self.beforeKey, to: &out) }
             if after > 0 { Self.appendLines(context.after, key: Self.afterKey, to: &out) }
         }
         out.append(UInt8(ascii: "}"))
+        guard out.count <= answerLimit else { throw .answerTooLarge(limit: answerLimit) }
     }
 
     private static func appendLines(_ lines: [LineText], key: [UInt8], to out: inout [UInt8]) {

@@ -1,4 +1,5 @@
 import ByteSearch
+import Dispatch
 import Logging
 import MappedFiles
 import MicroHTTP
@@ -32,7 +33,6 @@ public final class MmapdService: Sendable {
         let metrics = ServiceMetrics()
         // The routes are made before the server they serve; /metrics reads the server through this.
         let serverBox = ServerBox()
-        let writeQueue = WriteQueue()
         let lineIndexes = LineIndexes(memoryLimit: settings.lineIndexBytes, configuration: SearchConfiguration(
             memoryBoundConcurrency: settings.literalSearchThreads, backgroundPriority: true,
             foregroundActivity: ForegroundActivity { [serverBox] in serverBox.server?.requestsStarted ?? 0 }))
@@ -43,6 +43,10 @@ public final class MmapdService: Sendable {
             foregroundActivity: ForegroundActivity { [serverBox] in serverBox.server?.requestsStarted ?? 0 }))
         let followers = try Followers(root: root, limit: settings.maxFollowers, stallTimeout: .seconds(settings.streamStallSeconds))
         self.followers = followers
+        let writableFiles = WritableFiles(root: root)
+        let fileTurns = WriteQueue<FileKey>(), entryTurns = WriteQueue<PathKey>()
+        let writes = FileWrites(root: root, entries: entryTurns, files: fileTurns, pool: pool, writableFiles: writableFiles,
+                                generations: generations, maxBodyBytes: UInt64(settings.maxBodyBytes), metrics: metrics)
         let routes = Routes(
             files: FileReads(pool: pool, generations: generations, answers: WholeFileAnswers(), maxRanges: settings.maxRanges,
                              sendfileThreshold: FileReads.descriptorThreshold(configured: settings.sendfileThreshold,
@@ -52,13 +56,15 @@ public final class MmapdService: Sendable {
                                               timeout: .milliseconds(settings.searchTimeoutMilliseconds)),
                              follows: FileFollows(followers: followers, indexes: lineIndexes)),
             patches: FilePatches(
-                writableFiles: WritableFiles(root: root), pool: pool, queue: writeQueue, generations: generations, lineIndexes: lineIndexes,
+                writableFiles: writableFiles, pool: pool, queue: fileTurns, generations: generations, lineIndexes: lineIndexes,
                 followers: followers, writable: settings.writable,
                 maxBodyBytes: UInt64(settings.maxBodyBytes), maxBufferedBodyBytes: UInt64(settings.maxBufferedBodyBytes),
                 metrics: metrics),
+            puts: FilePuts(writes: writes, newFileMode: settings.newFileMode),
+            deletes: FileDeletes(writes: writes),
             searches: FileSearches(
                 pool: pool, searcher: searcher,
-                maxResults: settings.maxSearchResults, timeout: .milliseconds(settings.searchTimeoutMilliseconds),
+                maxResults: settings.maxSearchResults, maxAnswerBytes: settings.maxSearchAnswerBytes, timeout: .milliseconds(settings.searchTimeoutMilliseconds),
                 metrics: metrics, generations: generations, maxFiles: settings.maxSearchFiles,
                 streams: .searches(limit: settings.maxSearchStreams, stallTimeout: .seconds(settings.streamStallSeconds)),
                 follows: FollowSearches(followers: followers, searcher: searcher, indexes: lineIndexes,
@@ -74,8 +80,10 @@ public final class MmapdService: Sendable {
                 return metrics.scrape(pool: pool.statistics, connections: server?.connections ?? 0,
                                       cutOff: server?.connectionsCutOff ?? 0,
                                       leases: server?.responsesHoldingMemory ?? 0, regions: MappedRegion.aliveCount,
-                                      writersWaiting: writeQueue.waitingCount, followers: followers.count)
+                                      writersWaiting: fileTurns.waitingCount + entryTurns.waitingCount,
+                                      followers: followers.count)
             })
+        if settings.writable { Self.sweepTemporaryUploads(root, logger: logger) }
         let options = ServerOptions(
             host: settings.host, port: UInt16(settings.port), threads: settings.threads,
             connectionLimit: settings.maxConnections, perIPConnectionLimit: settings.maxConnectionsPerIP,
@@ -88,6 +96,15 @@ public final class MmapdService: Sendable {
             serverBox.set(server)
         } catch {
             throw SettingsError(error.description)
+        }
+    }
+
+    /// Removes the temporaries of PUTs a crash cut short, in the background: it reads every
+    /// directory of the tree, which must not delay the first request.
+    private static func sweepTemporaryUploads(_ root: FileRoot, logger: Logger) {
+        DispatchQueue.global(qos: .background).async {
+            let removed = TemporaryUploads.sweep(root)
+            if removed > 0 { logger.notice("removed \(removed) temporary files of uploads that never finished") }
         }
     }
 

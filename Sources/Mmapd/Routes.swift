@@ -1,4 +1,5 @@
 import HTTPSemantics
+import MappedFiles
 import MicroHTTP
 
 /// Maps each request to the handler of its route and method; answers 404/405 for the rest.
@@ -7,6 +8,8 @@ struct Routes: RequestHandler {
     let listings: DirectoryListings
     let views: FileViews
     let patches: FilePatches
+    let puts: FilePuts
+    let deletes: FileDeletes
     let searches: FileSearches
     let viewer: ViewerPages
     let assets: PageAssets
@@ -36,24 +39,32 @@ struct Routes: RequestHandler {
         let allowed = allowedMethods(target.route)
         if method == "OPTIONS" { return .respond(crossOrigin.preflight(origin: request.header("Origin"), methods: allowed)) }
         guard allowed.contains(method) else {
-            if method == "PATCH", case .files = target.route, !patches.writable {
-                return .respond(Responses.problem(.methodNotAllowed("This server is read-only; start it with --writable to allow PATCH."),
+            if Self.writeMethods.contains(method), case .files = target.route, !patches.writable {
+                return .respond(Responses.problem(.methodNotAllowed("This server is read-only; start it with --writable to allow \(method)."),
                                                   headers: [("Allow", allowed.joined(separator: ", "))]))
             }
             return .respond(Responses.methodNotAllowed(method, allowed: allowed))
         }
         switch target.route {
-        case .files, .search, .view:
+        case .files(let file), .search(let file), .view(let file):
             if let refusal = allowedHosts.refusal(for: request) { return .respond(Responses.problem(refusal)) }
+            // Uploads in progress are nobody's to read, write or create (see `TemporaryUploads`).
+            if TemporaryUploads.isTemporary(path: file.path.string) { return .respond(Responses.problem(.notFound())) }
         case .healthz, .metrics, .assets, .home:
             break
         }
         switch target.route {
-        case .files(let file) where file.isDirectory && method != "PATCH":
+        case .files(let file) where method == "PATCH":
+            return patches.begin(request, file: file)
+        case .files(let file) where method == "PUT":
+            return puts.begin(request, file: file)
+        case .files(let file) where method == "DELETE":
+            return deletes.begin(request, file: file)
+        case .files(let file) where file.isDirectory:
             return listings.begin(request, directory: file, query: target.query, grant: grant)
         case .files(let file):
-            if method != "PATCH", let view = views.begin(request, file: file, query: target.query) { return view }
-            return method == "PATCH" ? patches.begin(request, file: file) : .respond(files.respond(to: request, file: file))
+            if let view = views.begin(request, file: file, query: target.query) { return view }
+            return .respond(files.respond(to: request, file: file))
         case .search(let file):
             return searches.begin(request, file: file, query: target.query)
         case .view(let file):
@@ -75,10 +86,11 @@ struct Routes: RequestHandler {
     }
 
     /// The methods each route answers: the one list behind 405's Allow and CORS preflights.
-    /// PATCH on a read-only server is not among them, hence its 405 with `Allow`.
+    /// The writes (PUT, PATCH, DELETE) on a read-only server are not among them, hence their 405
+    /// with `Allow`.
     private func allowedMethods(_ route: RequestTarget.Route) -> [String] {
         switch route {
-        // PATCH on a directory is refused after the token check (404), never before: a 405 here
+        // A write to a directory is refused after the token check, never before: a 405 here
         // would tell an unauthenticated client that the path is a directory.
         case .files where patches.writable: Self.writableFileMethods
         case .search: Self.searchMethods
@@ -86,7 +98,8 @@ struct Routes: RequestHandler {
         }
     }
 
-    private static let writableFileMethods = ["GET", "HEAD", "PATCH", "OPTIONS"]
+    private static let writableFileMethods = ["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    private static let writeMethods: Set<String> = ["PUT", "PATCH", "DELETE"]
     private static let searchMethods = ["GET", "OPTIONS"]
     private static let readMethods = ["GET", "HEAD", "OPTIONS"]
 
@@ -101,8 +114,15 @@ struct Routes: RequestHandler {
     }
 
     func decorate(_ response: Response, for request: Request) -> Response {
-        crossOrigin.decorate(response, origin: request.header("Origin"))
+        var response = response
+        // RFC 5789 §3.1: where PATCH is allowed, say which bodies it takes.
+        if patches.writable, request.route == "files", ["GET", "HEAD", "OPTIONS"].contains(request.method) {
+            response.headers.append(("Accept-Patch", Self.acceptPatch))
+        }
+        return crossOrigin.decorate(response, origin: request.header("Origin"))
     }
+
+    private static let acceptPatch = PatchForm.acceptedMediaTypes.joined(separator: ", ")
 }
 
 extension RequestTarget.Route {

@@ -39,6 +39,10 @@ enum SearchResultsNDJSON {
                     for match in batch {
                         try rendering.append(match, bytes: bytes, to: &out)
                         out.append(UInt8(ascii: "\n"))
+                        if out.count >= MatchRendering.streamPieceBytes {
+                            guard body.write(out) else { return false }
+                            out.removeAll(keepingCapacity: true)
+                        }
                     }
                 } catch {
                     failure = error

@@ -16,13 +16,15 @@ final class ServiceMetrics: Sendable {
     let searchBytes: Counter
     let searchDuration: DurationHistogram
     let patchBytes: Counter
+    let putBytes: Counter
     let flushDuration: DurationHistogram
     /// What the cumulative sources (pool, deadline cut-offs) said at the previous scrape.
     private let previousScrape = Mutex<(pool: MappingPool.Statistics, cutOff: Int)>((MappingPool.Statistics(), 0))
 
     /// The label values a request can have; anything else is counted as the last of each list.
     static let routes = ["files", "listing", "search", "healthz", "metrics", "unknown"]
-    static let methods = ["GET", "HEAD", "PATCH", "OPTIONS", "other"]
+    /// At most 8: the counter key packs the method's index in three bits.
+    static let methods = ["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "other"]
 
     init() {
         let latency: [Duration] = [.microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(5),
@@ -34,6 +36,7 @@ final class ServiceMetrics: Sendable {
         searchDuration = registry.makeDurationHistogram(descriptor: Self.name("search_duration", "seconds", "Time spent searching."),
                                                         buckets: latency)
         patchBytes = registry.makeCounter(descriptor: Self.name("patch_written_bytes", "total", "Bytes written by acknowledged PATCHes."))
+        putBytes = registry.makeCounter(descriptor: Self.name("put_written_bytes", "total", "Bytes of files created or replaced by acknowledged PUTs."))
         flushDuration = registry.makeDurationHistogram(
             descriptor: Self.name("patch_flush_duration", "seconds", "msync/fdatasync time before a PATCH is acknowledged."), buckets: latency)
     }

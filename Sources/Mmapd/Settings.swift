@@ -42,9 +42,14 @@ public struct Settings: Sendable {
     /// (Benchmarks/README.md, "Body strategy"). With TLS at most 1 MiB (`FileReads`).
     public var sendfileThreshold = 0
     public var maxBodyBytes = 1 << 30
+    /// Permissions of files PUT creates (umask not applied); a replaced file keeps its own.
+    public var newFileMode: mode_t = 0o644
     public var maxBufferedBodyBytes = 64 << 20
     public var maxPatternBytes = 4096
     public var maxSearchResults = 10_000
+    /// The most bytes one JSON search answer may take: `limit` times `before`/`after` context of
+    /// 4 KiB lines could otherwise build gigabytes for one request (NDJSON streams instead).
+    public var maxSearchAnswerBytes = 64 << 20
     public var searchTimeoutMilliseconds = 10_000
     /// Files one tree search opens at most (the Linux source tree has about 80,000).
     public var maxSearchFiles = 200_000
@@ -105,7 +110,7 @@ public struct Settings: Sendable {
         text("host", "address to listen on", \.host),
         integer("port", "TCP port; 0 picks a free one", \.port, 0...65535),
         text("root", "directory whose files are served", \.root),
-        boolean("writable", "allow PATCH", \.writable),
+        boolean("writable", "allow PATCH, PUT and DELETE", \.writable),
         tokens("token", "bearer token writes require (repeatable; comma-separated in the environment)", \.tokens),
         tokens("readToken", "bearer token every request but /healthz then requires; a write token also reads (repeatable; comma-separated in the environment)",
                \.readTokens),
@@ -127,10 +132,21 @@ public struct Settings: Sendable {
         integer("maxRanges", "ranges per request after merging; more serves the whole file", \.maxRanges, 1...10_000),
         integer("sendfileThreshold", "bytes from which a body is sent with sendfile(2) instead of from the mapping (0: never; with TLS at most 1 MiB)",
                 \.sendfileThreshold, 0...Int.max),
-        integer("maxBodyBytes", "largest PATCH body", \.maxBodyBytes, 0...Int.max),
+        integer("maxBodyBytes", "largest PATCH or PUT body (and most a resize grows a file)", \.maxBodyBytes, 0...Int.max),
+        Option(key: "newFileMode", help: "permissions, in octal, of files PUT creates (a replaced file keeps its own)") {
+            settings, reader throws(SettingsError) in
+            // A JSON number (644) is read by its digits, as the octal a person wrote.
+            guard let text = reader.string(forKey: "newFileMode") ?? reader.int(forKey: "newFileMode").map({ String($0) }) else { return }
+            guard let mode = mode_t(text, radix: 8), mode <= 0o7777 else {
+                throw SettingsError("newFileMode must be octal permissions such as 0644, got '\(text)'")
+            }
+            settings.newFileMode = mode
+        },
         integer("maxBufferedBodyBytes", "largest multipart or message/byterange PATCH body (held in memory)", \.maxBufferedBodyBytes, 0...Int.max),
         integer("maxPatternBytes", "longest search pattern", \.maxPatternBytes, 1...(1 << 20)),
         integer("maxSearchResults", "largest search limit a client may ask for", \.maxSearchResults, 1...10_000_000),
+        integer("maxSearchAnswerBytes", "largest JSON search answer in bytes; a bigger one answers 422 (NDJSON streams any size)",
+                \.maxSearchAnswerBytes, (1 << 16)...Int.max),
         integer("searchTimeoutMilliseconds", "time budget of one search", \.searchTimeoutMilliseconds, 1...3_600_000),
         integer("maxSearchFiles", "files one tree search opens at most", \.maxSearchFiles, 1...100_000_000),
         integer("maxSearchStreams", "NDJSON search streams at once (503 above)", \.maxSearchStreams, 1...100_000),

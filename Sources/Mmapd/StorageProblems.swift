@@ -26,6 +26,18 @@ extension FileAccessError: ProblemConvertible {
     }
 }
 
+extension ResolvedEntry.Failure: ProblemConvertible {
+    /// The answer for a path a PUT or DELETE cannot name an entry by: outside the root like a
+    /// missing file; a missing directory on the way is a conflict with what is there (409).
+    var problem: ProblemDetails {
+        switch self {
+        case .notFound: .notFound()
+        case .missingParent: .conflict("The directory this file would be in does not exist; create it first.")
+        case .system(let code): FileAccessError.system(.init(rawValue: code)).problem
+        }
+    }
+}
+
 extension SearchError: ProblemConvertible {
     var problem: ProblemDetails {
         switch self {
@@ -40,6 +52,9 @@ extension SearchError: ProblemConvertible {
             ProblemDetails(status: 409, title: "Conflict", detail: "The file was truncated while it was being searched; retry the search.")
         case .matchFailed(let message):
             .internalServerError("The search failed: \(message).")
+        case .answerTooLarge(let limit):
+            ProblemDetails(status: 422, title: "Search Answer Too Large",
+                           detail: "The matches with their lines and context would take more than \(limit) bytes, the most this server builds for one answer (--max-search-answer-bytes); lower 'limit', 'before' or 'after', or stream the matches with 'Accept: application/x-ndjson'.")
         case .cancelled:
             // Nobody reads this answer: the client is gone. It shows in the access log and metrics.
             .serviceUnavailable("The search was stopped because the client disconnected.")

@@ -29,6 +29,8 @@ struct TreeFileSearch: Sendable {
         /// The budget ran out before it was begun.
         case notStarted
         case searched(size: Int, outcome: SearchOutcome, rendered: RenderedMatches, limit: Int)
+        /// Its rendered page would exceed the answer bound (``MatchRendering/answerLimit``).
+        case tooLarge(size: Int)
         case failed(SearchError)
     }
 
@@ -73,6 +75,8 @@ struct TreeFileSearch: Sendable {
                     rendered.ends.append(rendered.bytes.count)
                 }
                 return .searched(size: bytes.count, outcome: outcome, rendered: rendered, limit: limit)
+            } catch .answerTooLarge {
+                return .tooLarge(size: bytes.count)
             } catch {
                 return error == .fileChanged ? .skipped : .failed(error)
             }

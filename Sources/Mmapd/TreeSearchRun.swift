@@ -199,6 +199,11 @@ final class TreeSearchRun: @unchecked Sendable {
                 return true
             case .failed(let error):
                 throw error
+            case .tooLarge(let size):
+                // A stream renders the file's matches piece by piece as it sends them; a JSON
+                // answer cannot hold them.
+                guard let streamer else { throw .answerTooLarge(limit: files.rendering.answerLimit) }
+                if try stream(file, start: start, size: size, streamer) { return true }
             case .searched(let size, let outcome, let rendered, let limit):
                 if try take(file, start: start, size: size, outcome: outcome, rendered: rendered, workerLimit: limit) { return true }
             }
@@ -231,6 +236,8 @@ final class TreeSearchRun: @unchecked Sendable {
                 return true
             case .failed(let error):
                 throw error
+            case .tooLarge:
+                throw .answerTooLarge(limit: files.rendering.answerLimit)
             case .skipped, .binary:
                 summary.skipped += 1  // changed since the worker read it
                 return false

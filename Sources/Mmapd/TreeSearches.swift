@@ -41,7 +41,9 @@ struct TreeSearches: Sendable {
             return .respond(Responses.problem(searches.streams.refusal, headers: [("Retry-After", "1")]))
         }
         let cancellation = SearchCancellation(isGone: request.departureProbe())
-        let files = TreeFileSearch(searcher: searcher, pool: pool, template: template, rendering: MatchRendering(search),
+        // A worker holds one file's rendered page in memory, JSON or stream: it is bounded like an answer.
+        let rendering = MatchRendering(search, answerLimit: searches.maxAnswerBytes)
+        let files = TreeFileSearch(searcher: searcher, pool: pool, template: template, rendering: rendering,
                                    binary: parameters.binary, budget: SearchBudget(timeout: timeout, cancellation: cancellation))
         let run = Preparation(pool: pool, directory: directory, parameters: parameters, files: files, maxFiles: searches.maxFiles,
                               metrics: metrics, slot: slot, stallTimeout: searches.streams.stallTimeout)
@@ -79,13 +81,10 @@ struct TreeSearches: Sendable {
         func answered() -> Response {
             let started = ContinuousClock.now
             defer { metrics.searchDuration.record(ContinuousClock.now - started) }
-            let collector = MatchCollector()
+            let collector = MatchCollector(limit: files.rendering.answerLimit)
             let summary: TreeSearchRun.Summary
             do {
-                summary = try run { rendered, count in
-                    collector.append(rendered, count)
-                    return true
-                }.run()
+                summary = try run { rendered, count in collector.append(rendered, count) }.run()
             } catch let error as FileAccessError {
                 return Responses.problem(for: error)
             } catch let error as SearchError {
@@ -94,6 +93,7 @@ struct TreeSearches: Sendable {
                 return Responses.problem(.internalServerError("The search failed."))
             }
             metrics.searchBytes.increment(by: Int64(summary.bytesScanned))
+            if collector.isFull { return Responses.problem(SearchError.answerTooLarge(limit: collector.limit).problem) }
             return Responses.json(TreeSearchJSON.answer(path: shownPath, summary: summary, matches: collector.bytes))
         }
 
@@ -139,6 +139,9 @@ struct TreeSearches: Sendable {
                             into body: StreamingBody) throws(SearchError) -> StreamSummary? {
             var failure: SearchError?
             var left = false
+            // Streamed matches are sent as they are rendered: no answer bound applies to them.
+            var streaming = files.rendering
+            streaming.answerLimit = .max
             let access = files.withBytes(of: file, buffer: buffer) { bytes -> StreamSummary? in
                 do throws(SearchError) {
                     let request = files.request(from: start, limit: limit, size: bytes.count)
@@ -146,8 +149,15 @@ struct TreeSearches: Sendable {
                         var out: [UInt8] = []
                         do throws(SearchError) {
                             for match in batch {
-                                try files.rendering.append(match, path: file.rootPathBytes, bytes: bytes, to: &out)
+                                try streaming.append(match, path: file.rootPathBytes, bytes: bytes, to: &out)
                                 out.append(UInt8(ascii: "\n"))
+                                if out.count >= MatchRendering.streamPieceBytes {
+                                    guard body.write(out) else {
+                                        left = true
+                                        return false
+                                    }
+                                    out.removeAll(keepingCapacity: true)
+                                }
                             }
                         } catch {
                             failure = error
@@ -173,14 +183,26 @@ struct TreeSearches: Sendable {
 }
 
 /// The match objects of a JSON answer, comma-separated as they arrive from the run's sink (on
-/// the coordinating thread).
+/// the coordinating thread), at most `limit` bytes of them.
 private final class MatchCollector {
+    let limit: Int
     private(set) var bytes: [UInt8] = []
+    /// More matches came than `limit` bytes hold: the run was stopped, the answer is a 422.
+    private(set) var isFull = false
 
-    func append(_ rendered: TreeFileSearch.RenderedMatches, _ count: Int) {
+    init(limit: Int) { self.limit = limit }
+
+    /// false (stop the run) once the matches would exceed the limit.
+    func append(_ rendered: TreeFileSearch.RenderedMatches, _ count: Int) -> Bool {
         for index in 0..<count {
+            let match = rendered.match(index)
+            guard bytes.count + 1 + match.count <= limit else {
+                isFull = true
+                return false
+            }
             if !bytes.isEmpty { bytes.append(UInt8(ascii: ",")) }
-            bytes += rendered.match(index)
+            bytes += match
         }
+        return true
     }
 }

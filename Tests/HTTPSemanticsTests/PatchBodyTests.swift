@@ -17,8 +17,18 @@ struct PatchBodyTests {
         #expect(form == .contentRange(start: start, length: length, completeLength: completeLength))
     }
 
+    @Test("bytes */N is a resize to N", arguments: [
+        ("bytes */100", UInt64(100)), ("bytes */0", 0), ("BYTES */7", 7), (" bytes */9223372036854775807 ", UInt64(Int64.max)),
+    ])
+    func resizeForm(contentRange: String, length: UInt64) throws {
+        #expect(try PatchForm(contentType: "text/plain", contentRange: contentRange) == .resize(length: length))
+        #expect(try PatchBody.parts(of: [], form: .resize(length: length)).isEmpty)
+        let problem = try #require(problem { () throws(ProblemDetails) in try PatchBody.parts(of: [1], form: .resize(length: length)) })
+        #expect(problem.status == 400 && problem.detail.contains("no body"))
+    }
+
     @Test("a Content-Range header that cannot be written is 400", arguments: [
-        "bytes */100", "bytes 5-4/*", "bytes 0-4/4", "bytes 0-4/3", "bytes=0-4", "items 0-4/*", "bytes 0-/*",
+        "bytes */*", "bytes */9223372036854775808", "bytes */-1", "bytes */", "bytes 5-4/*", "bytes 0-4/4", "bytes 0-4/3", "bytes=0-4", "items 0-4/*", "bytes 0-/*",
         "bytes -5/*", "", "bytes 0-4", "bytes a-b/*", "bytes 0-18446744073709551615/*",
         "bytes 9223372036854775807-9223372036854775807/*", "bytes 0-9223372036854775807/*",
     ])

@@ -8,7 +8,6 @@ struct RequestTargetTests {
         ("/files/a.txt", ["a.txt"], false),
         ("/files/dir/sub/file.bin", ["dir", "sub", "file.bin"], false),
         ("/files/a%20b/c.txt", ["a b", "c.txt"], false),
-        ("/files/a b.txt", ["a b.txt"], false),
         ("/files/dir/", ["dir"], true),
         ("/files/", [], true),
         ("/files/%C3%A9t%C3%A9.txt", ["été.txt"], false),
@@ -122,6 +121,9 @@ struct RequestTargetTests {
         "/files/%", "/files/%2", "/files/%zz", "/files/%2g", "/files/%g2", "/files/a%", "/files/a%4",
         "/files/%%41", "/search/%x", "files/a", "http://host/files/a", "*", "", "?q=x",
         "/files/a\u{01}b", "/files/a\u{7F}", "/files/a\tb", "/files/a\r\nb", "/files/\u{00}",
+        // libmicrohttpd hands on `GET /files/a b.txt HTTP/1.1` with the space kept (RFC 9112: no
+        // whitespace in a request-target; nginx answers 400 too).
+        "/files/a b.txt", "/files/a ", "/search/x?q=a b",
     ])
     func badRequest(raw: String) throws {
         let problem = try #require(problem { () throws(ProblemDetails) in try RequestTarget(parsing: raw) })

@@ -14,14 +14,14 @@ import MappedFiles
     }
 
     @Test func aFreePathIsGrantedAtOnce() {
-        let queue = WriteQueue()
+        let queue = WriteQueue<FileKey>()
         let grants = Grants()
         queue.enqueue(Self.file(1), grant: grants.callback("first"))
         #expect(grants.names == ["first"])
     }
 
     @Test func waitersAreGrantedInArrivalOrderOneAtATime() {
-        let queue = WriteQueue()
+        let queue = WriteQueue<FileKey>()
         let grants = Grants()
         for name in ["w1", "w2", "w3", "w4"] { queue.enqueue(Self.file(3), grant: grants.callback(name)) }
         #expect(grants.names == ["w1"])
@@ -38,7 +38,7 @@ import MappedFiles
 
     /// The turn goes from the releasing writer to the next without a gap a newcomer could use.
     @Test func aNewcomerDoesNotOvertakeAWaiter() {
-        let queue = WriteQueue()
+        let queue = WriteQueue<FileKey>()
         let grants = Grants()
         queue.enqueue(Self.file(3), grant: grants.callback("holder"))
         queue.enqueue(Self.file(3), grant: grants.callback("waiter"))
@@ -50,7 +50,7 @@ import MappedFiles
     }
 
     @Test func pathsAreIndependent() {
-        let queue = WriteQueue()
+        let queue = WriteQueue<FileKey>()
         let grants = Grants()
         queue.enqueue(Self.file(1), grant: grants.callback("a1"))
         queue.enqueue(Self.file(2), grant: grants.callback("b1"))
@@ -65,7 +65,7 @@ import MappedFiles
     /// A file is its device and inode: the same inode number on another device is another file,
     /// and another turn.
     @Test func theSameInodeOnAnotherDeviceIsAnotherTurn() {
-        let queue = WriteQueue()
+        let queue = WriteQueue<FileKey>()
         let grants = Grants()
         queue.enqueue(Self.file(7, device: 1), grant: grants.callback("first device"))
         queue.enqueue(Self.file(7, device: 2), grant: grants.callback("second device"))
@@ -73,7 +73,7 @@ import MappedFiles
     }
 
     @Test func waitersAreCounted() {
-        let queue = WriteQueue()
+        let queue = WriteQueue<FileKey>()
         let grants = Grants()
         queue.enqueue(Self.file(1), grant: grants.callback("holder"))
         #expect(queue.waitingCount == 0)
@@ -97,7 +97,7 @@ import MappedFiles
     /// Many tasks contending for one file: every grant comes exactly once, and never two
     /// holders at a time.
     @Test func contendedTurnsAreExclusive() async {
-        let queue = WriteQueue()
+        let queue = WriteQueue<FileKey>()
         let seen = Contention()
         let file = Self.file(4)
         await withTaskGroup(of: Void.self) { group in

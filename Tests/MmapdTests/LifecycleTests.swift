@@ -191,3 +191,31 @@ import Mmapd
         #expect(environment.searchTimeoutMilliseconds == 1234)
     }
 }
+
+/// `--new-file-mode`: octal permissions from a flag, the environment or the config file (where a
+/// JSON number is read by its digits); anything that is not octal permissions is refused.
+@Suite struct NewFileModeSettingTests {
+    @Test func octalFromEverySource() async throws {
+        #expect(try await Mmapd.Settings.load(arguments: [], environment: [:], configFile: nil).newFileMode == 0o644)
+        #expect(try await Mmapd.Settings.load(arguments: ["--new-file-mode", "0600"], environment: [:], configFile: nil).newFileMode == 0o600)
+        #expect(try await Mmapd.Settings.load(arguments: [], environment: ["MMAPD_NEW_FILE_MODE": "640"], configFile: nil).newFileMode == 0o640)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mmapd-mode-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for (text, mode) in [(#""0660""#, 0o660), ("664", 0o664)] {
+            let file = directory.appendingPathComponent("c.json")
+            try Data(#"{"newFileMode": \#(text)}"#.utf8).write(to: file)
+            #expect(try await Mmapd.Settings.load(arguments: [], environment: [:], configFile: file.path).newFileMode == mode_t(mode))
+        }
+    }
+
+    @Test(arguments: ["999", "0o644", "rw-r--r--", "17777", "-1", ""])
+    func notOctalPermissionsIsRefused(_ value: String) async {
+        do {
+            _ = try await Mmapd.Settings.load(arguments: ["--new-file-mode", value], environment: [:], configFile: nil)
+            Issue.record("'\(value)' was accepted")
+        } catch {
+            #expect(error.description.contains("newFileMode"), "\(error.description)")
+        }
+    }
+}

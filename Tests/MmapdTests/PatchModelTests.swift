@@ -4,10 +4,11 @@ import Mmapd
 import Testing
 
 /// Model-based: seeded random sequences of PATCHes (overwrites, appends, growth, multipart with
-/// several parts, message/byterange, chunked bodies, conditional writes, and invalid requests)
-/// go both to a live server and to an in-memory `[UInt8]`. After every step the file on disk
-/// and a GET both equal the model, a 204's ETag is new and is what the next GET says, and a
-/// rejection leaves the ETag as it was.
+/// several parts, message/byterange, chunked bodies, conditional writes, resizes, and invalid
+/// requests), PUTs (replacing, creating, conditional) and DELETEs go both to a live server and to
+/// an in-memory model, `[UInt8]` or no file at all. After every step the file on disk and a GET
+/// both equal the model (or both say there is no file), a 2xx's ETag is new and is what the next
+/// GET says, and a rejection leaves the ETag as it was.
 @Suite struct PatchModelTests {
     typealias Random = SeededRandom
 
@@ -19,6 +20,11 @@ import Testing
         var status: Int
         /// The writes a 204 applies, in any order (they never overlap).
         var writes: [PatchWrite] = []
+        var method = "PATCH"
+        /// What a success does to the whole file, beyond `writes`.
+        var whole: Whole = .unchanged
+
+        enum Whole { case unchanged, resize(Int), replace, delete }
 
         var description: String {
             "\(kind): \(headers.map { "\($0.0): \($0.1.prefix(80))" }.joined(separator: "; ")) [\(body.count) bytes] → \(status)"
@@ -28,7 +34,44 @@ import Testing
     /// Largest file the sequence grows to; past it only overwrites are generated.
     static let sizeCap = 150_000
 
+    /// A step on a file that exists: mostly PATCHes, sometimes a resize, a PUT or a DELETE.
     static func makeStep(_ random: inout Random, size: Int, etag: String, previousETags: [String]) -> Step {
+        let roll = random.int(0...99)
+        switch roll {
+        case 0..<5:
+            let length = random.chance(50) ? random.int(0...max(0, size - 1)) : size + random.int(0...min(5000, max(0, sizeCap - size)))
+            return Step(kind: "resize", headers: [("Content-Range", "bytes */\(length)")], body: [], status: 204, whole: .resize(length))
+        case 5..<7:
+            return Step(kind: "resize with a body", headers: [("Content-Range", "bytes */\(size)")], body: [1], status: 400)
+        case 7..<10:
+            return Step(kind: "PUT", headers: random.chance(50) ? [("If-Match", etag)] : [], body: random.bytes(random.int(0...30_000)),
+                        status: 204, method: "PUT", whole: .replace)
+        case 10..<12:
+            return Step(kind: "PUT If-None-Match *", headers: [("If-None-Match", "*")], body: random.bytes(10), status: 412, method: "PUT")
+        case 12..<14:
+            return Step(kind: "DELETE", headers: random.chance(50) ? [("If-Match", etag)] : [], body: [], status: 204, method: "DELETE",
+                        whole: .delete)
+        case 14..<15:
+            let stale = previousETags.last ?? "\"stale\""
+            return Step(kind: "DELETE If-Match stale", headers: [("If-Match", stale)], body: [], status: 412, method: "DELETE")
+        default:
+            return makePatch(&random, size: size, etag: etag, previousETags: previousETags)
+        }
+    }
+
+    /// A step when no file exists: mostly a PUT that creates it; PATCH, DELETE and PUT If-Match fail.
+    static func makeStepWithoutFile(_ random: inout Random) -> Step {
+        switch random.int(0...9) {
+        case 0: return Step(kind: "PATCH of no file", headers: [("Content-Range", "bytes 0-0/*")], body: [1], status: 404)
+        case 1: return Step(kind: "DELETE of no file", headers: [], body: [], status: 404, method: "DELETE")
+        case 2: return Step(kind: "PUT If-Match of no file", headers: [("If-Match", "*")], body: [1], status: 412, method: "PUT")
+        default:
+            return Step(kind: "PUT create", headers: random.chance(50) ? [("If-None-Match", "*")] : [], body: random.bytes(random.int(0...20_000)),
+                        status: 201, method: "PUT", whole: .replace)
+        }
+    }
+
+    static func makePatch(_ random: inout Random, size: Int, etag: String, previousETags: [String]) -> Step {
         let canGrow = size < sizeCap
         let roll = random.int(0...99)
         // A valid range: an overwrite inside the file, or (when allowed) one that appends or grows.
@@ -136,45 +179,58 @@ import Testing
         return writes.shuffled(using: &random)
     }
 
-    @Test("random PATCH sequences match the model after every step",
+    @Test("random PATCH, PUT and DELETE sequences match the model after every step",
           arguments: [(seed: UInt64(1), initialSize: 0), (seed: 2, initialSize: 1000), (seed: 3, initialSize: 20_000),
                       (seed: 0xDEC0DE, initialSize: 4096)])
     func randomSequence(seed: UInt64, initialSize: Int) throws {
         var random = Random(seed: seed)
-        var model = random.bytes(initialSize)
-        let server = try TestServer(configure: { $0.writable = true }, files: ["model.bin": model])
+        var model: [UInt8]? = random.bytes(initialSize)
+        let server = try TestServer(configure: { $0.writable = true }, files: ["model.bin": model!])
         let target = "/files/model.bin"
         var etag = try #require(server.request("GET", target).header("ETag"))
         var previousETags: [String] = []
         var kinds: [String: Int] = [:]
         for index in 0..<200 {
-            let step = Self.makeStep(&random, size: model.count, etag: etag, previousETags: previousETags)
+            let step = model.map { Self.makeStep(&random, size: $0.count, etag: etag, previousETags: previousETags) }
+                ?? Self.makeStepWithoutFile(&random)
             kinds[step.kind.split(separator: " ×").first.map(String.init) ?? step.kind, default: 0] += 1
-            let response = try server.request("PATCH", target, headers: step.headers, body: step.body)
+            let response = try server.request(step.method, target, headers: step.headers, body: step.body)
             guard response.status == step.status else {
                 Issue.record("seed \(seed) step \(index): \(step) answered \(response.status): \(response.text)")
                 return
             }
-            if step.status == 204 {
-                for write in step.writes.sorted(by: { $0.start < $1.start }) { model = applied(model, write.bytes, at: write.start) }
-                let next = try #require(response.header("ETag"))
-                #expect(next != etag && !previousETags.contains(next), "seed \(seed) step \(index): ETag reused")
+            if (200..<300).contains(step.status) {
+                switch step.whole {
+                case .unchanged: for write in step.writes.sorted(by: { $0.start < $1.start }) { model = applied(model!, write.bytes, at: write.start) }
+                case .resize(let length): model = Array((model! + fill(0, max(0, length - model!.count))).prefix(length))
+                case .replace: model = step.body
+                case .delete: model = nil
+                }
                 previousETags.append(etag)
-                etag = next
+                if model != nil {
+                    let next = try #require(response.header("ETag"))
+                    #expect(next != etag && !previousETags.contains(next), "seed \(seed) step \(index): ETag reused")
+                    etag = next
+                }
+            }
+            guard let expected = model else {
+                #expect(!FileManager.default.fileExists(atPath: server.path("model.bin")), "seed \(seed) step \(index): \(step)")
+                #expect(try server.request("GET", target).status == 404, "seed \(seed) step \(index): \(step)")
+                continue
             }
             let disk = try server.read("model.bin")
-            guard disk == model else {
-                let first = zip(disk, model).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(disk.count, model.count)
-                Issue.record("seed \(seed) step \(index): \(step): the file (\(disk.count) bytes) differs from the model (\(model.count) bytes) at \(first)")
+            guard disk == expected else {
+                let first = zip(disk, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(disk.count, expected.count)
+                Issue.record("seed \(seed) step \(index): \(step): the file (\(disk.count) bytes) differs from the model (\(expected.count) bytes) at \(first)")
                 return
             }
             let get = try server.request("GET", target)
             #expect(get.status == 200)
-            #expect(get.body == model, "seed \(seed) step \(index): GET differs from the model")
+            #expect(get.body == expected, "seed \(seed) step \(index): GET differs from the model")
             #expect(get.header("ETag") == etag, "seed \(seed) step \(index): \(step)")
         }
         // The sequence really mixed the forms.
-        #expect(kinds.count >= 10, "\(kinds)")
+        #expect(kinds.count >= 14, "\(kinds)")
     }
 }
 

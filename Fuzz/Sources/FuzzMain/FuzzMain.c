@@ -26,5 +26,7 @@ FUZZ_ENTRY(FuzzRequestTarget)
 FUZZ_ENTRY(FuzzJSONText)
 FUZZ_ENTRY(FuzzSignedLink)
 FUZZ_ENTRY(FuzzGlob)
+FUZZ_ENTRY(FuzzAccept)
+FUZZ_ENTRY(FuzzViewQuery)
 
 int fuzz_main_linked(void) { return 1; }

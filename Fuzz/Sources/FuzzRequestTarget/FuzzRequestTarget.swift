@@ -28,11 +28,20 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let path = raw.utf8.prefix { $0 != UInt8(ascii: "?") }
     switch target.route {
     case .files(let file):
-        invariant(path.starts(with: "/files/".utf8), "files route from \(raw.debugDescription)")
+        // `/files` alone names the root, to be redirected to `/files/`.
+        invariant(path.starts(with: "/files/".utf8) || path.elementsEqual("/files".utf8), "files route from \(raw.debugDescription)")
         check(file)
     case .search(let file):
         invariant(path.starts(with: "/search/".utf8), "search route from \(raw.debugDescription)")
         check(file)
+    case .view(let file):
+        invariant(path.starts(with: "/view/".utf8), "view route from \(raw.debugDescription)")
+        check(file)
+    case .assets(let name):
+        invariant(path.starts(with: "/assets/".utf8), "assets route from \(raw.debugDescription)")
+        invariant(name.utf8.elementsEqual(path.dropFirst("/assets/".utf8.count)), "asset name is not the raw rest of the path")
+    case .home:
+        invariant(path.elementsEqual("/".utf8), "home route from \(raw.debugDescription)")
     case .healthz:
         invariant(path.elementsEqual("/healthz".utf8), "healthz route from \(raw.debugDescription)")
     case .metrics:

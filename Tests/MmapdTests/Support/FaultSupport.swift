@@ -199,6 +199,8 @@ final class Tally: Sendable {
     func add(_ key: String, _ amount: Int = 1) { counts.withLock { $0[key, default: 0] += amount } }
 
     subscript(key: String) -> Int { counts.withLock { $0[key] ?? 0 } }
+    /// Everything counted so far, under every key.
+    var total: Int { counts.withLock { $0.values.reduce(0, +) } }
 
     var summary: String {
         counts.withLock { $0.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") }

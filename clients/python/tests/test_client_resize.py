@@ -14,11 +14,6 @@ def remote(root, start_mmapd):
     server = start_mmapd(root, "--writable")
     url = f"{server.url}/files/data.bin"
     m = mmapd_client.open(url)
-    try:
-        m.resize(10)
-    except mmapd_client.BadRequest:
-        m.close()
-        pytest.skip("this server has no resize PATCH (Content-Range: bytes */N)")
     yield m, url, root / "data.bin"
     m.close()
 
