@@ -20,8 +20,9 @@ struct FilePatches: Sendable {
     let generations: WriteGenerations
     /// Told where every write starts, so that line checkpoints above it are dropped.
     let lineIndexes: LineIndexes
-    /// Told when a write begins and ends: follow streams read no byte of it before it is durable,
-    /// and are woken at once after.
+    /// Told when a write begins and ends: follow streams read no byte of it before all its bytes
+    /// are in the file, and are woken as soon as they are (before the group flush, as GETs see
+    /// them: docs/PATCH.md).
     let followers: Followers
     let writable: Bool
     let maxBodyBytes: UInt64

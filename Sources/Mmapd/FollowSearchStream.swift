@@ -252,7 +252,8 @@ final class FollowSearchStream: PullSource, Follower {
         } catch {
             throw .fileChanged
         }
-        let size = min(region.count, Int(clamping: file.readableEnd.load(ordering: .acquiring)))
+        guard let end = file.stableEnd() else { throw .fileChanged }
+        let size = min(region.count, Int(clamping: end))
         guard size >= next else { throw .fileChanged }
         let bytes = UnsafeRawBufferPointer(rebasing: region.bytes[0..<size])
         let unsearched = UnsafeRawBufferPointer(rebasing: bytes[next...])

@@ -62,7 +62,8 @@ struct FollowSearches: Sendable {
         } catch {
             throw error.problem
         }
-        let size = min(region.count, Int(clamping: file.readableEnd.load(ordering: .acquiring)))
+        guard let end = file.stableEnd() else { throw SearchError.fileChanged.problem }
+        let size = min(region.count, Int(clamping: end))
         let bytes = UnsafeRawBufferPointer(rebasing: region.bytes[0..<size])
         let indexed = LineIndexes.File(path: path, device: identity.device, inode: identity.inode)
         if let given, given > Int64(size) {

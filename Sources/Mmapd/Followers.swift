@@ -77,7 +77,7 @@ final class Followers: Sendable {
                 return .failure(.file(error))
             }
             let file = FollowedFile(key: key, descriptor: fd, path: path, watch: watch, size: Int64(identity.size),
-                                    readableEnd: state.writes[key]?.end ?? .max)
+                                    writingEnd: state.writes[key]?.end)
             file.followers.withLock { $0[ObjectIdentifier(follower)] = follower }
             state.files[key] = file
             state.byWatch[watch] = file
@@ -112,18 +112,23 @@ final class Followers: Sendable {
     }
 
     /// A PATCH through mmapd holds the write turn of the file `identity` names: followers read no
-    /// further than its current end until ``writeEnded(_:)``.
+    /// further than its current end until ``writeEnded(_:)``. Called before the PATCH changes
+    /// the file's length (``FollowedFile/stableEnd()`` relies on that order).
     func writeBegan(_ identity: FileIdentity) {
         let key = FollowedFile.Key(identity)
         state.withLock { state in
-            let end = state.writes[key].map { min($0.end, Int64(identity.size)) } ?? Int64(identity.size)
-            state.writes[key] = ((state.writes[key]?.count ?? 0) + 1, end)
-            state.files[key]?.readableEnd.store(end, ordering: .releasing)
+            let earlier = state.writes[key]
+            let end = earlier.map { min($0.end, Int64(identity.size)) } ?? Int64(identity.size)
+            state.writes[key] = ((earlier?.count ?? 0) + 1, end)
+            guard let file = state.files[key] else { return }
+            // The end first, then the count that tells readers to use it (FollowedFile.stableEnd).
+            file.readableEnd.store(end, ordering: .releasing)
+            if earlier == nil { file.writeSpans.add(1, ordering: .sequentiallyConsistent) }
         }
     }
 
-    /// The PATCH is over (flushed, or failed): its bytes may be read, and followers are woken
-    /// before its answer goes out.
+    /// The PATCH's bytes are all in the file (or it failed): they may be read, and followers are
+    /// woken before its answer goes out, while the group flush makes them durable.
     func writeEnded(_ identity: FileIdentity) {
         let key = FollowedFile.Key(identity)
         let file = state.withLock { state -> FollowedFile? in
@@ -133,7 +138,7 @@ final class Followers: Sendable {
                 return nil
             }
             state.writes[key] = nil
-            state.files[key]?.readableEnd.store(.max, ordering: .releasing)
+            state.files[key]?.writeSpans.add(1, ordering: .sequentiallyConsistent)
             return state.files[key]
         }
         if let file { look(at: file) }
@@ -160,19 +165,22 @@ final class Followers: Sendable {
 
     /// Rotation, truncation or new bytes: tells each follower which.
     private func look(at file: FollowedFile) {
-        let current = try? FileRoot.status(of: file.descriptor)
+        let followers = file.snapshot
+        // Positions before the size: a follower read only bytes below a size taken earlier, so a
+        // position past a size taken later means the file was cut under it. (The other order
+        // would take bytes the follower read after the size was taken for a cut.)
+        let positions = followers.map(\.position)
+        let measured = file.measure()
         let atPath = try? root.status(of: file.path)
-        if current == nil || atPath.map({ FollowedFile.Key($0) != file.key }) ?? true {
+        guard let measured, let atPath, FollowedFile.Key(atPath) == file.key else {
             state.withLock { state in
                 if state.files[file.key] === file { forget(file, in: &state) }
             }
-            for follower in file.snapshot { follower.end(.afterTheBytes) }
+            for follower in followers { follower.end(.afterTheBytes) }
             return
         }
-        let size = Int64(current!.size)
-        let truncated = size < file.lastSize.exchange(size, ordering: .relaxed)
-        for follower in file.snapshot {
-            if truncated || follower.position > size { follower.end(.now) } else { follower.fileChanged() }
+        for (follower, position) in zip(followers, positions) {
+            if measured.shrank || position > measured.size { follower.end(.now) } else { follower.fileChanged() }
         }
     }
 }

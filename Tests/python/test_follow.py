@@ -50,9 +50,6 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-@pytest.mark.skip(reason="known defect, failed 2 runs in 4 on an idle machine: after back-to-back PATCH "
-                  "appends the follow stream's bytes can differ from the file's (issue 22 closing note); "
-                  "skipped until the follower/group-commit ordering is fixed")
 def test_patch_appends_arrive_in_order_within_100_ms(root: Path, start_mmapd):
     log = root / "app.log"
     log.write_bytes(b"old line\n")
