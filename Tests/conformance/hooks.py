@@ -4,7 +4,10 @@ Schemathesis knows neither the two PATCH envelope types nor NDJSON, so this file
 - `message/byterange` and `multipart/byteranges` bodies are sent as the generated text, UTF-8
   encoded; the multipart form gets the boundary `SEP` that the spec's example body uses;
 - `application/x-ndjson` answers are read as a list of JSON values, one per line, which is how
-  docs/openapi.yaml describes them (an array of `SearchStreamLine`).
+  docs/openapi.yaml describes them (an array of `SearchStreamLine`);
+- `follow=true` (files and searches) is sent as `follow=false`: a follow stream does not end
+  while its file stands still, so no answer would ever be complete for the checks to read.
+  Tests/python/test_follow*.py test the streams against the same server over real sockets.
 """
 
 import json
@@ -38,3 +41,13 @@ register_serializer(_multipart_byteranges, "multipart/byteranges")
 @schemathesis.deserializer("application/x-ndjson")
 def _ndjson(ctx, response):
     return [json.loads(line) for line in response.content.split(b"\n") if line.strip()]
+
+
+_FOLLOW_VALUES = {"true", "1"}
+
+
+@schemathesis.hook
+def before_call(ctx, case, kwargs):
+    follow = (case.query or {}).get("follow")
+    if follow is True or str(follow).lower() in _FOLLOW_VALUES:
+        case.query["follow"] = "false"
