@@ -19,7 +19,7 @@ import PackageDescription
 let fuzzTargets = [
     "FuzzRange", "FuzzContentRange", "FuzzConditional", "FuzzHTTPDate",
     "FuzzPatchBody", "FuzzQuery", "FuzzRequestTarget", "FuzzJSONText", "FuzzSignedLink", "FuzzGlob",
-    "FuzzAccept", "FuzzViewQuery",
+    "FuzzAccept", "FuzzViewQuery", "FuzzRequestLine", "FuzzMessageFraming",
 ]
 
 let package = Package(

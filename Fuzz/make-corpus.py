@@ -131,3 +131,15 @@ views = [("10-20", "lines=10-20"), ("7", "lines=-5&follow=true"), ("-", "follow=
          ("1-2-3", "q=x&cursor=00&hidden=true"), ("-0", "q=x&start=1"), ("+5", "length=1"), ("1,5", "follow=yes&lines=1-2")]
 write("FuzzViewQuery", [l.encode() + b"\0" + q.encode() for l, q in views])
 print("corpus written")
+
+# FuzzRequestLine: a request line without its line end, as libmicrohttpd receives it.
+lines = [b"GET /files/a.txt HTTP/1.1", b"GET /files/a.txt\0.secret HTTP/1.1", b"GE\0T /files/a.txt HTTP/1.1",
+         b"GET\0X  /files/a.txt HTTP/1.1", b"G(T / HTTP/1.1", b"GET   /files/a b.txt HTTP/1.1",
+         b"GET /files/a\xff.txt HTTP/1.1", b"PATCH /files/x?y=\0 HTTP/1.1", b"\x7f / HTTP/1.0"]
+write("FuzzRequestLine", lines)
+
+# FuzzMessageFraming: field lines separated by LF, each led by 0 (Content-Length) or 1 (Transfer-Encoding).
+framings = [b"\x0010", b"\x0010\n\x0010", b"\x0010, 10", b"\x0010\n\x0011", b"\x01chunked", b"\x00 5\n\x01chunked",
+            b"\x01identity", b"\x01gzip, chunked", b"\x01chunked, chunked", b"\x01 , chunked ,", b"\x00+5",
+            b"\x0018446744073709551616", b"\x00", b"\x01"]
+write("FuzzMessageFraming", framings)

@@ -9,6 +9,8 @@ import Synchronization
 /// nothing registered its timer is cancelled: an idle server spends no CPU on it.
 final class SearchWatchdog: Sendable {
     static let shared = SearchWatchdog()
+
+    private init() {}
     /// How often deadlines and clients are checked: the precision of the budget.
     static let period: Duration = .milliseconds(20)
     /// After the deadline, how long unbudgeted work (regenerating returned matches) may still
@@ -39,7 +41,10 @@ final class SearchWatchdog: Sendable {
                 let nanoseconds = Int(Self.period.components.attoseconds / 1_000_000_000)
                 timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds),
                                leeway: .milliseconds(2))
-                timer.setEventHandler { [weak self] in self?.tick() }
+                // Strong: the one instance lives as long as the process. A weak capture gave it a
+                // side table that LeakSanitizer reports as leaked (the object refers to it only
+                // through the encoded reference-count word).
+                timer.setEventHandler { self.tick() }
                 timer.resume()
                 state.timer = timer
             }

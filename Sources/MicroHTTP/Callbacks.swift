@@ -45,7 +45,7 @@ final class Callbacks: Sendable {
         let callbacks = from(context)
         callbacks.inFlight.add(1, ordering: .relaxed)
         callbacks.started.add(1, ordering: .relaxed)
-        let request = Request(target: uri.map { String(cString: $0) } ?? "")
+        let request = Request(target: uri)
         if let uri { dropArguments(uri) }
         request.connection = connection
         if let connection, let context = cmhd_connection_context(connection) {
@@ -78,7 +78,7 @@ final class Callbacks: Sendable {
         let callbacks = from(context)
         if !chunk.isEmpty, let watch = request.watch { callbacks.deadlines.bodyProgress(watch, received: request.bytesReceived) }
         if case .new = request.phase, let method, let url, let version,
-           let refusal = RequestLineCheck.refusal(method: method, url: url, version: version, target: request.target) {
+           let refusal = RequestLineCheck.refusal(method: method, url: url, version: version, targetByteCount: request.targetByteCount) {
             request.method = String(cString: method)
             // Answered at once, like a framing refusal: the connection closes after it.
             return callbacks.queue(.protocolRefusal(refusal), for: request, on: connection)

@@ -12,6 +12,9 @@ public final class Request: @unchecked Sendable {
     /// The request-target exactly as sent, before any decoding: confinement and query parsing
     /// work on it, so `%00` or `%2F` can never be lost or reinterpreted on the way.
     public let target: String
+    /// The target's length in bytes on the request line. Not `target.utf8.count`: decoding the
+    /// C string repairs invalid UTF-8, and each bad byte becomes three.
+    let targetByteCount: Int
     public internal(set) var method: String = ""
     /// When the request line arrived (CLOCK_MONOTONIC nanoseconds), for the access log's and the
     /// metrics' duration. A raw clock read: `ContinuousClock.now` and `Instant` arithmetic cost
@@ -66,8 +69,9 @@ public final class Request: @unchecked Sendable {
         case answered
     }
 
-    init(target: String) {
-        self.target = target
+    init(target: UnsafePointer<CChar>?) {
+        self.target = target.map { String(cString: $0) } ?? ""
+        targetByteCount = target.map { strlen($0) } ?? 0
         startNanoseconds = monotonicNanoseconds(CLOCK_MONOTONIC)
     }
 

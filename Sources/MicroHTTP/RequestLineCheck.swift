@@ -10,14 +10,15 @@ import HTTPSemantics
 /// `GET /files/a%00b` is refused by the target's own rules, but a raw `GET /files/a\0b` would
 /// read `/files/a`. The C strings cannot show such a NUL; the distances between them can, since
 /// they all point into the line as it arrived:
-/// - the target ran from `url` to the NUL just before `version`, so a target string shorter than
-///   that held a NUL;
+/// - the target ran from `url` to the NUL just before `version`, so a target (its bytes as the
+///   URI log callback saw them, before the query was cut and the path decoded) shorter than that
+///   held a NUL;
 /// - after the method's terminating NUL come only the spaces libmicrohttpd skipped before the
 ///   target, so anything else there was a hidden rest of the method.
 /// A method must also be a token (RFC 9110 §9.1): libmicrohttpd takes any bytes up to the space.
 enum RequestLineCheck {
     static func refusal(method: UnsafePointer<CChar>, url: UnsafePointer<CChar>, version: UnsafePointer<CChar>,
-                        target: String) -> ProblemDetails? {
+                        targetByteCount: Int) -> ProblemDetails? {
         let methodLength = strlen(method)
         let methodBytes = UnsafeRawBufferPointer(start: method, count: methodLength)
         guard methodLength > 0, methodBytes.allSatisfy(MediaType.isTokenCharacter) else {
@@ -31,7 +32,7 @@ enum RequestLineCheck {
             guard skipped.allSatisfy({ $0 == UInt8(ascii: " ") }) else {
                 return .badRequest("The request method contains a NUL byte.")
             }
-            guard version - 1 - url == target.utf8.count else {
+            guard version - 1 - url == targetByteCount else {
                 return .badRequest("The request target contains a NUL byte.")
             }
         }

@@ -104,6 +104,18 @@ import Testing
         #expect(outcome.response?.text.contains("\(part) contains a NUL byte") == true, "\(outcome.response?.text ?? "")")
     }
 
+    /// Found by FuzzRequestLine: the target's length was taken from its decoded string, in which
+    /// each byte that is not UTF-8 counts three, so such a target was refused as holding a NUL.
+    @Test("A target byte that is not UTF-8 is not mistaken for a NUL",
+          arguments: [[0xFF], [0xC3], [0xE2, 0x82], [0x80, 0x80, 0x80]] as [[UInt8]])
+    func invalidUTF8IsNotANUL(bytes: [UInt8]) throws {
+        let server = try Self.server()
+        let outcome = try Self.exchange(server, Array("GET /files/a".utf8) + bytes + Array(".txt HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        #expect(outcome.elapsed < Self.prompt)
+        #expect(outcome.status == 400 || outcome.status == 404, "\(String(describing: outcome.status))")
+        #expect(outcome.response?.text.contains("NUL") == false, "\(outcome.response?.text ?? "")")
+    }
+
     @Test("Malformed lines get a prompt 4xx or a close",
           arguments: ["GET /files/a.txt\r\nHost: x\r\n\r\n",              // no version
                       "GET\r\n\r\n",                                    // method alone

@@ -28,5 +28,7 @@ FUZZ_ENTRY(FuzzSignedLink)
 FUZZ_ENTRY(FuzzGlob)
 FUZZ_ENTRY(FuzzAccept)
 FUZZ_ENTRY(FuzzViewQuery)
+FUZZ_ENTRY(FuzzRequestLine)
+FUZZ_ENTRY(FuzzMessageFraming)
 
 int fuzz_main_linked(void) { return 1; }

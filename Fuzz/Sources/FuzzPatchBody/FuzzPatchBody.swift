@@ -5,7 +5,8 @@ import HTTPSemantics
 /// random current size. Invariants: every part's data lie inside the body, are non-empty and as
 /// long as its range; multipart parts appear in body order without sharing bytes, write disjoint
 /// file ranges and agree on the complete length; the plan is sorted, leaves no hole and ends at
-/// the announced length. Every refusal is a 400, 415 or 416.
+/// the announced length; a resize (`Content-Range: bytes */length`) takes no body and no parts.
+/// Every refusal is a 400, 415 or 416.
 ///
 /// Input: mode, current size, one header parameter up to NUL, then the body.
 /// Mode 0: raw form (the parameter is the Content-Range header); 1: message/byterange;
@@ -45,6 +46,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         return 0
     }
     invariant((try? PatchBody.parts(of: body, form: form)) == parts, "parts(of:) is not deterministic")
+    if case .resize(let length) = form {
+        invariant(parts.isEmpty && body.isEmpty, "a resize took a body")
+        invariant(length <= UInt64(Int64.max), "a resize beyond off_t")
+        return 0
+    }
     invariant(!parts.isEmpty, "no parts and no error")
 
     for part in parts {
@@ -68,6 +74,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
         let lengths = Set(parts.compactMap(\.completeLength))
         invariant(lengths.count <= 1, "parts disagree on the complete length")
+    case .resize:
+        return 0  // answered above
     }
 
     do {
