@@ -19,13 +19,11 @@ import Synchronization
 ///   byte and none was queued for it: the client is keeping up, so the server has stopped
 ///   sending. (Not at the first quiet scan: a slow disk read, or a network thread that a busy
 ///   machine did not schedule, may hold a send up for a moment.)
-/// - A pulled stream (`tail -f`, an NDJSON search) that may stay open for ever is cut the other
-///   way round: when, over its stall allowance, bytes waited in the socket all along and the
-///   client took fewer than `minimumBodyRate` bytes per second of them, the client has stopped
-///   reading, or reads a few bytes now and then to hold the stream (and a search's thread) open.
-///   A stream waiting for new bytes has nothing queued and is never cut; if its client closes the
-///   connection meanwhile, the stream is told (it is suspended, so libmicrohttpd would not notice
-///   until it next sends).
+/// - A pulled stream (`tail -f`) that may stay open for ever is cut the other way round: when for
+///   its stall allowance bytes wait in the socket and the client acknowledges none of them, the
+///   client has stopped reading. A stream waiting for new bytes has nothing queued and is never
+///   cut; if its client closes the connection meanwhile, the stream is told (it is suspended, so
+///   libmicrohttpd would not notice until it next sends).
 ///
 /// A connection whose client has closed its side while a head or body is still due is cut off at
 /// once (see `peerFinished`).
@@ -46,16 +44,11 @@ final class ConnectionDeadlines: Sendable {
         fileprivate let sendingFile = Atomic<Bool>(false)
         /// Sending a pulled stream: milliseconds its client may leave queued bytes untaken (0: not one).
         fileprivate let streamAllowance = Atomic<Int64>(0)
-        /// Bytes a pulled stream's client must take in each such allowance while bytes wait.
-        fileprivate let streamMinimumTaken = Atomic<Int64>(1)
-        /// Bytes the client had acknowledged when the current allowance began (streams only).
-        fileprivate let windowAcknowledged = Atomic<Int64>(0)
         /// Tells a pulled stream that its client has closed the connection: libmicrohttpd does not
         /// watch a suspended (waiting) stream's socket, so the scan does.
         fileprivate let departed = Mutex<(@Sendable () -> Void)?>(nil)
         /// Bytes the client had acknowledged at the previous scan (-1: not looked at yet), and
-        /// since when (monotonic ms) a file body has not moved with nothing queued, or a stream's
-        /// current allowance with bytes queued began (0: neither).
+        /// since when (monotonic ms) that has not moved with nothing queued (0: it moved).
         fileprivate let acknowledged = Atomic<Int64>(-1)
         fileprivate let quietSince = Atomic<Int64>(0)
         /// The connection's answer whose delivery is not known yet; the scan looks at it too.
@@ -199,9 +192,8 @@ final class ConnectionDeadlines: Sendable {
         watch.deadline.store(.max, ordering: .relaxed)
         watch.acknowledged.store(-1, ordering: .relaxed)
         watch.quietSince.store(0, ordering: .relaxed)
-        let milliseconds = max(1, stallAllowance.components.seconds * 1000 + stallAllowance.components.attoseconds / 1_000_000_000_000_000)
-        watch.streamMinimumTaken.store(max(1, minimumBodyRate * milliseconds / 1000), ordering: .relaxed)
-        watch.streamAllowance.store(milliseconds, ordering: .relaxed)
+        let milliseconds = stallAllowance.components.seconds * 1000 + stallAllowance.components.attoseconds / 1_000_000_000_000_000
+        watch.streamAllowance.store(max(1, milliseconds), ordering: .relaxed)
     }
 
     /// The request is over; the next head is due after the idle allowance plus the head timeout.
@@ -250,9 +242,9 @@ final class ConnectionDeadlines: Sendable {
     }
 
     /// A file body that stopped moving: no byte acknowledged and none waiting in the socket,
-    /// seen by consecutive scans spanning `stallAllowance`; or a pulled stream whose client does
-    /// not keep reading (``streamTooSlow(_:now:sent:queued:allowance:)``). Records what it saw for
-    /// the next scan.
+    /// seen by consecutive scans spanning `stallAllowance`; or a pulled stream whose client stopped
+    /// reading: no byte acknowledged while some wait, for the stream's allowance. Records what it
+    /// saw for the next scan.
     private static func sendStalled(_ watch: Watch, now: Int64) -> Bool {
         let streamAllowance = watch.streamAllowance.load(ordering: .relaxed)
         guard streamAllowance > 0 || watch.sendingFile.load(ordering: .relaxed) else { return false }
@@ -260,11 +252,8 @@ final class ConnectionDeadlines: Sendable {
         guard cposix_socket_send_progress(watch.fd, &progress) == 0 else { return false }
         let sent = Int64(clamping: progress.acknowledged)
         let before = watch.acknowledged.exchange(sent, ordering: .relaxed)
-        if streamAllowance > 0 {
-            return streamTooSlow(watch, now: now, sent: sent, queued: progress.queued > 0, allowance: streamAllowance)
-        }
-        // A file body stalls with nothing queued.
-        guard before == sent, progress.queued == 0 else {
+        // A file body stalls with nothing queued, a stream with bytes its client does not take.
+        guard before == sent, (progress.queued > 0) == (streamAllowance > 0) else {
             watch.quietSince.store(0, ordering: .relaxed)
             return false
         }
@@ -273,31 +262,7 @@ final class ConnectionDeadlines: Sendable {
             watch.quietSince.store(now, ordering: .relaxed)
             return false
         }
-        return now - since >= stallAllowance
-    }
-
-    /// A pulled stream is cut when, through one whole allowance with bytes waiting for the client
-    /// at every scan, the client took fewer than its minimum of them. An allowance it met starts
-    /// the next; a scan that finds nothing waiting ends it (the stream is waiting for data).
-    private static func streamTooSlow(_ watch: Watch, now: Int64, sent: Int64, queued: Bool, allowance: Int64) -> Bool {
-        guard queued else {
-            watch.quietSince.store(0, ordering: .relaxed)
-            return false
-        }
-        let since = watch.quietSince.load(ordering: .relaxed)
-        guard since != 0, now - since >= allowance else {
-            if since == 0 {
-                watch.quietSince.store(now, ordering: .relaxed)
-                watch.windowAcknowledged.store(sent, ordering: .relaxed)
-            }
-            return false
-        }
-        guard sent - watch.windowAcknowledged.load(ordering: .relaxed) >= watch.streamMinimumTaken.load(ordering: .relaxed) else {
-            return true
-        }
-        watch.quietSince.store(now, ordering: .relaxed)
-        watch.windowAcknowledged.store(sent, ordering: .relaxed)
-        return false
+        return now - since >= (streamAllowance > 0 ? streamAllowance : stallAllowance)
     }
 
     /// Milliseconds a file answer may stand still with its client caught up.

@@ -57,8 +57,7 @@ public struct Settings: Sendable {
     public var maxSearchStreams = 64
     /// How long a stream's producer waits for a reader that leaves the pipe full before the
     /// stream is cut: bounds the time a stalled reader holds a worker thread. A follow stream
-    /// whose client leaves bytes untaken this long is cut too, and so is any stream whose client
-    /// took fewer than `minBodyRate` bytes per second over this long while bytes waited.
+    /// whose client leaves bytes untaken this long is cut too.
     public var streamStallSeconds = 10
     /// Follow streams (`?follow=true`) open at once; a waiting one holds a connection, no thread.
     public var maxFollowers = 1000
@@ -124,7 +123,7 @@ public struct Settings: Sendable {
         integer("maxConnectionsPerIP", "open connections per client address (0 = no limit)", \.maxConnectionsPerIP, 0...1_000_000),
         integer("connectionTimeout", "seconds a connection may stay idle or stall", \.connectionTimeout, 1...86_400),
         integer("headerTimeout", "seconds a request head may take to arrive; also a body's grace", \.headerTimeout, 1...3600),
-        integer("minBodyRate", "bytes per second a request body must average after its grace, and a stream's reader must take while bytes wait", \.minBodyRate, 1...(1 << 30)),
+        integer("minBodyRate", "bytes per second a request body must average after its grace", \.minBodyRate, 1...(1 << 30)),
         integer("maxHeaderBytes", "bytes for the request line and headers per connection", \.maxHeaderBytes, 4096...(16 << 20)),
         integer("maxMappings", "cached file mappings at most", \.maxMappings, 0...60_000),
         integer("maxMappedBytes", "bytes of address space the cached mappings may cover", \.maxMappedBytes, 0...Int.max),

@@ -132,41 +132,6 @@ struct SearchCancellationTests {
         #expect(accepted == 200)
         withExtendedLifetime(stalled) {}
     }
-
-    /// A reader that takes a little now and then, never staying still for the stall time, held
-    /// its stream and the search's thread for as long as it liked. Now it must take at least
-    /// `--min-body-rate` bytes per second while bytes wait for it (8 MiB/s here, against this
-    /// reader's ~16 KiB per 100 ms), or the stream is cut and its slot is free again.
-    @Test func aTricklingReaderIsCutAndAFastOneIsNot() throws {
-        let server = try TestServer(
-            configure: {
-                $0.maxSearchStreams = 1
-                $0.streamStallSeconds = 1
-                $0.minBodyRate = 8 << 20
-                $0.searchTimeoutMilliseconds = 600_000
-            },
-            files: ["lines.txt": [UInt8](repeating: 0, count: 4_000_000).enumerated().map { $0.offset % 2 == 0 ? 0x61 : 0x0A }])
-        let stream = "/search/lines.txt?q=a&limit=100000000"
-        let trickler = try HTTPConnection(port: server.port, receiveBuffer: 16 << 10)
-        try trickler.sendRaw(Array("GET \(stream) HTTP/1.1\r\nHost: x\r\nAccept: application/x-ndjson\r\n\r\n".utf8))
-        var taken = 0
-        let deadline = ContinuousClock.now + .seconds(30)
-        var cut = false
-        while !cut, ContinuousClock.now < deadline {
-            let bytes = (try? trickler.readSome()) ?? []
-            cut = bytes.isEmpty
-            taken += bytes.count
-            usleep(100_000)  // the reader's pace, not a synchronisation
-        }
-        #expect(cut, "still streaming after 30 s and \(taken) bytes")
-        #expect(taken < 90_000_000, "the stream ran to its end (\(taken) bytes) instead of being cut")
-        // The slot is free, and a reader that keeps up gets the whole stream (one JSON line per
-        // match, then the summary) at the same minimum rate.
-        let whole = try HTTPConnection(port: server.port).send("GET", "/search/lines.txt?q=a&limit=30000",
-                                                                headers: [("Accept", "application/x-ndjson")])
-        #expect(whole.status == 200)
-        #expect(whole.text.split(separator: "\n").count == 30_001)
-    }
 }
 
 /// Percent-encodes everything but unreserved characters, for query values.
