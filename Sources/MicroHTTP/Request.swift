@@ -70,8 +70,10 @@ public final class Request: @unchecked Sendable {
     }
 
     init(target: UnsafePointer<CChar>?) {
-        self.target = target.map { String(cString: $0) } ?? ""
-        targetByteCount = target.map { strlen($0) } ?? 0
+        // One pass over the bytes: measured, then decoded (with the same repair as `cString:`).
+        let bytes = UnsafeRawBufferPointer(start: target, count: target.map { strlen($0) } ?? 0)
+        self.target = String(decoding: bytes, as: UTF8.self)
+        targetByteCount = bytes.count
         startNanoseconds = monotonicNanoseconds(CLOCK_MONOTONIC)
     }
 

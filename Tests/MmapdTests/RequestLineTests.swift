@@ -104,7 +104,7 @@ import Testing
         #expect(outcome.response?.text.contains("\(part) contains a NUL byte") == true, "\(outcome.response?.text ?? "")")
     }
 
-    /// Found by FuzzRequestLine: the target's length was taken from its decoded string, in which
+    /// Found while writing FuzzRequestLine: the target's length was taken from its decoded string, in which
     /// each byte that is not UTF-8 counts three, so such a target was refused as holding a NUL.
     @Test("A target byte that is not UTF-8 is not mistaken for a NUL",
           arguments: [[0xFF], [0xC3], [0xE2, 0x82], [0x80, 0x80, 0x80]] as [[UInt8]])
