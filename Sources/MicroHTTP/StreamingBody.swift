@@ -9,9 +9,10 @@ import Synchronization
 /// a network thread); an empty pipe makes the reader suspend the connection, and the next write
 /// resumes it. Suspend happens under the pipe's lock and a resume only after taking it, so a
 /// resume can never overtake its suspend. A client that goes away cancels the producer (and runs
-/// `onCancel`, so work the producer is in the middle of can stop too). A reader that leaves the
-/// pipe full for `stallTimeout` gets its stream cut (the connection closes): a stalled consumer
-/// never holds the producer's thread for longer than that per write.
+/// `onCancel`, so work the producer is in the middle of can stop too). A reader that holds the
+/// producer up must keep its `ReaderPace`, or its stream is cut (the connection closes): a
+/// stalled consumer, or one that takes a few bytes now and then, never holds the producer's
+/// thread for long.
 public final class StreamingBody: @unchecked Sendable {
     /// The connection pointer is only passed to libmicrohttpd's thread-safe suspend/resume.
     private struct State: @unchecked Sendable {
@@ -21,54 +22,97 @@ public final class StreamingBody: @unchecked Sendable {
         /// The producer gave up on a stalled reader: the connection is closed, not ended cleanly.
         var cut = false
         var suspendedReader: Suspension?
+        /// When the current pace window began: set when the producer first finds the pipe full,
+        /// and opened anew whenever one closes with the reader keeping up.
+        var windowStart: ContinuousClock.Instant?
+        /// Bytes the reader took since `windowStart`.
+        var takenInWindow = 0
+        /// How long the producer waited for space since `windowStart`.
+        var waitedInWindow = Duration.zero
         var connection: OpaquePointer?
         var suspensions: Suspensions?
     }
 
     private let state = Mutex(State())
     private let capacity: Int
-    private let stallTimeout: Duration?
+    private let pace: ReaderPace?
     private let onCancel: (@Sendable () -> Void)?
     /// Signalled whenever the reader takes bytes or the client goes away.
     private let space = DispatchSemaphore(value: 0)
 
-    public init(capacity: Int = 256 * 1024, stallTimeout: Duration? = nil, onCancel: (@Sendable () -> Void)? = nil) {
+    public init(capacity: Int = 256 * 1024, pace: ReaderPace? = nil, onCancel: (@Sendable () -> Void)? = nil) {
         self.capacity = capacity
-        self.stallTimeout = stallTimeout
+        self.pace = pace
         self.onCancel = onCancel
     }
 
-    /// Appends bytes, waiting while the pipe is full. Returns false once the client is gone: the
-    /// producer should stop.
+    /// Appends bytes, waiting while the pipe is full. Returns false once the client is gone or too
+    /// slow: the producer should stop.
     @discardableResult
     public func write(_ bytes: [UInt8]) -> Bool {
         while true {
             let (accepted, resume) = state.withLock { state -> (Bool?, Suspension?) in
                 if state.cancelled { return (false, nil) }
-                guard state.buffered.count < capacity else { return (nil, nil) }
+                guard state.buffered.count < capacity else {
+                    if state.windowStart == nil { Self.openWindow(&state, at: .now) }
+                    return (nil, nil)
+                }
                 state.buffered += bytes
                 return (true, Self.takeSuspended(&state))
             }
             resume?.resume()
             if let accepted { return accepted }
-            guard let stallTimeout else {
+            guard let pace else {
                 space.wait()
                 continue
             }
-            let nanoseconds = Int(stallTimeout.components.seconds) * 1_000_000_000
-                + Int(stallTimeout.components.attoseconds / 1_000_000_000)
-            if space.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .timedOut, cutIfStillFull() { return false }
+            if !waitKeepingPace(pace) {
+                cut()
+                return false
+            }
         }
     }
 
-    /// The reader took nothing for a whole stall timeout: drop what is buffered and close.
-    private func cutIfStillFull() -> Bool {
+    /// Waits for space, at most until the current pace window closes; false when, over a window
+    /// of `stallTimeout`, the producer spent at least half the time waiting for the reader and the
+    /// reader took less than `minimumRate` bytes a second. Windows run on the wall clock from the
+    /// moment the producer first finds the pipe full, so bytes the reader took while the producer
+    /// was busy count too. Emptiness of the pipe is no sign of a fast reader: libmicrohttpd
+    /// takes a whole block whenever the kernel's send buffer has room, so a trickling reader
+    /// empties a small pipe again and again while it holds the producer up most of the time.
+    private func waitKeepingPace(_ pace: ReaderPace) -> Bool {
+        let now = ContinuousClock.now
+        let closes = state.withLock { state -> ContinuousClock.Instant? in
+            let start = state.windowStart ?? now
+            let elapsed = now - start
+            guard elapsed >= pace.stallTimeout else { return start + pace.stallTimeout }
+            let heldUp = state.waitedInWindow * 2 >= elapsed
+            let slow = Double(state.takenInWindow) < Double(pace.minimumRate) * elapsed.seconds
+            if heldUp, slow { return nil }
+            Self.openWindow(&state, at: now)
+            return now + pace.stallTimeout
+        }
+        guard let closes else { return false }
+        let remaining = max(closes - now, .milliseconds(1))
+        _ = space.wait(timeout: .now() + .nanoseconds(Int(remaining.seconds * 1e9)))
+        let waited = ContinuousClock.now - now
+        state.withLock { $0.waitedInWindow += waited }
+        return true
+    }
+
+    private static func openWindow(_ state: inout State, at start: ContinuousClock.Instant) {
+        state.windowStart = start
+        state.takenInWindow = 0
+        state.waitedInWindow = .zero
+    }
+
+    /// The reader did not keep its pace: drop what is buffered and close.
+    private func cut() {
         state.withLock { state in
-            guard !state.cancelled, state.buffered.count >= capacity else { return state.cancelled }
+            guard !state.cancelled else { return }
             state.cancelled = true
             state.cut = true
             state.buffered = []
-            return true
         }
     }
 
@@ -111,6 +155,7 @@ public final class StreamingBody: @unchecked Sendable {
             let count = min(buffer.count, state.buffered.count)
             state.buffered.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: count) }
             state.buffered.removeFirst(count)
+            if state.windowStart != nil { state.takenInWindow += count }
             return count
         }
         if count > 0 { space.signal() }

@@ -54,7 +54,7 @@ struct FileFollows: Sendable {
             default:
                 start = size
             }
-            let body = PulledBody(source: stream, stallAllowance: followers.slots.stallTimeout)
+            let body = PulledBody(source: stream, stallAllowance: followers.slots.pace.stallTimeout)
             stream.start(followed, at: start) { [weak body] in body?.wake() }
             return Response(status: 200, headers: [
                 ("Content-Type", contentType), ("Cache-Control", "no-store"), ("Accept-Ranges", "none"),

@@ -98,7 +98,7 @@ struct FileSearches: Sendable {
         // connection is suspended (the JSON answer, a stream waiting for matches); a stream's
         // release by libmicrohttpd stops it too (SearchResultsNDJSON).
         let cancellation = SearchCancellation(isGone: request.departureProbe())
-        let stall = streams.stallTimeout
+        let pace = streams.pace
         return .deferred {
             withExtendedLifetime(region) {
                 let (bytes, search) = (UnsafeRawBufferPointer(rebasing: region.bytes[0..<size]), query)
@@ -108,7 +108,7 @@ struct FileSearches: Sendable {
                     let budget = SearchBudget(timeout: timeout, cancellation: cancellation)
                     if let slot {
                         return SearchResultsNDJSON.response(searcher: searcher, search: search, bytes: bytes, owner: region,
-                                                            budget: budget, stallTimeout: stall, slot: slot, metrics: metrics,
+                                                            budget: budget, pace: pace, slot: slot, metrics: metrics,
                                                             rendering: rendering, headers: versionHeaders)
                     }
                     let outcome = try searcher.search(search, in: bytes, budget: budget)

@@ -44,7 +44,7 @@ struct FollowSearches: Sendable {
                 followers.leave(stream, file: followed)
                 return Responses.problem(error, headers: error.status == 503 ? [("Retry-After", "1")] : [])
             }
-            let body = PulledBody(source: stream, stallAllowance: followers.slots.stallTimeout)
+            let body = PulledBody(source: stream, stallAllowance: followers.slots.pace.stallTimeout)
             stream.start(followed, at: start.offset, line: start.line) { [weak body] in body?.wake() }
             return Response(status: 200, headers: [
                 ("Content-Type", "application/x-ndjson"), ("Cache-Control", "no-store"), ("X-Accel-Buffering", "no"),

@@ -2,6 +2,7 @@ import Dispatch
 import Glibc
 import HTTPSemantics
 import MappedFiles
+import MicroHTTP
 import Synchronization
 
 /// Every follow stream of the server (`?follow=true` on /files and /search) and what wakes
@@ -28,9 +29,9 @@ final class Followers: Sendable {
     private let queue = DispatchQueue(label: "mmapd.followers")
     private let watcher: Mutex<FileWatcher?> = Mutex(nil)
 
-    init(root: FileRoot, limit: Int, stallTimeout: Duration) throws(SettingsError) {
+    init(root: FileRoot, limit: Int, pace: ReaderPace) throws(SettingsError) {
         self.root = root
-        slots = StreamSlots(limit: limit, stallTimeout: stallTimeout, refusal: .serviceUnavailable(
+        slots = StreamSlots(limit: limit, pace: pace, refusal: .serviceUnavailable(
             "\(limit) follow streams are open, the most this server allows (--max-followers); retry later."))
         do {
             let watcher = try FileWatcher(queue: queue) { [weak self] watches in self?.changed(watches) }

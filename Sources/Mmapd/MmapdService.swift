@@ -41,7 +41,8 @@ public final class MmapdService: Sendable {
             backgroundPriority: true,
             // A literal scan's helpers give the memory bandwidth back to clients.
             foregroundActivity: ForegroundActivity { [serverBox] in serverBox.server?.requestsStarted ?? 0 }))
-        let followers = try Followers(root: root, limit: settings.maxFollowers, stallTimeout: .seconds(settings.streamStallSeconds))
+        let pace = ReaderPace(stallTimeout: .seconds(settings.streamStallSeconds), minimumRate: settings.minStreamRate)
+        let followers = try Followers(root: root, limit: settings.maxFollowers, pace: pace)
         self.followers = followers
         let writableFiles = WritableFiles(root: root)
         let fileTurns = WriteQueue<FileKey>(), entryTurns = WriteQueue<PathKey>()
@@ -66,7 +67,7 @@ public final class MmapdService: Sendable {
                 pool: pool, searcher: searcher,
                 maxResults: settings.maxSearchResults, maxAnswerBytes: settings.maxSearchAnswerBytes, timeout: .milliseconds(settings.searchTimeoutMilliseconds),
                 metrics: metrics, generations: generations, maxFiles: settings.maxSearchFiles,
-                streams: .searches(limit: settings.maxSearchStreams, stallTimeout: .seconds(settings.streamStallSeconds)),
+                streams: .searches(limit: settings.maxSearchStreams, pace: pace),
                 follows: FollowSearches(followers: followers, searcher: searcher, indexes: lineIndexes,
                                         timeout: .milliseconds(settings.searchTimeoutMilliseconds))),
             viewer: ViewerPages(pool: pool, generations: generations), assets: PageAssets(),

@@ -13,11 +13,11 @@ enum SearchResultsNDJSON {
     /// `slot` is held until the producer is done. The client's departure (libmicrohttpd freeing the
     /// response) abandons the search at once, even inside one long regex call.
     static func response(searcher: Searcher, search: SearchRequest, bytes: UnsafeRawBufferPointer, owner: AnyObject,
-                         budget: SearchBudget, stallTimeout: Duration, slot: StreamSlots.Slot,
+                         budget: SearchBudget, pace: ReaderPace, slot: StreamSlots.Slot,
                          metrics: ServiceMetrics, rendering: MatchRendering = .plain,
                          headers: [(name: String, value: String)] = []) -> Response {
         let cancellation = budget.cancellation
-        let body = StreamingBody(stallTimeout: stallTimeout, onCancel: { cancellation?.abandon() })
+        let body = StreamingBody(pace: pace, onCancel: { cancellation?.abandon() })
         let source = Borrowed(bytes: bytes, owner: owner)
         producers.async {
             produce(into: body, searcher: searcher, search: search, source: source, budget: budget, metrics: metrics,

@@ -59,6 +59,12 @@ public struct Settings: Sendable {
     /// stream is cut: bounds the time a stalled reader holds a worker thread. A follow stream
     /// whose client leaves bytes untaken this long is cut too.
     public var streamStallSeconds = 10
+    /// Bytes a second a search stream's reader must average over a window of the stall time in
+    /// which the search spent at least half the time waiting for it: a reader that takes a
+    /// little now and then (never still for the stall time) would otherwise hold a worker thread
+    /// for as long as it liked. Low enough for a slow link (16 KiB/s is 128 kbit/s); a reader
+    /// faster than the search is never cut, since the search hardly waits for it.
+    public var minStreamRate = 16 * 1024
     /// Follow streams (`?follow=true`) open at once; a waiting one holds a connection, no thread.
     public var maxFollowers = 1000
     /// All cores; all but one retire as soon as another request arrives (docs/SEARCH.md).
@@ -152,6 +158,8 @@ public struct Settings: Sendable {
         integer("maxSearchStreams", "NDJSON search streams at once (503 above)", \.maxSearchStreams, 1...100_000),
         integer("streamStallSeconds", "seconds a search or follow stream may wait for a reader that does not read before it is cut",
                 \.streamStallSeconds, 1...3600),
+        integer("minStreamRate", "bytes per second a search stream's reader must average while the search waits for it, or it is cut",
+                \.minStreamRate, 1...(1 << 30)),
         integer("maxFollowers", "follow streams (?follow=true) open at once (503 above)", \.maxFollowers, 1...1_000_000),
         integer("literalSearchThreads", "threads one literal search (and line counting) may use", \.literalSearchThreads, 1...256),
         boolean("listings", "answer GET on a directory with a listing (HTML, or JSON by Accept or ?format=json)", \.listings),

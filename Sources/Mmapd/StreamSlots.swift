@@ -1,26 +1,29 @@
 import HTTPSemantics
+import MicroHTTP
 import Synchronization
 
 /// Long-lived streams of one kind open at once, bounded by a limit (503 above it): NDJSON search
-/// streams (`--max-search-streams`; each holds a worker thread while it scans and, against a
-/// reader that stops reading, at most `--stream-stall-seconds` per write before it is cut) and
-/// follow streams (`--max-followers`; each holds a connection and, while it waits, no thread).
+/// streams (`--max-search-streams`; each holds a worker thread while it scans, and is cut when its
+/// reader holds the scan up without keeping `pace`: taking nothing for `--stream-stall-seconds`,
+/// or less than `--min-stream-rate` bytes a second) and follow streams (`--max-followers`; each
+/// holds a connection and, while it waits, no thread; cut when bytes wait untaken for the stall
+/// time).
 final class StreamSlots: Sendable {
     let limit: Int
-    let stallTimeout: Duration
+    let pace: ReaderPace
     /// The 503's problem when every slot is taken.
     let refusal: ProblemDetails
     private let active = Atomic<Int>(0)
 
-    init(limit: Int, stallTimeout: Duration, refusal: ProblemDetails) {
+    init(limit: Int, pace: ReaderPace, refusal: ProblemDetails) {
         self.limit = limit
-        self.stallTimeout = stallTimeout
+        self.pace = pace
         self.refusal = refusal
     }
 
     /// The NDJSON search streams' slots.
-    static func searches(limit: Int, stallTimeout: Duration) -> StreamSlots {
-        StreamSlots(limit: limit, stallTimeout: stallTimeout, refusal: .serviceUnavailable(
+    static func searches(limit: Int, pace: ReaderPace) -> StreamSlots {
+        StreamSlots(limit: limit, pace: pace, refusal: .serviceUnavailable(
             "\(limit) search streams are running, the most this server allows; retry shortly or ask for a JSON answer."))
     }
 

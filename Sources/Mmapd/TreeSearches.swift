@@ -46,7 +46,7 @@ struct TreeSearches: Sendable {
         let files = TreeFileSearch(searcher: searcher, pool: pool, template: template, rendering: rendering,
                                    binary: parameters.binary, budget: SearchBudget(timeout: timeout, cancellation: cancellation))
         let run = Preparation(pool: pool, directory: directory, parameters: parameters, files: files, maxFiles: searches.maxFiles,
-                              metrics: metrics, slot: slot, stallTimeout: searches.streams.stallTimeout)
+                              metrics: metrics, slot: slot, pace: searches.streams.pace)
         return .deferred {
             ndjson ? run.streamed() : run.answered()
         }
@@ -61,7 +61,7 @@ struct TreeSearches: Sendable {
         let maxFiles: Int
         let metrics: ServiceMetrics
         let slot: StreamSlots.Slot?
-        let stallTimeout: Duration
+        let pace: ReaderPace
 
         var shownPath: String { directory.string.isEmpty ? "/" : directory.string + "/" }
 
@@ -100,7 +100,7 @@ struct TreeSearches: Sendable {
         /// The NDJSON answer: match lines as files are merged, then the summary line.
         func streamed() -> Response {
             let cancellation = files.budget.cancellation
-            let body = StreamingBody(stallTimeout: stallTimeout, onCancel: { cancellation?.abandon() })
+            let body = StreamingBody(pace: pace, onCancel: { cancellation?.abandon() })
             let search: TreeSearchRun
             do {
                 search = try run(sink: { rendered, count in

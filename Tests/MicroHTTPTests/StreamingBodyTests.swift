@@ -1,4 +1,5 @@
 import Dispatch
+import Glibc
 import MicroHTTP
 import Synchronization
 import Testing
@@ -60,7 +61,7 @@ extension MicroHTTPSuites {
         let stopped = DispatchSemaphore(value: 0)
         let cut = Atomic<Bool>(false)
         let server = try startServer { _ in
-            let body = StreamingBody(capacity: 4096, stallTimeout: .milliseconds(300))
+            let body = StreamingBody(capacity: 4096, pace: ReaderPace(stallTimeout: .milliseconds(300), minimumRate: 1))
             onOwnThread {
                 let chunk = [UInt8](repeating: 0x61, count: 64 * 1024)
                 while body.write(chunk) {}
@@ -76,6 +77,50 @@ extension MicroHTTPSuites {
         let wasCut = cut.load(ordering: .relaxed)
         #expect(wasCut)
         withExtendedLifetime(connection) {}
+        server.shutdown(grace: .seconds(1))
+    }
+
+    /// A reader that takes up to 64 KiB every 20 ms (at most ~3 MB/s) keeps libmicrohttpd
+    /// pulling from the pipe in every window, so a rule that only cuts a reader that takes
+    /// nothing never cuts it, and it held the producer for as long as it liked. Against a pace of
+    /// 8 MiB/s it is cut: the producer stops while the reader is still reading (what the kernel
+    /// had queued keeps arriving after the cut, so the end of the stream is no signal). A reader
+    /// that takes everything as fast as it comes gets the whole body at the same pace.
+    @Test(arguments: [false, true])
+    func aReaderBelowThePaceIsCut(keepsUp: Bool) throws {
+        let chunk = [UInt8](repeating: 0x61, count: 64 * 1024)
+        let total = keepsUp ? 256 : 4096  // chunks: 16 MiB read at once, or 256 MiB at a trickle
+        let cut = Atomic<Bool>(false)
+        let stopped = DispatchSemaphore(value: 0)
+        let server = try startServer { _ in
+            let body = StreamingBody(capacity: 4096, pace: ReaderPace(stallTimeout: .seconds(1), minimumRate: 8 << 20))
+            onOwnThread {
+                var sent = 0
+                while sent < total, body.write(chunk) { sent += 1 }
+                cut.store(body.wasCut, ordering: .relaxed)
+                body.finish()
+                stopped.signal()
+            }
+            return .respond(Response(status: 200, body: .stream(body)))
+        }
+        if keepsUp {
+            let response = try HTTPConnection(port: server.port).send("GET", "/whole")
+            #expect(response.body.count == total * chunk.count)
+            #expect(stopped.arrived())
+        } else {
+            let connection = try HTTPConnection(port: server.port, receiveBuffer: 64 << 10)
+            try connection.sendRaw(Array("GET /trickle HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
+            var producerStopped = false
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !producerStopped, ContinuousClock.now < deadline {
+                #expect(try !connection.readSome().isEmpty, "the stream ended before the producer stopped")
+                usleep(20_000)  // the reader's pace, not a synchronisation
+                producerStopped = stopped.wait(timeout: .now()) == .success
+            }
+            #expect(producerStopped, "the producer still wrote for the trickling reader after 10 s")
+            withExtendedLifetime(connection) {}
+        }
+        #expect(cut.load(ordering: .relaxed) == !keepsUp)
         server.shutdown(grace: .seconds(1))
     }
 }

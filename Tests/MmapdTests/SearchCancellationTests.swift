@@ -132,6 +132,53 @@ struct SearchCancellationTests {
         #expect(accepted == 200)
         withExtendedLifetime(stalled) {}
     }
+
+    /// A reader that takes a little now and then, never staying still for the stall time, held
+    /// its stream's slot and the search's thread for as long as it liked. While the search waits
+    /// for it, a reader must take `--min-stream-rate` bytes a second (2 MiB/s here, against this
+    /// reader's ~160 KB/s), or the stream is cut and its slot is free again, which the next
+    /// stream sees as a 200 instead of a 503 while the trickler is still reading (what the kernel
+    /// had already queued for it keeps arriving after the cut, so its end of stream is no signal).
+    /// A reader that keeps up is not cut. Over loopback the kernel wakes libmicrohttpd only when
+    /// a third of its (autotuned, megabytes) send buffer is free, so this reader also leaves whole
+    /// windows empty and a rule that cut only empty windows would pass here too; the rate rule
+    /// itself is shown by `StreamingBodyTests.aReaderBelowThePaceIsCut`, whose reader takes bytes
+    /// in every window.
+    @Test func aTricklingReaderIsCutAndAFastOneIsNot() throws {
+        let server = try TestServer(
+            configure: {
+                $0.maxSearchStreams = 1
+                $0.streamStallSeconds = 1
+                $0.minStreamRate = 2 << 20
+                $0.searchTimeoutMilliseconds = 600_000
+            },
+            files: ["lines.txt": [UInt8](repeating: 0, count: 4_000_000).enumerated().map { $0.offset % 2 == 0 ? 0x61 : 0x0A }])
+        let stream = "/search/lines.txt?q=a&limit=100000000"
+        let trickler = try HTTPConnection(port: server.port, receiveBuffer: 16 << 10)
+        try trickler.sendRaw(Array("GET \(stream) HTTP/1.1\r\nHost: x\r\nAccept: application/x-ndjson\r\n\r\n".utf8))
+        #expect(try !trickler.readSome().isEmpty)  // the stream began
+        var accepted = 503
+        var rounds = 0
+        let deadline = ContinuousClock.now + .seconds(15)
+        while accepted == 503, ContinuousClock.now < deadline {
+            let bytes = try trickler.readSome()
+            #expect(!bytes.isEmpty, "the trickler's stream ended before the slot was free")
+            usleep(100_000)  // the reader's pace, not a synchronisation
+            rounds += 1
+            if rounds % 5 == 0 {
+                accepted = try HTTPConnection(port: server.port).send("GET", "/search/lines.txt?q=a&limit=1",
+                                                                      headers: [("Accept", "application/x-ndjson")]).status
+            }
+        }
+        #expect(accepted == 200, "the trickler still held the only stream slot after 15 s")
+        withExtendedLifetime(trickler) {}
+        // A reader that keeps up gets the whole stream (one JSON line per match, then the
+        // summary) under the same pace.
+        let whole = try HTTPConnection(port: server.port).send("GET", "/search/lines.txt?q=a&limit=30000",
+                                                                headers: [("Accept", "application/x-ndjson")])
+        #expect(whole.status == 200)
+        #expect(whole.text.split(separator: "\n").count == 30_001)
+    }
 }
 
 /// Percent-encodes everything but unreserved characters, for query values.
