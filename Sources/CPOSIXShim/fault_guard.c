@@ -54,6 +54,22 @@ int cposix_fault_guard_call(void (*body)(void *context), void *context) {
     return 0;
 }
 
+struct cposix_copy {
+    void *destination;
+    const void *source;
+    size_t count;
+};
+
+static void cposix_copy_body(void *context) {
+    struct cposix_copy *copy = context;
+    memcpy(copy->destination, copy->source, copy->count);
+}
+
+int cposix_guarded_copy(void *destination, const void *source, size_t count) {
+    struct cposix_copy copy = {destination, source, count};
+    return cposix_fault_guard_call(cposix_copy_body, &copy);
+}
+
 /* ---- Interruptible calls ------------------------------------------------------------------- */
 
 /* The interrupt frame of the call the thread is in, if any. initial-exec TLS, as above. */

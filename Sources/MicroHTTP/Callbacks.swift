@@ -23,12 +23,16 @@ final class Callbacks: Sendable {
     let leases = LeaseTracker()
     let suspensions = Suspensions()
     let deadlines: ConnectionDeadlines
+    /// TLS: bodies in borrowed memory are copied out under the fault guard (`GuardedCopyReader`)
+    /// instead of being read by GnuTLS outside it.
+    let guardsBorrowedBodies: Bool
     /// Deferred work (searches) runs here, never on a network thread.
     private let workQueue = DispatchQueue(label: "mmapd.deferred", attributes: .concurrent)
 
     init(handler: any RequestHandler, log: @escaping @Sendable (String) -> Void, drainBodyLimit: UInt64,
-         deadlines: ConnectionDeadlines) {
+         deadlines: ConnectionDeadlines, guardsBorrowedBodies: Bool) {
         self.handler = handler
+        self.guardsBorrowedBodies = guardsBorrowedBodies
         self.deadlines = deadlines
         self.log = log
         self.drainBodyLimit = drainBodyLimit
@@ -299,11 +303,12 @@ final class Callbacks: Sendable {
     private func queue(_ response: Response, for request: Request, on connection: OpaquePointer) -> MHD_Result {
         let response = handler.decorate(response, for: request)
         let result: MHD_Result
-        if case .prepared(let prepared, let owner) = response.body, response.headers.isEmpty, response.shared == nil {
+        if case .prepared(let prepared, let owner) = response.body, response.headers.isEmpty, response.shared == nil,
+           !guardsBorrowedBodies || prepared.sendsNoBody(for: request.method) {
             hold(owner, for: request)
             result = MHD_queue_response(connection, UInt32(response.status), prepared.pointer)
         } else {
-            guard let made = MHDResponse.make(response) else { return .NO }
+            guard let made = MHDResponse.make(response, guarded: guardsBorrowedBodies) else { return .NO }
             defer { MHD_destroy_response(made) }
             switch response.body {
             case .stream(let body): body.attach(connection, suspensions: suspensions)

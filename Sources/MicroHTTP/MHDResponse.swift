@@ -2,19 +2,24 @@ import CMicroHTTPD
 import Glibc
 import Synchronization
 
-/// Builds libmicrohttpd responses from `Response` values without copying borrowed memory.
+/// Builds libmicrohttpd responses from `Response` values without copying borrowed memory, or,
+/// with `guarded` (TLS), copying it block by block under the fault guard (`GuardedCopyReader`).
 ///
 /// The owner of a `.borrowed`, `.pieces` or `.prepared` body is not retained by the response: the
 /// caller holds it until the request's completion callback (`Request.holding`), after which
 /// libmicrohttpd no longer reads the body.
 enum MHDResponse {
-    static func make(_ response: Response) -> OpaquePointer? {
+    static func make(_ response: Response, guarded: Bool) -> OpaquePointer? {
         let made: OpaquePointer?
         switch response.body {
         case .prepared(let prepared, let owner):
             var plain = prepared.described(owner: owner, extraHeaders: response.headers)
             plain.shared = response.shared
-            return make(plain)
+            return make(plain, guarded: guarded)
+        case .borrowed(let buffer, _) where guarded:
+            made = makeGuarded(GuardedCopyReader(pieces: [.borrowed(buffer)]))
+        case .pieces(let pieces, _) where guarded:
+            made = makeGuarded(GuardedCopyReader(pieces: pieces))
         case .empty, .bytes([]):
             made = MHD_create_response_from_buffer(0, nil, .RESPMEM_PERSISTENT)
         case .bytes(let bytes):
@@ -60,6 +65,18 @@ enum MHDResponse {
                 value.withCString { value in _ = MHD_add_response_header(response, name, value) }
             }
         }
+    }
+
+    private static func makeGuarded(_ reader: GuardedCopyReader) -> OpaquePointer? {
+        let context = retain(reader)
+        let made = MHD_create_response_from_callback(UInt64(reader.count), reader.blockSize, readGuarded, context, releaseOwner)
+        if made == nil { releaseOwner(context) }
+        return made
+    }
+
+    private static let readGuarded: MHD_ContentReaderCallback = { context, position, buffer, capacity in
+        let reader = Unmanaged<GuardedCopyReader>.fromOpaque(context!).takeUnretainedValue()
+        return reader.read(at: Int(position), into: UnsafeMutableRawBufferPointer(start: buffer, count: capacity))
     }
 
     private static let readStream: MHD_ContentReaderCallback = { context, _, buffer, capacity in

@@ -26,6 +26,11 @@ public final class PreparedResponse: @unchecked Sendable {
 
     deinit { MHD_destroy_response(pointer) }
 
+    /// Whether libmicrohttpd sends none of the body: to a HEAD, in a 304, or when there is none.
+    func sendsNoBody(for method: String) -> Bool {
+        body.isEmpty || status == 304 || method == "HEAD"
+    }
+
     /// The same answer as a plain description, to build afresh when a request adds headers.
     func described(owner: AnyObject, extraHeaders: [(name: String, value: String)]) -> Response {
         Response(status: status, headers: headers + extraHeaders,

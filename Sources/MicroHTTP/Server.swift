@@ -18,7 +18,8 @@ public final class Server: Sendable {
         let deadlines = ConnectionDeadlines(
             headerTimeoutSeconds: options.headerTimeoutSeconds, idleTimeoutSeconds: options.connectionTimeoutSeconds,
             minimumBodyRate: options.minimumBodyRate, delivered: { handler.delivered($0) })
-        let callbacks = Callbacks(handler: handler, log: log, drainBodyLimit: options.drainBodyLimit, deadlines: deadlines)
+        let callbacks = Callbacks(handler: handler, log: log, drainBodyLimit: options.drainBodyLimit, deadlines: deadlines,
+                                  guardsBorrowedBodies: options.tls != nil)
         let context = Unmanaged.passUnretained(callbacks).toOpaque()
         var error = [CChar](repeating: 0, count: 256)
         let logTarget = UnsafeMutablePointer<cmhd_log_target>.allocate(capacity: 1)

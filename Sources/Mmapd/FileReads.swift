@@ -12,24 +12,18 @@ struct FileReads: Sendable {
     let generations: WriteGenerations
     let answers: WholeFileAnswers
     let maxRanges: Int
-    /// Bodies of at least this many bytes go out from a descriptor (sendfile(2), or libmicrohttpd's
-    /// pread under TLS), smaller ones from the mapping; nil: every body from the mapping. See
-    /// ``descriptorThreshold(configured:tls:)``.
+    /// Bodies of at least this many bytes go out with sendfile(2), smaller ones from the mapping;
+    /// nil: every body from the mapping. See ``descriptorThreshold(configured:tls:)``.
     let sendfileThreshold: UInt64?
-
-    /// The largest descriptor threshold with TLS: GnuTLS encrypts a body from a mapping by reading
-    /// it in user space on a network thread, where a truncated file is a SIGBUS outside any guard,
-    /// so large TLS bodies are read from a descriptor as they were before the threshold was a
-    /// setting. (Without TLS the kernel copies from the mapping and a truncation is an EFAULT.)
-    static let tlsDescriptorThreshold = 1 << 20
 
     /// The threshold in effect for `--sendfile-threshold` (0: never) with or without TLS.
     /// Benchmarks/README.md, "Body strategy", has the measurements behind the default of 0 (the
-    /// mapping was faster at every size) and how to check them on another machine.
+    /// mapping was faster at every size) and how to check them on another machine. With TLS there
+    /// is no sendfile: libmicrohttpd would read the descriptor 4 KiB per call, and every body is
+    /// copied from the mapping under the fault guard instead (MicroHTTP's `GuardedCopyReader`).
     static func descriptorThreshold(configured: Int, tls: Bool) -> UInt64? {
-        let plain = configured > 0 ? configured : nil
-        guard tls else { return plain.map(UInt64.init) }
-        return UInt64(min(plain ?? Int.max, tlsDescriptorThreshold))
+        guard !tls, configured > 0 else { return nil }
+        return UInt64(configured)
     }
 
     func respond(to request: Request, file: FileTarget) -> Response {

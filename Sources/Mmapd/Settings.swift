@@ -39,7 +39,7 @@ public struct Settings: Sendable {
     public var maxRanges = 256
     /// Bodies this large or larger go out with sendfile(2), smaller ones from the mapping; 0 (the
     /// default): all from the mapping, which measured faster on libmicrohttpd 0.9.75
-    /// (Benchmarks/README.md, "Body strategy"). With TLS at most 1 MiB (`FileReads`).
+    /// (Benchmarks/README.md, "Body strategy"). Ignored with TLS (`FileReads`).
     public var sendfileThreshold = 0
     public var maxBodyBytes = 1 << 30
     /// Permissions of files PUT creates (umask not applied); a replaced file keeps its own.
@@ -136,7 +136,7 @@ public struct Settings: Sendable {
         integer("revalidateMilliseconds", "how long a cached file's stat stays good (0: stat on every request)",
                 \.revalidateMilliseconds, 0...86_400_000),
         integer("maxRanges", "ranges per request after merging; more serves the whole file", \.maxRanges, 1...10_000),
-        integer("sendfileThreshold", "bytes from which a body is sent with sendfile(2) instead of from the mapping (0: never; with TLS at most 1 MiB)",
+        integer("sendfileThreshold", "bytes from which a body is sent with sendfile(2) instead of from the mapping (0: never; ignored with TLS)",
                 \.sendfileThreshold, 0...Int.max),
         integer("maxBodyBytes", "largest PATCH or PUT body (and most a resize grows a file)", \.maxBodyBytes, 0...Int.max),
         Option(key: "newFileMode", help: "permissions, in octal, of files PUT creates (a replaced file keeps its own)") {

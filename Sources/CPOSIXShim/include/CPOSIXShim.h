@@ -95,6 +95,9 @@ int cposix_stop_signals_wait(void);
  */
 int cposix_fault_guard_install(void);
 int cposix_fault_guard_call(void (*body)(void *context), void *context);
+/* memcpy under the guard, for callers that cannot build a closure cheaply (a content reader on a
+   network thread): 0, or -1 when the source's pages are gone (the copy is then partial). */
+int cposix_guarded_copy(void *destination, const void *source, size_t count);
 
 /* ---- Interruptible calls ------------------------------------------------------------------- */
 
