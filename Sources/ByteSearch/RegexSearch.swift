@@ -15,9 +15,8 @@ import Synchronization
 //
 // Matching runs with `PCRE2_USE_OFFSET_LIMIT`: a call may only start matches below the end of its
 // block or chunk, while the subject still runs to the end of the window (so matches may end past
-// it, and lookaheads see past it). Measured on the 140 MB corpus, blocks and the offset limit cost
-// 5–15% against a bare `pcre2_jit_match` loop (`the`: 3.4 vs 3.7 GB/s, `def \w+\(`: 3.9 vs 4.8,
-// `\b[a-zA-Z]{5}\b`: 0.22 vs 0.19).
+// it, and lookaheads see past it). Blocks and the offset limit cost a little against a bare
+// `pcre2_jit_match` loop; the figures are in Benchmarks/README.md, "Profiles behind the code".
 
 /// Compile flags that distinguish cache entries.
 struct PatternKey: Hashable, Sendable {

@@ -29,7 +29,7 @@ public struct ContentRange: Sendable, Hashable {
     }
 
     /// The field value to send. Written digit by digit into one buffer: interpolating three
-    /// numbers was 2% of a 1 KiB range request.
+    /// numbers showed in a range request's profile (Benchmarks/README.md, "Profiles behind the code").
     public var headerValue: String {
         // "bytes " + 20 digits + "-" + 20 digits + "/" + 20 digits.
         String(unsafeUninitializedCapacity: 69) { buffer in

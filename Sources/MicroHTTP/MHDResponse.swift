@@ -58,7 +58,7 @@ enum MHDResponse {
     }
 
     /// Explicit `withCString`: the implicit String-to-pointer conversion of two arguments went
-    /// through `utf8CString`, two heap arrays per header (profiled: 1.7% of a range GET).
+    /// through `utf8CString`, two heap arrays per header, visible in a range GET's profile.
     static func addHeaders(_ headers: [(name: String, value: String)], to response: OpaquePointer) {
         for (name, value) in headers {
             name.withCString { name in
