@@ -88,8 +88,9 @@ TSAN_ENV := TSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/tsan.supp:halt_on_error=0:e
 # The SIGBUS then often happens inside TSan's own memchr/memcpy interceptors, and the guard
 # cannot jump out of the sanitizer runtime: the process dies with SIGBUS. (They pass under ASan
 # and without a sanitizer.)
-# (With TLS, the guarded copy of a body is such a memcpy: aFileTruncatedMidDownloadEndsTheDownload.)
-TSAN_SKIP := SearchCancellationTests|ByteSearchTests\.CancellationTests|ByteSearchTests\.FaultTests|MmapdTests\.FaultTests/truncation|aFileTruncatedUnderAnUpload|replacedTruncatedAndGrown|truncationIsRemapped|readingATruncatedMapping|truncationDuringASearch|aFileTruncatedMidDownloadEndsTheDownload
+# (With TLS, the guarded copy of a body is such a memcpy: aFileTruncatedMidDownloadEndsTheDownload;
+# resizeUnderDownloadsAndSearches shrinks files under searches.)
+TSAN_SKIP := SearchCancellationTests|ByteSearchTests\.CancellationTests|ByteSearchTests\.FaultTests|MmapdTests\.FaultTests/truncation|aFileTruncatedUnderAnUpload|replacedTruncatedAndGrown|truncationIsRemapped|readingATruncatedMapping|truncationDuringASearch|aFileTruncatedMidDownloadEndsTheDownload|resizeUnderDownloadsAndSearches
 
 .PHONY: fuzz sanitize sanitize-address sanitize-thread load
 
