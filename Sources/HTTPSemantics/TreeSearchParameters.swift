@@ -33,10 +33,12 @@ public struct TreeSearchParameters: Sendable {
     ///   - maximumLimit: The largest `limit` accepted (as for one file).
     ///   - maximumPatternBytes: The longest `glob`/`exclude` pattern (the server's pattern limit);
     ///     their number is bounded by the request head's size.
-    /// - Throws: 400 naming the first offending parameter: a window parameter, a bad glob, a bad
+    /// - Throws: 400 naming the first offending parameter: a window parameter or `follow`, a bad glob, a bad
     ///   `binary` or `hidden`, or a cursor this search did not make.
     public init(_ query: QueryParameters, directory: String, maximumLimit: Int, maximumPatternBytes: Int) throws(ProblemDetails) {
-        for name in ["start", "end", "reverse"] where query.contains(name) {
+        // `follow` too: a tree search does not follow, and a follow search's limit is unbounded, so
+        // accepting it let a tree search run with no limit at all (found by FuzzViewQuery).
+        for name in ["start", "end", "reverse", "follow"] where query.contains(name) {
             throw .badRequest("The query parameter '\(name)' applies to the search of one file, not to a tree search.")
         }
         search = try SearchParameters(query, maximumLimit: maximumLimit)

@@ -114,7 +114,7 @@ struct TreeSearchParametersTests {
     @Test("refusals", arguments: [
         "q=x&start=0", "q=x&end=5", "q=x&reverse=false", "q=x&binary=maybe", "q=x&binary=", "q=x&hidden=2",
         "q=x&glob=[", "q=x&exclude=", "q=x&glob=aaaaaaaaaaaaaaaaa", "q=x&cursor=", "q=x&cursor=00", "q=x&before=101",
-        "q=x&after=-1", "q=x&limit=1001", "q=", "regex=true",
+        "q=x&after=-1", "q=x&limit=1001", "q=", "regex=true", "q=x&follow=true", "q=x&follow=true&limit=1000000",
     ])
     func refusals(raw: String) {
         #expect(problem { () throws(ProblemDetails) in try parse(raw) }?.status == 400)

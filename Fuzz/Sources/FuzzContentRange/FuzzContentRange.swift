@@ -32,6 +32,11 @@ private func parse(_ value: String) {
     // The same value as a PATCH's Content-Range header (form 1).
     do {
         let form = try PatchForm(contentType: nil, contentRange: value)
+        if case .resize(let length) = form {
+            // `bytes */N` with no body is a resize (docs/PATCH.md), the one form without a range.
+            invariant(parsed?.range == nil && parsed?.completeLength == length, "a resize from a value with a range")
+            return
+        }
         guard case .contentRange(let start, let length, let complete) = form else {
             fatalError("invariant violated: a Content-Range header selected \(form)")
         }
