@@ -30,8 +30,8 @@ public struct Settings: Sendable {
     public var headerTimeout = 10
     public var minBodyRate = 1024
     /// libmicrohttpd zeroes this much per request when it reuses a connection's memory pool, so it
-    /// is a per-request cost as well as a bound (at 64 KiB the memset dominated a 4 KiB GET's
-    /// profile: Benchmarks/README.md, "Profiles behind the code").
+    /// is a per-request cost as well as a bound (at 64 KiB the memset was a large share of a 4 KiB
+    /// GET: Benchmarks/README.md, "Profiles behind the code").
     public var maxHeaderBytes = 16 * 1024
     public var maxMappings = 1024
     public var maxMappedBytes = 64 << 30
