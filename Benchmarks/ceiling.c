@@ -11,6 +11,10 @@
  * internal thread per core, MHD_USE_TURBO, the same per-connection memory.
  *
  * usage: ceiling ROOT PORT THREADS MEMORY_LIMIT FILE...   (serves ROOT/FILE as /files/FILE)
+ *
+ * With CEILING_TLS_CERT and CEILING_TLS_KEY (PEM files) in the environment it serves HTTPS through
+ * libmicrohttpd's GnuTLS, with CEILING_TLS_PRIORITIES (default: mmapd's --tls-priorities
+ * default), for the TLS section of the bench: what libmicrohttpd's own TLS path reaches.
  */
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -104,6 +108,20 @@ static enum MHD_Result answer(void *context, struct MHD_Connection *connection, 
   return queued;
 }
 
+/* A whole PEM file as a string, or NULL. */
+static char *read_text(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return NULL;
+  char *text = calloc(1, 1 << 16);
+  size_t length = text ? fread(text, 1, (1 << 16) - 1, f) : 0;
+  fclose(f);
+  if (text != NULL && length == 0) {
+    free(text);
+    return NULL;
+  }
+  return text;
+}
+
 int main(int argc, char **argv) {
   if (argc < 6) {
     fprintf(stderr, "usage: %s ROOT PORT THREADS MEMORY_LIMIT FILE...\n", argv[0]);
@@ -123,10 +141,27 @@ int main(int argc, char **argv) {
   sigaddset(&stop, SIGTERM);
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, NULL);
+  const char *cert_file = getenv("CEILING_TLS_CERT"), *key_file = getenv("CEILING_TLS_KEY");
+  const char *priorities = getenv("CEILING_TLS_PRIORITIES");
+  if (priorities == NULL)
+    priorities = "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
+                 "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE";
+  char *cert = NULL, *key = NULL;
+  if (cert_file != NULL || key_file != NULL) {
+    cert = cert_file ? read_text(cert_file) : NULL;
+    key = key_file ? read_text(key_file) : NULL;
+    if (cert == NULL || key == NULL) {
+      fprintf(stderr, "ceiling: cannot read CEILING_TLS_CERT and CEILING_TLS_KEY\n");
+      return 1;
+    }
+  }
+  const unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ERROR_LOG | (cert ? MHD_USE_TLS : 0);
+  /* Without TLS the certificate options are left out: MHD_OPTION_END ends the list there. */
   struct MHD_Daemon *daemon = MHD_start_daemon(
-      MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ERROR_LOG, (uint16_t)atoi(argv[2]), NULL, NULL,
-      answer, NULL, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)atoi(argv[3]),
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)atol(argv[4]), MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+      flags, (uint16_t)atoi(argv[2]), NULL, NULL, answer, NULL, MHD_OPTION_THREAD_POOL_SIZE,
+      (unsigned int)atoi(argv[3]), MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)atol(argv[4]),
+      MHD_OPTION_CONNECTION_TIMEOUT, 30u, cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
+      MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_PRIORITIES, priorities, MHD_OPTION_END);
   if (daemon == NULL) {
     fprintf(stderr, "ceiling: libmicrohttpd did not start on port %s\n", argv[2]);
     return 1;

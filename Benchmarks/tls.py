@@ -8,7 +8,9 @@ Both servers get one self-signed P-256 certificate made here with the openssl CL
 --tls-priorities; nginx's ssl_ciphers and TLS 1.3 Ciphersuites set to the same order), and keep-alive
 connections, so a run measures record encryption, not handshakes. Neither can sendfile into TLS
 (nginx without kernel TLS reads and encrypts, as libmicrohttpd does). The negotiated protocol and
-cipher of each server are printed with the figures.
+cipher of each server are printed with the figures. With BENCH_CEILING=1 (the default) Benchmarks/ceiling.c
+runs as a third server over HTTPS with the same certificate: what libmicrohttpd's own TLS path reaches
+here, so that mmapd/ceiling and ceiling/nginx say how much of a gap is mmapd's and how much the library's.
 
 Called from bench.py with the bench module itself, whose Wrk runner, workloads and summary
 helpers it reuses.
@@ -105,6 +107,21 @@ def start_mmapd(args, directory, cert, key):
     return process, None
 
 
+def start_ceiling(args, cert, key):
+    """Benchmarks/ceiling.c (compiled by Benchmarks/run when BENCH_CEILING=1) serving HTTPS with
+    the same certificate and mmapd's default priorities: libmicrohttpd's own TLS path, with no
+    per-request work of mmapd's. None when the ceiling is off."""
+    binary = os.path.join(args.work, "ceiling")
+    if not args.ceiling or not os.path.exists(binary):
+        return None, None
+    port = free_port()
+    env = dict(os.environ, CEILING_TLS_CERT=cert, CEILING_TLS_KEY=key)
+    memory = os.environ.get("BENCH_CEILING_MEMORY") or "16384"
+    process = subprocess.Popen([binary, args.data, str(port), str(args.workers), memory, "small.bin", "big.txt"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return process, f"https://127.0.0.1:{port}"
+
+
 def wait_ready(url, cert, process):
     for _ in range(100):
         done = subprocess.run(["curl", "-sf", "--cacert", cert, "-o", "/dev/null", url + "/files/small.bin"],
@@ -143,6 +160,7 @@ def tls_section(bench, args, settings, report, wrk, results):
     cert, key = make_certificate(directory)
     nginx, nginx_url = start_nginx(args, directory, cert, key)
     mmapd, mmapd_url = start_mmapd(args, directory, cert, key)
+    ceiling, ceiling_url = start_ceiling(args, cert, key)
     try:
         if not mmapd_url or not wait_ready(mmapd_url, cert, mmapd):
             report(f"== TLS: mmapd did not start with TLS: {mmapd.stderr.read(300) if mmapd.poll() is not None else 'no answer'}")
@@ -151,9 +169,11 @@ def tls_section(bench, args, settings, report, wrk, results):
             report(f"== TLS: nginx did not start with TLS: {open(os.path.join(directory, 'error.log')).read()[-300:]}")
             return
         servers = [("nginx", nginx_url, nginx), ("mmapd", mmapd_url, mmapd)]
+        if ceiling is not None and wait_ready(ceiling_url, cert, ceiling):
+            servers.append(("ceiling", ceiling_url, ceiling))
         loads = [load for load in bench.workloads(args.seed) if load.key in KEYS]
         report(f"== TLS: HTTPS, wrk -t{settings.threads} -c{settings.connections} -d{settings.duration:g}s, "
-               f"{settings.rounds} round(s) alternating nginx/mmapd, medians ==")
+               f"{settings.rounds} round(s) alternating " + "/".join(name for name, _, _ in servers) + ", medians ==")
         ciphers = {name: negotiated(url) for name, url, _ in servers}
         for name, cipher in ciphers.items():
             report(f"{name}: {cipher}")
@@ -179,6 +199,9 @@ def tls_section(bench, args, settings, report, wrk, results):
         for load in loads:
             row = {name: bench.server_row(samples[load.key][name]) for name, _, _ in servers}
             row["ratio"] = bench.ratios(row["mmapd"], row["nginx"])
+            if "ceiling" in row:
+                row["ceiling_ratio"] = bench.ratios(row["ceiling"], row["nginx"])
+                row["mmapd_over_ceiling"] = bench.ratios(row["mmapd"], row["ceiling"])
             summary[load.key] = row
             for index, (name, _, _) in enumerate(servers):
                 r = row[name]
@@ -188,17 +211,25 @@ def tls_section(bench, args, settings, report, wrk, results):
                     continue
                 report(f"{label:<15} {name:<11} {bench.fmt_num(r['rps']):>10} {bench.fmt_ms(r['p50_us']):>8} "
                        f"{bench.fmt_ms(r['p99_us']):>8} {bench.fmt_num(r['mbps'], 1):>9} {r['errors']:>7}")
-            q = row["ratio"]
-            report(f"{'':<15} {'mmapd/nginx':<11} {bench.fmt_ratio(q['rps']):>10} {bench.fmt_ratio(q['p50']):>8} "
-                   f"{bench.fmt_ratio(q['p99']):>8} {bench.fmt_ratio(q['mbps']):>9}")
+            for label, key in (("mmapd/nginx", "ratio"), ("ceiling/nginx", "ceiling_ratio"), ("mmapd/ceil.", "mmapd_over_ceiling")):
+                if key not in row:
+                    continue
+                q = row[key]
+                report(f"{'':<15} {label:<11} {bench.fmt_ratio(q['rps']):>10} {bench.fmt_ratio(q['p50']):>8} "
+                       f"{bench.fmt_ratio(q['p99']):>8} {bench.fmt_ratio(q['mbps']):>9}")
             report(f"{'':<15} ({load.title}, over HTTPS)")
         for line in failures:
             report(f"!! {line}")
         report("target (issue 21), mmapd/nginx req/s over TLS >= 1.0x: " + ", ".join(
             f"{key} {bench.fmt_ratio(summary[key]['ratio']['rps'])}" for key in summary))
+        if any("ceiling" in row for row in summary.values()):
+            report("ceiling: Benchmarks/ceiling.c over HTTPS, libmicrohttpd's own TLS path answering from mappings made "
+                   "at start (whole file and ranges as buffer responses), mmapd's priorities and threads")
         report("")
         results["tls"] = {"workloads": summary, "failures": failures,
                           "negotiated": ciphers}
     finally:
         stop(mmapd)
         stop(nginx)
+        if ceiling is not None:
+            stop(ceiling)

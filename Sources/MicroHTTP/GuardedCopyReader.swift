@@ -1,5 +1,6 @@
 import CMicroHTTPD
 import CPOSIXShim
+import Glibc
 
 /// A body in borrowed memory (a mapping, and the generated parts around it) that libmicrohttpd
 /// takes through a content reader, copied into its buffer block by block under the fault guard.
@@ -53,6 +54,19 @@ final class GuardedCopyReader {
             offset = 0
         }
         return copied
+    }
+
+    /// The whole body copied into memory from `malloc` (the caller frees it), or nil when the
+    /// memory's pages are gone. For a body of one block: libmicrohttpd sends a buffer's body in
+    /// the same turn of its loop as the head, a content reader's only in the next turn.
+    func copiedWhole() -> UnsafeMutableRawBufferPointer? {
+        let buffer = UnsafeMutableRawBufferPointer(start: malloc(max(count, 1)), count: count)
+        guard buffer.baseAddress != nil else { return nil }
+        guard count == 0 || read(at: 0, into: buffer) == count else {
+            free(buffer.baseAddress)
+            return nil
+        }
+        return buffer
     }
 
     /// The last piece starting at or before `position` (binary search: a multipart body may have

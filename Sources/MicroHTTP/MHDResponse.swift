@@ -67,7 +67,15 @@ enum MHDResponse {
         }
     }
 
+    /// A body of one block is copied now (its head and body then leave in one turn); a larger
+    /// one, or one whose pages are gone, through the reader (which then meets the fault and
+    /// closes the connection, as for a file truncated during a long answer).
     private static func makeGuarded(_ reader: GuardedCopyReader) -> OpaquePointer? {
+        if reader.count <= GuardedCopyReader.maximumBlock, let copy = reader.copiedWhole() {
+            let made = MHD_create_response_from_buffer_with_free_callback(copy.count, copy.baseAddress, free)
+            if made == nil { free(copy.baseAddress) }
+            return made
+        }
         let context = retain(reader)
         let made = MHD_create_response_from_callback(UInt64(reader.count), reader.blockSize, readGuarded, context, releaseOwner)
         if made == nil { releaseOwner(context) }

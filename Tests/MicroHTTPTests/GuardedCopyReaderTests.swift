@@ -1,4 +1,7 @@
 @testable import MicroHTTP
+import CPOSIXShim
+import Foundation
+import Glibc
 import Testing
 
 /// The TLS body reader walks generated and borrowed pieces by position: whatever block size
@@ -40,6 +43,40 @@ extension MicroHTTPSuites {
             var buffer = [UInt8](repeating: 0, count: 8)
             #expect(buffer.withUnsafeMutableBytes { reader.read(at: expected.count, into: $0) } == -1)
         }
+    }
+
+    @Test func aWholeCopyHoldsThePiecesInOrder() throws {
+        let bytes: [UInt8] = Array("--b\r\n".utf8)
+        let body = (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        try body.withUnsafeBytes { mapped in
+            let reader = GuardedCopyReader(pieces: [.bytes(bytes), .borrowed(mapped), .bytes([])])
+            let copy = try #require(reader.copiedWhole())
+            defer { free(copy.baseAddress) }
+            #expect(Array(copy) == bytes + body)
+        }
+        let empty = try #require(GuardedCopyReader(pieces: []).copiedWhole())
+        #expect(empty.count == 0)
+        free(empty.baseAddress)
+    }
+
+    /// The pages of a mapping whose file was cut are gone: the copy reports it instead of the
+    /// process dying of SIGBUS.
+    @Test func aWholeCopyOfACutMappingIsRefused() throws {
+        try #require(cposix_fault_guard_install() == 0)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("guarded-\(getpid())-\(UInt64.random(in: 0...UInt64.max))").path
+        let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL, 0o600)
+        try #require(descriptor >= 0)
+        defer { close(descriptor); unlink(path) }
+        try #require(ftruncate(descriptor, 3 * 4096) == 0)
+        let mapped = try #require(mmap(nil, 3 * 4096, PROT_READ, MAP_SHARED, descriptor, 0))
+        try #require(mapped != MAP_FAILED)
+        defer { munmap(mapped, 3 * 4096) }
+        let reader = GuardedCopyReader(pieces: [.bytes([1, 2]), .borrowed(UnsafeRawBufferPointer(start: mapped, count: 3 * 4096))])
+        let whole = try #require(reader.copiedWhole())
+        #expect(whole.count == 2 + 3 * 4096)
+        free(whole.baseAddress)
+        try #require(ftruncate(descriptor, 4096) == 0)
+        #expect(reader.copiedWhole() == nil)
     }
 
     @Test func aLargeBodyIsReadInBlocksOfAtMost256KiB() {
