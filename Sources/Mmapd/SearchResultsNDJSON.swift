@@ -10,8 +10,9 @@ enum SearchResultsNDJSON {
     /// Producers block when the client reads slowly, so they get their own queue.
     private static let producers = DispatchQueue(label: "mmapd.search.ndjson", attributes: .concurrent)
 
-    /// `slot` is held until the producer is done. The client's departure (libmicrohttpd freeing the
-    /// response) abandons the search at once, even inside one long regex call.
+    /// `slot` is held until the producer is done, and given back before the last byte is. The
+    /// client's departure (libmicrohttpd freeing the response) abandons the search at once, even
+    /// inside one long regex call.
     static func response(searcher: Searcher, search: SearchRequest, bytes: UnsafeRawBufferPointer, owner: AnyObject,
                          budget: SearchBudget, pace: ReaderPace, slot: StreamSlots.Slot,
                          metrics: ServiceMetrics, rendering: MatchRendering = .plain,
@@ -21,15 +22,18 @@ enum SearchResultsNDJSON {
         let source = Borrowed(bytes: bytes, owner: owner)
         producers.async {
             produce(into: body, searcher: searcher, search: search, source: source, budget: budget, metrics: metrics,
-                    rendering: rendering)
-            withExtendedLifetime(slot) {}
+                    rendering: rendering, slot: slot)
         }
         return Response(status: 200, headers: [("Content-Type", "application/x-ndjson")] + headers, body: .stream(body))
     }
 
     private static func produce(into body: StreamingBody, searcher: Searcher, search: SearchRequest, source: Borrowed,
-                                budget: SearchBudget, metrics: ServiceMetrics, rendering: MatchRendering) {
-        defer { body.finish() }
+                                budget: SearchBudget, metrics: ServiceMetrics, rendering: MatchRendering,
+                                slot: StreamSlots.Slot) {
+        defer {
+            slot.release()
+            body.finish()
+        }
         let bytes = source.bytes
         var failure: SearchError?
         do throws(SearchError) {

@@ -27,11 +27,20 @@ final class StreamSlots: Sendable {
             "\(limit) search streams are running, the most this server allows; retry shortly or ask for a JSON answer."))
     }
 
-    /// One stream's place; given back when the last reference to it goes.
+    /// One stream's place; given back by ``release()`` or when the last reference to it goes.
     final class Slot: Sendable {
         private let streams: StreamSlots
+        private let released = Atomic<Bool>(false)
         fileprivate init(_ streams: StreamSlots) { self.streams = streams }
-        deinit { streams.active.subtract(1, ordering: .relaxed) }
+        deinit { release() }
+
+        /// Gives the place back now (once, whoever calls first). A search stream calls it before
+        /// its last byte is handed over: a client that starts its next stream on seeing the end
+        /// of this one must find the place free, not a 503 while the producer winds down.
+        func release() {
+            guard !released.exchange(true, ordering: .relaxed) else { return }
+            streams.active.subtract(1, ordering: .relaxed)
+        }
     }
 
     /// A slot, or nil when `limit` streams are open.
