@@ -15,12 +15,26 @@ import Glibc
 /// calling thread's. The previous value is restored afterwards when the process may (raising it
 /// back needs CAP_SYS_NICE or a fitting RLIMIT_NICE); where it may not, the thread stays at 19:
 /// in mmapd such threads (libdispatch's pool) run nothing but background work.
+///
+/// A call nested in another on the same thread (each file of a tree search, inside its worker's
+/// call) runs its body at once: a thread-specific mark says the thread is already there, which
+/// spares a getpriority per file.
 public enum BackgroundPriority {
     public static func run<T, E: Error>(_ enabled: Bool, _ body: () throws(E) -> T) throws(E) -> T {
-        guard enabled, let previous = lower() else { return try body() }
+        guard enabled, pthread_getspecific(inside) == nil else { return try body() }
+        pthread_setspecific(inside, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(inside, nil) }
+        guard let previous = lower() else { return try body() }
         defer { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, previous) }
         return try body()
     }
+
+    /// Set on a thread while it runs inside ``run(_:_:)``.
+    private static let inside: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "no thread-specific key left")
+        return key
+    }()
 
     /// The nice value to restore, or nil when the thread already is at least this nice.
     private static func lower() -> Int32? {

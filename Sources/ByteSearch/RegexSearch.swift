@@ -303,7 +303,10 @@ final class RegexKernel: MatchKernel {
 
     func poison() { poisoned = true }
 
-    func interruptible(by level: InterruptLevel, threshold: Int32) { interruption = (level, threshold) }
+    func interruptible(by level: InterruptLevel, threshold: Int32) -> Bool {
+        interruption = (level, threshold)
+        return true
+    }
 
     func error(for code: Int32) -> SearchError { PCRE2Error.searchError(code) }
 

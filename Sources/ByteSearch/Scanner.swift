@@ -34,14 +34,15 @@ final class Scanner {
         sink: (UnsafeBufferPointer<RawMatch>) -> Bool
     ) throws(SearchError) -> ScanRun {
         let cancellation = tracker.cancellation
-        kernel.interruptible(
+        let interruptible = kernel.interruptible(
             by: cancellation.level, threshold: budgeted ? SearchCancellation.stopBudgeted : SearchCancellation.abandoned)
+        guard interruptible else { return try runBlocks(from: start, to: attemptEnd, budgeted: budgeted, sink: sink) }
         return try cancellation.level.whileRegistered { () throws(SearchError) in
-            try runRegistered(from: start, to: attemptEnd, budgeted: budgeted, sink: sink)
+            try runBlocks(from: start, to: attemptEnd, budgeted: budgeted, sink: sink)
         }
     }
 
-    private func runRegistered(
+    private func runBlocks(
         from start: ScanState, to attemptEnd: Int, budgeted: Bool,
         sink: (UnsafeBufferPointer<RawMatch>) -> Bool
     ) throws(SearchError) -> ScanRun {

@@ -65,12 +65,15 @@ protocol MatchKernel: AnyObject {
     /// must not be reused (it may be leaked rather than freed).
     func poison()
     /// Lets `scan` run its long calls interruptibly: stopped once `level` reaches `threshold`.
-    /// Kernels whose calls are short (a literal's block) ignore it: the scanner checks between calls.
-    func interruptible(by level: InterruptLevel, threshold: Int32)
+    /// Returns whether it does, and so whether the scanning thread must register to take the
+    /// interrupt signal. Kernels whose calls are short (a literal's block) ignore it and say
+    /// false: the scanner checks between calls, and a tree search of small files does not pay
+    /// two signal-mask calls per file.
+    func interruptible(by level: InterruptLevel, threshold: Int32) -> Bool
 }
 
 extension MatchKernel {
-    func interruptible(by level: InterruptLevel, threshold: Int32) {}
+    func interruptible(by level: InterruptLevel, threshold: Int32) -> Bool { false }
 }
 
 /// A compiled search, shared by all threads of one search: makes a kernel per thread.

@@ -70,8 +70,9 @@ struct TreeFileSearch: Sendable {
             do throws(SearchError) {
                 let outcome = try searcher.search(request(from: start, limit: limit, size: bytes.count), in: bytes, budget: budget)
                 var rendered = RenderedMatches()
+                let path = outcome.matches.isEmpty ? [] : file.rootPathBytes
                 for match in outcome.matches {
-                    try rendering.append(match, path: file.rootPathBytes, bytes: bytes, to: &rendered.bytes)
+                    try rendering.append(match, path: path, bytes: bytes, to: &rendered.bytes)
                     rendered.ends.append(rendered.bytes.count)
                 }
                 return .searched(size: bytes.count, outcome: outcome, rendered: rendered, limit: limit)

@@ -9,10 +9,12 @@ import Synchronization
 /// order into one answer.
 ///
 /// ## Order and memory
-/// The walk yields files in a fixed order; a batch of them (at most ``batchFiles``) is searched by all workers at once while the coordinator walks on to
-/// the next batch, then merged in order. So the answer is the same whatever the timing, and what
-/// waits to be merged is bounded: one batch of results, each at most ``workerLimit`` rendered
-/// matches, with at most one more batch of walked (not yet opened) files. A file that needs more matches than its worker rendered (the page ends inside it, or
+/// The walk yields files in a fixed order; a batch of them (at most ``batchFiles``) is searched by
+/// all workers at once while the coordinator merges the batch before it and walks on to the next,
+/// then merged in order. So the answer is the same whatever the timing, and what waits to be
+/// merged is bounded: two batches of results, each at most ``workerLimit`` rendered matches per
+/// file, with at most one more batch of walked (not yet opened) files. A file that needs more
+/// matches than its worker rendered (the page ends inside it, or
 /// holds more than ``workerLimit``) is searched again by the coordinator with the page's exact
 /// remaining limit, so a page is exactly what single-file searches would give, file after file.
 ///
@@ -92,39 +94,67 @@ final class TreeSearchRun: @unchecked Sendable {
     /// Runs the search. Throws only when it could not make any progress (a pattern over budget
     /// on the page's first file) or failed in a way that is not one file's (a PCRE2 error).
     func run() throws(SearchError) -> Summary {
-        let buffers = (0..<concurrency).map { _ in ReadBuffer() }
+        try files.budget.watched { () throws(SearchError) in try runWatched() }
+    }
+
+    /// Batches are pipelined: the next one is handed to the workers before the coordinator waits
+    /// for the one before it, so the workers do not idle while a batch is merged or the walk
+    /// catches up (a barrier per batch left a kernel-tree search using 1.3 of 2 cores). Its worker
+    /// limit may then be larger than what the page still takes; ``take`` handles that as any other
+    /// mismatch. Two sets of worker buffers alternate between the two batches in flight.
+    private func runWatched() throws(SearchError) -> Summary {
+        let bufferSets = (0..<2).map { _ in (0..<concurrency).map { _ in ReadBuffer() } }
+        var inFlight: SearchedBatch?
         var batch = collect()
-        var opening = true
-        while !batch.isEmpty {
-            defer { opening = false }
-            let results = ResultSlots(count: batch.count)
-            let group = DispatchGroup()
-            let (files, limit, width) = (self.files, min(Self.workerLimit, remaining), min(concurrency, batch.count))
-            let priority = files.searcher.configuration.backgroundPriority
-            Self.workers.async(group: group) { [batch, opening] in
-                let next = Atomic<Int>(0)
-                DispatchQueue.concurrentPerform(iterations: width) { worker in
-                    BackgroundPriority.run(priority) {
-                        while true {
-                            let index = next.add(1, ordering: .relaxed).oldValue
-                            guard index < batch.count else { return }
-                            guard case .file(let file, let start) = batch[index] else { continue }
-                            results.store(files.search(file, from: start, limit: limit, buffer: buffers[worker],
-                                                       begun: opening && index == 0), at: index)
-                        }
-                    }
+        var number = 0
+        while !batch.isEmpty || inFlight != nil {
+            let started = batch.isEmpty ? nil : start(batch, buffers: bufferSets[number % 2], opening: number == 0)
+            number += 1
+            if let previous = inFlight {
+                previous.group.wait()
+                if try merge(previous.jobs, previous.results.all) {
+                    started?.group.wait()  // its workers use the buffers and the pool: let them end
+                    return summary
                 }
             }
-            let following = collect()  // walked while the batch is searched
-            group.wait()
-            let done = try merge(batch, results.all)
-            if done { return summary }
-            batch = following
+            inFlight = started
+            batch = started == nil ? [] : collect()  // walked while the batches are searched
         }
         if let overflow, case .file(let file, let start) = overflow {
             cut(at: file.path, start)
         }
         return summary
+    }
+
+    /// A batch handed to the workers: its jobs, where its results land, and its completion.
+    private struct SearchedBatch {
+        let jobs: [Job]
+        let results: ResultSlots
+        let group: DispatchGroup
+    }
+
+    /// Hands `batch` to the workers. `opening`: the page's first batch, whose first file is begun
+    /// even when the budget is gone (see ``TreeFileSearch/search(_:from:limit:buffer:begun:)``).
+    private func start(_ batch: [Job], buffers: [ReadBuffer], opening: Bool) -> SearchedBatch {
+        let results = ResultSlots(count: batch.count)
+        let group = DispatchGroup()
+        let (files, limit, width) = (self.files, min(Self.workerLimit, remaining), min(concurrency, batch.count))
+        let priority = files.searcher.configuration.backgroundPriority
+        Self.workers.async(group: group) {
+            let next = Atomic<Int>(0)
+            DispatchQueue.concurrentPerform(iterations: width) { worker in
+                BackgroundPriority.run(priority) {
+                    while true {
+                        let index = next.add(1, ordering: .relaxed).oldValue
+                        guard index < batch.count else { return }
+                        guard case .file(let file, let start) = batch[index] else { continue }
+                        results.store(files.search(file, from: start, limit: limit, buffer: buffers[worker],
+                                                   begun: opening && index == 0), at: index)
+                    }
+                }
+            }
+        }
+        return SearchedBatch(jobs: batch, results: results, group: group)
     }
 
     /// Where the workers leave their results, one slot per job.

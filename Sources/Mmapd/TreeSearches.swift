@@ -120,8 +120,8 @@ struct TreeSearches: Sendable {
                 let started = ContinuousClock.now
                 defer {
                     metrics.searchDuration.record(ContinuousClock.now - started)
+                    slot?.release()  // before the end reaches the client (StreamSlots.Slot.release)
                     body.finish()
-                    withExtendedLifetime(slot) {}
                 }
                 do throws(SearchError) {
                     let summary = try search.run()
@@ -142,6 +142,7 @@ struct TreeSearches: Sendable {
             // Streamed matches are sent as they are rendered: no answer bound applies to them.
             var streaming = files.rendering
             streaming.answerLimit = .max
+            let path = file.rootPathBytes
             let access = files.withBytes(of: file, buffer: buffer) { bytes -> StreamSummary? in
                 do throws(SearchError) {
                     let request = files.request(from: start, limit: limit, size: bytes.count)
@@ -149,7 +150,7 @@ struct TreeSearches: Sendable {
                         var out: [UInt8] = []
                         do throws(SearchError) {
                             for match in batch {
-                                try streaming.append(match, path: file.rootPathBytes, bytes: bytes, to: &out)
+                                try streaming.append(match, path: path, bytes: bytes, to: &out)
                                 out.append(UInt8(ascii: "\n"))
                                 if out.count >= MatchRendering.streamPieceBytes {
                                     guard body.write(out) else {

@@ -17,6 +17,20 @@ import Testing
         #expect(BackgroundPriority.run(false) { Self.niceness() } == Self.niceness())
     }
 
+    /// A nested call stays at 19 and leaves restoring to the outer one: after the inner call the
+    /// thread is still at 19, after the outer one back where it was (as root).
+    @Test func aNestedCallStaysInTheBackground() {
+        let before = Self.niceness()
+        let (inner, between) = BackgroundPriority.run(true) {
+            (BackgroundPriority.run(true) { Self.niceness() }, Self.niceness())
+        }
+        #expect(inner == 19)
+        #expect(between == 19)
+        if getuid() == 0 { #expect(Self.niceness() == before) }
+        // The mark is gone with the outer call: a later call lowers again.
+        #expect(BackgroundPriority.run(true) { Self.niceness() } == 19)
+    }
+
     /// The same answer in either class.
     @Test func aBackgroundSearchFindsTheSame() throws {
         let data = Array(String(repeating: "abc needle xyz\n", count: 20_000).utf8)
