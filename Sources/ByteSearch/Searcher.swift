@@ -54,6 +54,21 @@ public final class Searcher: Sendable {
         self.pool = MatchResourcePool(configuration: configuration)
     }
 
+    /// Whether `request` is a case-sensitive literal that occurs nowhere in its window of
+    /// `buffer`: one `memmem`, read under the fault guard, instead of the search (false when a
+    /// fault or anything else leaves it unproven; the search then answers). For callers that
+    /// search many small files, most of which hold no match: the search's per-call setup cost a
+    /// tree search of the kernel tree more than its scans.
+    public func cannotMatch(_ request: SearchRequest, in buffer: UnsafeRawBufferPointer) -> Bool {
+        guard !request.isRegex, !request.caseInsensitive, !request.pattern.isEmpty, let base = buffer.baseAddress else { return false }
+        let window = request.window.clamped(to: 0..<buffer.count)
+        guard window.count >= request.pattern.count else { return true }
+        let found = try? MemoryFaultGuard.run {
+            request.pattern.withUnsafeBytes { cposix_memmem(base + window.lowerBound, window.count, $0.baseAddress!, $0.count) != nil }
+        }
+        return found == false
+    }
+
     /// Number of compiled patterns currently cached.
     public var cachedPatternCount: Int { cache.count }
 

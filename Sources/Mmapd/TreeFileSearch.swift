@@ -67,8 +67,13 @@ struct TreeFileSearch: Sendable {
                 budget.maxBytes = searcher.configuration.blockSize
                 budget.cancellation = budget.cancellation?.successor()
             }
+            let request = request(from: start, limit: limit, size: bytes.count)
+            if searcher.cannotMatch(request, in: bytes) {
+                let none = SearchOutcome(matches: [], count: 0, truncated: false, next: nil, bytesScanned: request.window.count)
+                return .searched(size: bytes.count, outcome: none, rendered: RenderedMatches(), limit: limit)
+            }
             do throws(SearchError) {
-                let outcome = try searcher.search(request(from: start, limit: limit, size: bytes.count), in: bytes, budget: budget)
+                let outcome = try searcher.search(request, in: bytes, budget: budget)
                 var rendered = RenderedMatches()
                 let path = outcome.matches.isEmpty ? [] : file.rootPathBytes
                 for match in outcome.matches {

@@ -123,3 +123,40 @@ import Testing
         #expect(back.matches.map(\.offset) == [5, 3] && back.count == 3 && back.next == 2)
     }
 }
+
+/// The tree search's shortcut: a case-sensitive literal absent from the window is proven absent
+/// with one memmem; anything it cannot prove is left to the search.
+@Suite struct CannotMatchTests {
+    static let text = Array("one needle here, and a second needle there".utf8)
+
+    @Test(arguments: [
+        // (pattern, regex, icase, window, proven absent)
+        ("needle", false, false, 0..<42, false),
+        ("needle", false, false, 0..<9, true),  // the first occurrence ends at 10
+        ("needle", false, false, 11..<30, true),
+        ("needle", false, false, 4..<10, false),
+        ("needle", false, false, 40..<42, true),  // shorter than the needle
+        ("haystack", false, false, 0..<42, true),
+        ("NEEDLE", false, true, 0..<42, false),  // case-insensitive: not proven here
+        ("NEEDLE", false, true, 0..<9, false),
+        ("zz+", true, false, 0..<42, false),  // a regex: never
+    ])
+    func provesAbsenceOnlyOfPlainLiterals(pattern: String, regex: Bool, icase: Bool, window: Range<Int>, absent: Bool) throws {
+        let request = SearchRequest(pattern: Array(pattern.utf8), isRegex: regex, caseInsensitive: icase, window: window)
+        let searcher = Searcher()
+        let proven = Self.text.withUnsafeBytes { searcher.cannotMatch(request, in: $0) }
+        #expect(proven == absent)
+        if proven {
+            // What the search says too.
+            #expect(try Self.text.withUnsafeBytes { try searcher.search(request, in: $0) }.count == 0)
+        }
+    }
+
+    /// Pages gone under the window: nothing is proven (the search then reports the change).
+    @Test func aCutMappingProvesNothing() throws {
+        let file = try MappedTempFile(contents: [UInt8](repeating: UInt8(ascii: "a"), count: 1 << 20))
+        file.truncate(to: 4096)
+        let request = SearchRequest(pattern: Array("zzz".utf8), window: 0..<(1 << 20))
+        #expect(!Searcher().cannotMatch(request, in: file.buffer))
+    }
+}
