@@ -112,8 +112,17 @@ final class TreeSearchRun: @unchecked Sendable {
             number += 1
             if let previous = inFlight {
                 previous.group.wait()
-                if try merge(previous.jobs, previous.results.all) {
-                    started?.group.wait()  // its workers use the buffers and the pool: let them end
+                // Ending here (done or failed): the next batch's workers are let finish first, so
+                // that no search work outlives the answer.
+                let done: Bool
+                do throws(SearchError) {
+                    done = try merge(previous.jobs, previous.results.all)
+                } catch {
+                    started?.group.wait()
+                    throw error
+                }
+                if done {
+                    started?.group.wait()
                     return summary
                 }
             }
