@@ -89,8 +89,9 @@ TSAN_ENV := TSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/tsan.supp:halt_on_error=0:e
 # cannot jump out of the sanitizer runtime: the process dies with SIGBUS. (They pass under ASan
 # and without a sanitizer.)
 # (With TLS, the guarded copy of a body is such a memcpy: aFileTruncatedMidDownloadEndsTheDownload;
-# resizeUnderDownloadsAndSearches shrinks files under searches.)
-TSAN_SKIP := SearchCancellationTests|ByteSearchTests\.CancellationTests|ByteSearchTests\.FaultTests|MmapdTests\.FaultTests/truncation|aFileTruncatedUnderAnUpload|replacedTruncatedAndGrown|truncationIsRemapped|readingATruncatedMapping|truncationDuringASearch|aFileTruncatedMidDownloadEndsTheDownload|resizeUnderDownloadsAndSearches
+# resizeUnderDownloadsAndSearches shrinks files under searches; aWholeCopyOfACutMappingIsRefused and
+# aCutMappingProvesNothing copy and memmem a cut mapping under the guard.)
+TSAN_SKIP := SearchCancellationTests|ByteSearchTests\.CancellationTests|ByteSearchTests\.FaultTests|MmapdTests\.FaultTests/truncation|aFileTruncatedUnderAnUpload|replacedTruncatedAndGrown|truncationIsRemapped|readingATruncatedMapping|truncationDuringASearch|aFileTruncatedMidDownloadEndsTheDownload|resizeUnderDownloadsAndSearches|aWholeCopyOfACutMappingIsRefused|aCutMappingProvesNothing
 
 .PHONY: fuzz sanitize sanitize-address sanitize-thread load
 
