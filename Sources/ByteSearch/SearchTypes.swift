@@ -164,7 +164,7 @@ public struct SearchBudget: Sendable, Hashable {
     /// caller that runs many searches under one budget (a tree search, file after file). Each
     /// search still registers, but finds the watchdog's timer running; without this every file
     /// armed and cancelled a timer of its own (a timerfd, a wakeup of dispatch's manager thread,
-    /// context switches), which made a kernel-tree search 3.6 times slower than rg.
+    /// context switches; Benchmarks/README.md, "Profiles behind the code").
     public func watched<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         try SearchWatchdog.shared.watch(cancellation ?? SearchCancellation(), deadline: deadline, body)
     }

@@ -57,8 +57,8 @@ public final class Searcher: Sendable {
     /// Whether `request` is a case-sensitive literal that occurs nowhere in its window of
     /// `buffer`: one `memmem`, read under the fault guard, instead of the search (false when a
     /// fault or anything else leaves it unproven; the search then answers). For callers that
-    /// search many small files, most of which hold no match: the search's per-call setup cost a
-    /// tree search of the kernel tree more than its scans.
+    /// search many small files, most of which hold no match, where the search's per-call setup
+    /// outweighs the scan of a small file.
     public func cannotMatch(_ request: SearchRequest, in buffer: UnsafeRawBufferPointer) -> Bool {
         guard !request.isRegex, !request.caseInsensitive, !request.pattern.isEmpty, let base = buffer.baseAddress else { return false }
         let window = request.window.clamped(to: 0..<buffer.count)

@@ -103,7 +103,7 @@ public struct PathGlob: Sendable, Hashable {
 
     /// The path's bytes, contiguous, for `body`: copied only when the collection is not. A tree
     /// walk matches every path it meets on one thread, so matching works on the bytes in place
-    /// (splitting into an array per name cost about 6 µs a path on the kernel tree).
+    /// (an array per name was the walk's largest cost: Benchmarks/README.md, "Profiles").
     private static func withBytes<T>(_ path: some Collection<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
         if let done = path.withContiguousStorageIfAvailable(body) { return done }
         return Array(path).withUnsafeBufferPointer(body)

@@ -99,7 +99,7 @@ final class TreeSearchRun: @unchecked Sendable {
 
     /// Batches are pipelined: the next one is handed to the workers before the coordinator waits
     /// for the one before it, so the workers do not idle while a batch is merged or the walk
-    /// catches up (a barrier per batch left a kernel-tree search using 1.3 of 2 cores). Its worker
+    /// catches up (a barrier per batch left cores idle: Benchmarks/README.md, "Profiles"). Its worker
     /// limit may then be larger than what the page still takes; ``take`` handles that as any other
     /// mismatch. Two sets of worker buffers alternate between the two batches in flight.
     private func runWatched() throws(SearchError) -> Summary {
