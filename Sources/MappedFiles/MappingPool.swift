@@ -6,10 +6,11 @@ import Synchronization
 ///
 /// A lease costs one statx on a hit: no open, no mmap. That stat is the largest single cost of a
 /// small GET (Benchmarks/README.md, "Profiles behind the code"); `Limits.revalidationInterval`
-/// trades it for changes on disk by others being seen up to that much later, the trade nginx makes with `open_file_cache_valid`
-/// (60 s by default). A file replaced by rename is then served whole in its old version; one
-/// truncated in place ends a download early. Writes through this process invalidate at once. The lock is held only for the dictionary
-/// work, never across a syscall, so 64 connections on two threads do not queue behind each other.
+/// trades it for changes on disk by others being seen up to that much later, the trade nginx
+/// makes with `open_file_cache_valid` (60 s by default). A file replaced by rename is then served
+/// whole in its old version; one truncated in place ends a download early. Writes through this
+/// process invalidate at once. The lock is held only for the dictionary work, never across a
+/// syscall, so 64 connections on two threads do not queue behind each other.
 public final class MappingPool: Sendable {
     public struct Limits: Sendable {
         /// Most mappings kept; each is one VMA (vm.max_map_count is 65530 by default).

@@ -68,7 +68,10 @@ struct TreeFileSearch: Sendable {
                 budget.cancellation = budget.cancellation?.successor()
             }
             let request = request(from: start, limit: limit, size: bytes.count)
-            if searcher.cannotMatch(request, in: bytes) {
+            // Only for a file read whole into the buffer: there the search's setup outweighs the
+            // scan. A mapped one is searched in parallel chunks under the budget, which one
+            // unbudgeted memmem over all of it would not be.
+            if bytes.count <= Self.readLimit, searcher.cannotMatch(request, in: bytes) {
                 let none = SearchOutcome(matches: [], count: 0, truncated: false, next: nil, bytesScanned: request.window.count)
                 return .searched(size: bytes.count, outcome: none, rendered: RenderedMatches(), limit: limit)
             }

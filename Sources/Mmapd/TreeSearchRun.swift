@@ -114,16 +114,14 @@ final class TreeSearchRun: @unchecked Sendable {
                 previous.group.wait()
                 // Ending here (done or failed): the next batch's workers are let finish first, so
                 // that no search work outlives the answer.
-                let done: Bool
                 do throws(SearchError) {
-                    done = try merge(previous.jobs, previous.results.all)
+                    if try merge(previous.jobs, previous.results.all) {
+                        started?.group.wait()
+                        return summary
+                    }
                 } catch {
                     started?.group.wait()
                     throw error
-                }
-                if done {
-                    started?.group.wait()
-                    return summary
                 }
             }
             inFlight = started

@@ -8,8 +8,9 @@ import Synchronization
 ///
 /// Formatting validators and building the libmicrohttpd response with its headers were most of a
 /// small GET's own work (Benchmarks/README.md, "Profiles behind the code"), yet both change only
-/// when the file does. One entry per mapping, valid while the file's identity and write generation are the ones it was
-/// made from; the cache is simply emptied when it outgrows its bound.
+/// when the file does. One entry per mapping, valid while the file's identity and write
+/// generation are the ones it was made from; the cache is simply emptied when it outgrows its
+/// bound.
 final class WholeFileAnswers: Sendable {
     final class Entry: Sendable {
         let validators: Validators
