@@ -50,17 +50,6 @@ public final class FileRoot: Sendable {
         return identity
     }
 
-    /// The identity of what `relativePath` names, resolved as strictly as `open` (openat2 with
-    /// RESOLVE_BENEATH, O_PATH: no permission needed, nothing read): a symlink that leaves the
-    /// root fails (`.outsideRoot`), never reads as a foreign file.
-    public func confinedStatus(of relativePath: String) throws(FileAccessError) -> FileIdentity {
-        var buffer = stat()
-        guard cposix_stat_beneath(descriptor, relativePath.isEmpty ? "." : relativePath, &buffer) == 0 else {
-            throw FileAccessError(errno: errno)
-        }
-        return FileIdentity(buffer)
-    }
-
     /// The identity of an open descriptor.
     public static func status(of fd: Int32) throws(FileAccessError) -> FileIdentity {
         var buffer = stat()

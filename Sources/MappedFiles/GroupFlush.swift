@@ -1,4 +1,3 @@
-import Dispatch
 import Synchronization
 
 /// Group commit for one file. A writer whose bytes are in the mapping asks for a flush and is
@@ -7,7 +6,9 @@ import Synchronization
 /// So with N writers in flight a file sees about one fdatasync per round instead of N, and the
 /// writers' turn on the file is free while they wait (see docs/PATCH.md, durability).
 ///
-/// One flush runs at a time per file, on a worker, never on a network thread.
+/// One flush runs at a time per file, on the thread of the writer that found none running (a
+/// worker, never a network thread): the lone writer flushes on its own thread, with no hand-off
+/// to another queue and back, and while others wait that thread runs their rounds too.
 public final class GroupFlush: Sendable {
     public typealias Outcome = Result<Void, FileAccessError>
     public typealias Done = @Sendable (Outcome) -> Void
@@ -21,16 +22,16 @@ public final class GroupFlush: Sendable {
 
     private let state = Mutex(State())
     private let sync: @Sendable () throws(FileAccessError) -> Void
-    private let queue: DispatchQueue
 
-    /// `sync` makes every byte stored so far durable (fdatasync); it runs on `queue`.
-    public init(queue: DispatchQueue, sync: @escaping @Sendable () throws(FileAccessError) -> Void) {
-        self.queue = queue
+    /// `sync` makes every byte stored so far durable (fdatasync).
+    public init(sync: @escaping @Sendable () throws(FileAccessError) -> Void) {
         self.sync = sync
     }
 
-    /// Call once the write's bytes are stored: `done` runs, on the flushing worker, after a flush
-    /// that began after this call, with that flush's outcome.
+    /// Call once the write's bytes are stored: `done` runs after a flush that began after this
+    /// call, with that flush's outcome. If no flush is running, this call runs flush rounds
+    /// itself until nobody waits, so it may block for as long as writers keep arriving: never
+    /// call it on a network thread.
     public func flush(_ done: @escaping Done) {
         let start = state.withLock { state -> Bool in
             state.asked += 1
@@ -39,7 +40,7 @@ public final class GroupFlush: Sendable {
             state.running = true
             return true
         }
-        if start { queue.async { self.run() } }
+        if start { run() }
     }
 
     /// Flush rounds until nobody waits.

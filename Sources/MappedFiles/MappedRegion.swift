@@ -21,13 +21,12 @@ public final class MappedRegion: Sendable {
     static let alive = Atomic<Int>(0)
     public static var aliveCount: Int { alive.load(ordering: .relaxed) }
 
-    /// Maps the file as `identity` describes it, shared; the descriptor may be closed afterwards.
-    /// `length` maps more than the file holds (a writer's room to grow into: pages past the end
-    /// must not be touched before the file covers them, or they fault).
-    init(fd: Int32, identity: FileIdentity, writable: Bool, length: UInt64? = nil) throws(FileAccessError) {
+    /// Maps the file as `identity` describes it, shared and read-only (writers store with pwrite:
+    /// `WritableFile`); the descriptor may be closed afterwards.
+    init(fd: Int32, identity: FileIdentity) throws(FileAccessError) {
         self.identity = identity
         serial = Self.serials.add(1, ordering: .relaxed).newValue
-        let length = length ?? identity.size
+        let length = identity.size
         guard length > 0 else {
             base = nil
             count = 0
@@ -36,8 +35,7 @@ public final class MappedRegion: Sendable {
         }
         guard length <= UInt64(Int.max) else { throw .system(.fileTooLarge) }
         count = Int(length)
-        let protection = writable ? (PROT_READ | PROT_WRITE) : PROT_READ
-        let address = mmap(nil, count, protection, MAP_SHARED, fd, 0)
+        let address = mmap(nil, count, PROT_READ, MAP_SHARED, fd, 0)
         guard let address, address != MAP_FAILED else { throw FileAccessError(errno: errno) }
         base = UnsafeRawPointer(address)
         Self.alive.add(1, ordering: .relaxed)
@@ -45,7 +43,7 @@ public final class MappedRegion: Sendable {
 
     /// A read-only mapping of the file open as `fd`, as large as it is now.
     public static func reading(_ fd: Int32) throws(FileAccessError) -> MappedRegion {
-        try MappedRegion(fd: fd, identity: try FileRoot.status(of: fd), writable: false)
+        try MappedRegion(fd: fd, identity: try FileRoot.status(of: fd))
     }
 
     deinit {

@@ -173,7 +173,7 @@ public final class MappingPool: Sendable {
         let identity = try FileRoot.status(of: fd)
         if identity.isDirectory { throw .isDirectory }
         guard identity.isRegularFile else { throw .notRegularFile }
-        let region = try MappedRegion(fd: fd, identity: identity, writable: false)
+        let region = try MappedRegion(fd: fd, identity: identity)
         // Small files are read whole, usually soon and often: fault them in ahead. Large ones keep
         // the kernel's default read-ahead, which suits both ranges and streaming downloads.
         if region.count <= Self.prefetchLimit { region.prefetch() }

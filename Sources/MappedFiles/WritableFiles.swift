@@ -1,7 +1,7 @@
 import Synchronization
 
-/// Writable files kept open and mapped between PATCHes, one per file (device and inode, so a
-/// hard link and a symlink to one file share its mapping and its pending flush), least recently
+/// Writable files kept open between PATCHes, one per file (device and inode, so a hard link and
+/// a symlink to one file share its descriptor and its pending flush), least recently
 /// used first out beyond `capacity` (each holds a descriptor).
 ///
 /// A file is used only by the holder of its `WriteQueue` turn, so the dictionary is the only
@@ -21,10 +21,12 @@ public final class WritableFiles: Sendable {
         self.capacity = capacity
     }
 
-    /// Which file `relativePath` names now (confined like every open), to queue for its turn;
-    /// nil when it names none (the open under the turn then says why).
+    /// Which file `relativePath` names now, to queue for its turn; nil when it names none (the
+    /// open under the turn then says why). The cheap status by path, as `file` uses: a symlink
+    /// out of the root yields a foreign key, which only queues this writer on a turn nobody
+    /// else takes, and the confined open under that turn refuses the path.
     public func key(of relativePath: String) -> FileKey? {
-        try? root.confinedStatus(of: relativePath).key
+        try? root.status(of: relativePath).key
     }
 
     /// The writable file at `relativePath`, reused if it is one already open. Call only while
@@ -47,7 +49,7 @@ public final class WritableFiles: Sendable {
     /// allocated by our descriptor. Call only while holding the file's write turn.
     public func forget(_ key: FileKey) {
         let dropped = entries.withLock { $0.files.removeValue(forKey: key)?.file }
-        _ = dropped  // closed and unmapped here, outside the lock
+        _ = dropped  // closed here, outside the lock
     }
 
     private func cached(_ key: FileKey) -> WritableFile? {
@@ -62,6 +64,6 @@ public final class WritableFiles: Sendable {
                   let oldest = state.files.min(by: { $0.value.lastUse < $1.value.lastUse })?.key else { return nil }
             return state.files.removeValue(forKey: oldest)?.file
         }
-        _ = evicted  // closed and unmapped here, outside the lock, if no writer still holds it
+        _ = evicted  // closed here, outside the lock, if no writer still holds it
     }
 }

@@ -22,6 +22,11 @@ public final class WriteQueue<Key: Hashable & Sendable>: Sendable {
     /// Writers waiting behind another on their file right now (a metric).
     public var waitingCount: Int { state.withLock { $0.waitingCount } }
 
+    /// Takes `file`'s turn if nobody holds it; false (and nothing queued) otherwise.
+    public func takeIfFree(_ file: Key) -> Bool {
+        state.withLock { $0.busy.insert(file).inserted }
+    }
+
     /// Calls `grant` once the caller holds `file`'s turn: at once if free, else on release.
     public func enqueue(_ file: Key, grant: @escaping @Sendable () -> Void) {
         let now = state.withLock { state -> Bool in

@@ -269,6 +269,7 @@ final class Callbacks: Sendable {
         case .deferred(let work):
             request.phase = .deferredPending(work)
         case .waitForTurn(let turn):
+            if turn.takeIfFree() { return adopt(turn.granted(), for: request, on: connection, chunk: chunk) }
             request.phase = .waiting(turn, granted: false)
             if let watch = request.watch { deadlines.nothingDue(watch) }
             // Body bytes that came with this call (a turn asked for again after a grant) wait too.

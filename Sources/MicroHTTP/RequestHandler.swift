@@ -34,6 +34,10 @@ public enum Disposition {
 
 /// Something a request must wait for (a file's write lock), granted through a callback.
 public protocol Turn: AnyObject, Sendable {
+    /// Takes the turn now if nobody holds it; then `granted()` follows at once, on this network
+    /// thread, and the connection is never suspended (the lone writer's case: a suspension and
+    /// its resume cost a wake-up of the network thread, as much as the rest of a small write).
+    func takeIfFree() -> Bool
     /// Calls `grant` (from any thread, possibly at once) when the request's turn comes.
     func enqueue(grant: @escaping @Sendable () -> Void)
     /// The turn has come: decide what to do now. Runs on the network thread.

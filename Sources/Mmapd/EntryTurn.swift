@@ -50,6 +50,14 @@ final class EntryTurn: Turn, @unchecked Sendable {
         return .waitForTurn(self)
     }
 
+    func takeIfFree() -> Bool {
+        switch awaited {
+        case .entry: entries.takeIfFree(PathKey(entry.canonicalPath))
+        case .file(let key): files.takeIfFree(key)
+        case .none: preconditionFailure("queued with nothing to wait for")
+        }
+    }
+
     func enqueue(grant: @escaping @Sendable () -> Void) {
         switch awaited {
         case .entry: entries.enqueue(PathKey(entry.canonicalPath), grant: grant)

@@ -5,7 +5,7 @@ import HTTPSemantics
 import MappedFiles
 import MicroHTTP
 
-/// PATCH on `/files/<path>`: byte-range writes through a shared writable mapping, durable before
+/// PATCH on `/files/<path>`: byte-range writes in place (`WritableFile`), durable before
 /// the 204 (see docs/PATCH.md for exactly what an acknowledged PATCH guarantees).
 ///
 /// Order of checks: token (401/403, in `AccessControl`, before anything about the file) → writable
@@ -28,7 +28,7 @@ struct FilePatches: Sendable {
     let maxBodyBytes: UInt64
     let maxBufferedBodyBytes: UInt64
     let metrics: ServiceMetrics
-    /// Where bodies are copied into mappings, with their connections suspended.
+    /// Where bodies are stored and flushed, with their connections suspended.
     let workers = DispatchQueue(label: "mmapd.patch", attributes: .concurrent)
 
     func begin(_ request: Request, file: FileTarget) -> Disposition {
@@ -99,7 +99,7 @@ final class PatchTurn: Turn, @unchecked Sendable {
     private var held: FileKey?
     let form: PatchForm
     let conditions: ConditionalHeaders
-    /// Set when the raw body's length is declared up front: stream it straight into the mapping.
+    /// Set when the raw body's length is declared up front: stream it straight into the file.
     let streamedLength: UInt64?
     let bufferLimit: UInt64
     /// The file being written, once the turn came: followers were told (`Followers.writeBegan`).
@@ -116,6 +116,13 @@ final class PatchTurn: Turn, @unchecked Sendable {
         self.conditions = conditions
         self.streamedLength = streamedLength
         self.bufferLimit = bufferLimit
+    }
+
+    func takeIfFree() -> Bool {
+        guard let key else { return true }
+        guard patches.queue.takeIfFree(key) else { return false }
+        held = key
+        return true
     }
 
     func enqueue(grant: @escaping @Sendable () -> Void) {
@@ -175,11 +182,11 @@ final class PatchTurn: Turn, @unchecked Sendable {
         try Self.checked { () throws(FileAccessError) in try patches.writableFiles.file(path) }
     }
 
-    /// The PATCH's bytes are all in the mapping: makes them visible as a new version (mtime,
+    /// The PATCH's bytes are all in the file: makes them visible as a new version (ETag,
     /// write generation, caches told), takes the validators for the 204, and gives the turn to
     /// the next writer before waiting for the flush (group commit, `GroupFlush`): the next
     /// writer's If-Match sees this version, and its copy overlaps this one's flush. The 204 goes
-    /// out after a flush that began after the copy; a failed flush answers 503 instead. Runs on
+    /// out after a flush that began after the copy; a failed flush answers 500 or 507 instead. Runs on
     /// a worker.
     func commit(_ file: WritableFile, answer resumption: Resumption) {
         let response: Response
@@ -219,10 +226,10 @@ final class PatchTurn: Turn, @unchecked Sendable {
             patches.lineIndexes.rewrote(path: path, from: from)
         }
         patches.metrics.patchBytes.increment(by: Int64(written))
-        var identity = try Self.checked { () throws(FileAccessError) in try file.identity() }
+        // pwrite moved the modification time already: one status serves the bump and the answer.
+        let identity = try Self.checked { () throws(FileAccessError) in try file.identity() }
         patches.generations.bump(identity)
         patches.pool.expire(path)
-        identity = try Self.checked { () throws(FileAccessError) in try file.identity() }
         return Response(status: 204, headers: Validators(identity, generation: patches.generations.current(identity)).headers)
     }
 

@@ -7,7 +7,8 @@ import Synchronization
 
 /// Every follow stream of the server (`?follow=true` on /files and /search) and what wakes
 /// them: one inotify instance for appends by other processes, and mmapd's own PATCHes, which
-/// announce their writes here (writes through a mapping raise no inotify event).
+/// announce their writes here: followers read none of a write's bytes before all of them are in
+/// (the inotify events of its first stores find only the stable end) and are woken when they are.
 ///
 /// Followers of one inode share a ``FollowedFile``. On every change the file is looked at once
 /// (one fstat, one stat of its path, on one serial queue): a path that names another file or none

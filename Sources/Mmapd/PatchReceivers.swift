@@ -3,7 +3,7 @@ import MappedFiles
 import MicroHTTP
 
 /// The raw form with a declared length, streamed: chunks are gathered into a batch on the
-/// network thread (a copy into ordinary memory), and each full batch is copied into the mapping
+/// network thread (a copy into ordinary memory), and each full batch is stored in the file
 /// by a worker while the connection is paused, so a multi-gigabyte PATCH never sits in memory
 /// and a copy that faults, waits for the journal or is throttled for dirty pages never stalls a
 /// network thread. The range was checked and the blocks reserved before the first chunk; the

@@ -38,7 +38,7 @@ final class ServiceMetrics: Sendable {
         patchBytes = registry.makeCounter(descriptor: Self.name("patch_written_bytes", "total", "Bytes written by acknowledged PATCHes."))
         putBytes = registry.makeCounter(descriptor: Self.name("put_written_bytes", "total", "Bytes of files created or replaced by acknowledged PUTs."))
         flushDuration = registry.makeDurationHistogram(
-            descriptor: Self.name("patch_flush_duration", "seconds", "msync/fdatasync time before a PATCH is acknowledged."), buckets: latency)
+            descriptor: Self.name("patch_flush_duration", "seconds", "Time from a PATCH's stored bytes to the end of the fdatasync that covers them (group commit: it may wait for a flush under way first)."), buckets: latency)
     }
 
     /// Clients choose the method (and the status follows from what they send): only known methods

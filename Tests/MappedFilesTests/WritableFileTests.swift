@@ -3,7 +3,7 @@ import Glibc
 import Testing
 @testable import MappedFiles
 
-/// The writable mapping's growth rules, on real files: a reservation never shows as length, the
+/// A writable file's growth rules, on real files: a reservation never shows as length, the
 /// length follows the bytes written, and a file truncated under a writer fails the write instead
 /// of trapping or regrowing.
 @Suite struct WritableFileTests {

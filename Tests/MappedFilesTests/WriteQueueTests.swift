@@ -49,6 +49,28 @@ import MappedFiles
         #expect(grants.names == ["holder", "waiter", "newcomer"])
     }
 
+    /// Taking a free turn without queueing: refused while anyone holds it or waits for it (the
+    /// turn is handed to the waiter, never to a taker that came later), free again after the last
+    /// release.
+    @Test func aTurnIsTakenWithoutQueueingOnlyWhenNobodyHoldsOrAwaitsIt() {
+        let queue = WriteQueue<FileKey>()
+        let grants = Grants()
+        #expect(queue.takeIfFree(Self.file(5)))
+        #expect(!queue.takeIfFree(Self.file(5)), "taken twice")
+        #expect(queue.takeIfFree(Self.file(6)), "another file's turn is not this one's")
+        queue.enqueue(Self.file(5), grant: grants.callback("waiter"))
+        #expect(grants.names.isEmpty)
+        queue.release(Self.file(5))
+        #expect(grants.names == ["waiter"])
+        #expect(!queue.takeIfFree(Self.file(5)), "taken while the waiter holds it")
+        queue.release(Self.file(5))
+        #expect(queue.takeIfFree(Self.file(5)))
+        queue.enqueue(Self.file(5), grant: grants.callback("after a take"))
+        #expect(grants.names == ["waiter"], "a queued writer was granted while the taker held the turn")
+        queue.release(Self.file(5))
+        #expect(grants.names == ["waiter", "after a take"])
+    }
+
     @Test func pathsAreIndependent() {
         let queue = WriteQueue<FileKey>()
         let grants = Grants()

@@ -309,8 +309,8 @@ import Testing
     }
 
     /// Someone truncates the file while an upload streams into it: the rest of the body would
-    /// land beyond the end of the file (SIGBUS on a store through the mapping). The server must
-    /// survive, refuse the PATCH, give the turn back and keep serving.
+    /// land beyond the end of the file (regrowing it with a hole). The server must survive,
+    /// refuse the PATCH, give the turn back and keep serving.
     @Test func aFileTruncatedUnderAnUploadFailsCleanly() throws {
         let size = 1 << 20
         let server = try TestServer(configure: { $0.writable = true }, files: ["f.bin": fill(0, size)])

@@ -498,8 +498,8 @@ import Testing
 
     // MARK: Changes made behind the server's back
 
-    /// The writable mapping is kept between PATCHes; a file replaced by rename, truncated or
-    /// grown by someone else in between is patched as it is now, never through a stale mapping.
+    /// The writable file is kept open between PATCHes; a file replaced by rename, truncated or
+    /// grown by someone else in between is patched as it is now, never at a stale length or inode.
     @Test func externalChangesBetweenPatches() throws {
         let server = try Self.server()
         #expect(try server.patch(Self.target, PatchWrite(start: 0, bytes: [1])).status == 204)

@@ -137,8 +137,8 @@ func eventually(within seconds: Double = 20, _ condition: () throws -> Bool) ret
 }
 
 /// Anonymous resident memory of this process (`RssAnon`): heap and stacks, where a buffered
-/// body would live. Unlike `VmRSS` it leaves out the file pages of shared mappings, which a
-/// PATCH through a mapping touches by design.
+/// body would live. Unlike `VmRSS` it leaves out the file pages of shared mappings, which
+/// readers of the written file touch by design.
 /// With `pid`, another process's (a spawned server, which parallel tests cannot disturb).
 func anonymousResidentBytes(pid: Int32? = nil) throws -> UInt64 {
     let status = try String(contentsOfFile: "/proc/\(pid.map(String.init) ?? "self")/status", encoding: .utf8)
