@@ -83,7 +83,7 @@ final class Callbacks: Sendable {
         if !chunk.isEmpty, let watch = request.watch { callbacks.deadlines.bodyProgress(watch, received: request.bytesReceived) }
         if case .new = request.phase, let method, let url, let version,
            let refusal = RequestLineCheck.refusal(method: method, url: url, version: version, targetByteCount: request.targetByteCount) {
-            request.method = String(cString: method)
+            request.method = RequestMethod(String(cString: method))
             // Answered at once, like a framing refusal: the connection closes after it.
             return callbacks.queue(.protocolRefusal(refusal), for: request, on: connection)
         }
@@ -174,7 +174,7 @@ final class Callbacks: Sendable {
                       chunk: UnsafeRawBufferPointer) -> MHD_Result {
         switch request.phase {
         case .new:
-            request.method = method.map { String(cString: $0) } ?? ""
+            request.method = RequestMethod(method.map { String(cString: $0) } ?? "")
             if let watch = request.watch { deadlines.headComplete(watch) }
             // Before any handler, and before libmicrohttpd reads a body byte by its own framing
             // rules (which ignore Content-Length beside any Transfer-Encoding, and read a body
@@ -332,7 +332,7 @@ final class Callbacks: Sendable {
             request.status = response.status
             request.failureDetail = response.failure
             // HEAD and 304 announce a length but libmicrohttpd sends no body.
-            request.bodyLength = request.method == "HEAD" || response.status == 304 ? 0 : response.bodyLength
+            request.bodyLength = request.method == .head || response.status == 304 ? 0 : response.bodyLength
         }
         return result
     }

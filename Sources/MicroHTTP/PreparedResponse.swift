@@ -1,4 +1,5 @@
 import CMicroHTTPD
+import HTTPSemantics
 
 /// A libmicrohttpd response built once and queued for many requests. libmicrohttpd counts a
 /// response's references and never changes it once queued, so the response object and its header
@@ -27,8 +28,8 @@ public final class PreparedResponse: @unchecked Sendable {
     deinit { MHD_destroy_response(pointer) }
 
     /// Whether libmicrohttpd sends none of the body: to a HEAD, in a 304, or when there is none.
-    func sendsNoBody(for method: String) -> Bool {
-        body.isEmpty || status == 304 || method == "HEAD"
+    func sendsNoBody(for method: RequestMethod) -> Bool {
+        body.isEmpty || status == 304 || method == .head
     }
 
     /// The same answer as a plain description, to build afresh when a request adds headers.

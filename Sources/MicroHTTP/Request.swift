@@ -15,7 +15,7 @@ public final class Request: @unchecked Sendable {
     /// The target's length in bytes on the request line. Not `target.utf8.count`: decoding the
     /// C string repairs invalid UTF-8, and each bad byte becomes three.
     let targetByteCount: Int
-    public internal(set) var method: String = ""
+    public internal(set) var method = RequestMethod("")
     /// When the request line arrived (CLOCK_MONOTONIC nanoseconds), for the access log's and the
     /// metrics' duration. A raw clock read: `ContinuousClock.now` and `Instant` arithmetic cost
     /// several runtime calls each, twice per request.

@@ -41,14 +41,14 @@ struct AccessControl: Sendable {
         if writeTokens.contains(offered) { return .allowed(grant: nil) }
         let method = request.method
         let link = readsRestricted ? SignedLink.parameters(in: target?.query ?? Self.rawQuery(request.target)) : .absent
-        if method != "GET" && method != "HEAD" && method != "OPTIONS" {
+        if !method.isSafe {
             guard writeTokens.required || readsRestricted else { return .allowed(grant: nil) }
-            if readTokens.contains(offered) { return Self.forbidden("A read token does not allow \(Self.printable(method)); writes need a write token.") }
-            if link != .absent { return Self.forbidden("A signed link never allows \(Self.printable(method)); writes need a write token.") }
-            return Self.unauthorized("\(Self.printable(method)) needs 'Authorization: Bearer <token>' with a write token.")
+            if readTokens.contains(offered) { return Self.forbidden("A read token does not allow \(Self.printable(method.name)); writes need a write token.") }
+            if link != .absent { return Self.forbidden("A signed link never allows \(Self.printable(method.name)); writes need a write token.") }
+            return Self.unauthorized("\(Self.printable(method.name)) needs 'Authorization: Bearer <token>' with a write token.")
         }
         guard readsRestricted, !readTokens.contains(offered) else { return .allowed(grant: nil) }
-        if method == "OPTIONS", request.header("Access-Control-Request-Method") != nil { return .allowed(grant: nil) }
+        if method == .options, request.header("Access-Control-Request-Method") != nil { return .allowed(grant: nil) }
         switch link {
         case .absent:
             return Self.unauthorized("This server needs 'Authorization: Bearer <token>' with a read or write token for every request but /healthz.")
@@ -60,13 +60,13 @@ struct AccessControl: Sendable {
     }
 
     /// A signed link grants GET and HEAD of a file, a directory or a search, at or below its scope.
-    private func linkDecision(_ parameters: SignedLink.Parameters, method: String, target: RequestTarget?) -> Decision {
+    private func linkDecision(_ parameters: SignedLink.Parameters, method: RequestMethod, target: RequestTarget?) -> Decision {
         let file: FileTarget
         switch target?.route {
         case .files(let named), .search(let named), .view(let named): file = named
         default: return Self.forbidden("A signed link grants reading files, listings, searches and viewer pages, not this route.")
         }
-        guard method != "OPTIONS" else { return Self.forbidden("A signed link grants GET and HEAD only.") }
+        guard method != .options else { return Self.forbidden("A signed link grants GET and HEAD only.") }
         guard let links, let scope = links.grantedScope(parameters, scope: SignedLink.scope(path: file.path.string, isDirectory: file.isDirectory)) else {
             return Self.forbidden("The signed link is altered or not for this path.")
         }

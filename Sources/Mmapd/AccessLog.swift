@@ -27,7 +27,7 @@ struct AccessLog: Sendable {
     /// At completion: the error log for a server error, and the headers the line will show.
     func completed(_ request: Request) {
         if request.status >= 500 {
-            logger.error("request failed", metadata: ["method": "\(Self.escaped(request.method))", "target": "\(Self.escaped(request.target))",
+            logger.error("request failed", metadata: ["method": "\(Self.escaped(request.method.name))", "target": "\(Self.escaped(request.target))",
                                                       "status": "\(request.status)", "detail": "\(request.failureDetail ?? "-")"])
         }
         guard infoEnabled else { return }
@@ -44,7 +44,7 @@ struct AccessLog: Sendable {
     func delivered(_ request: Request) {
         guard infoEnabled else { return }
         var metadata: Logger.Metadata = [
-            "method": "\(Self.escaped(request.method))",
+            "method": "\(Self.escaped(request.method.name))",
             "target": "\(Self.escaped(request.target))",
             "status": "\(request.status)",
             "length": "\(request.bodyLength)",

@@ -1,3 +1,4 @@
+import HTTPSemantics
 import MicroHTTP
 
 /// CORS for browser code and media players that issue range requests from another origin.
@@ -19,8 +20,8 @@ struct CrossOrigin: Sendable {
     }
 
     /// The origin headers themselves are added by `decorate`, as for every answer.
-    func preflight(origin: String?, methods allowed: [String]) -> Response {
-        let methods = allowed.joined(separator: ", ")
+    func preflight(origin: String?, methods allowed: [RequestMethod]) -> Response {
+        let methods = allowed.allowField
         var headers: [(name: String, value: String)] = [("Allow", methods)]
         if allowedOrigin(origin) != nil {
             headers += [("Access-Control-Allow-Methods", methods), ("Access-Control-Allow-Headers", Self.requestHeaders),

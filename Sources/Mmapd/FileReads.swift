@@ -109,7 +109,7 @@ struct FileReads: Sendable {
     /// longer shows the leased file.
     private func sent(_ request: Request, _ file: FileTarget, _ lease: MappingPool.Lease,
                       offset: UInt64, count: UInt64) -> Response.Body? {
-        guard let sendfileThreshold, count >= sendfileThreshold, request.method != "HEAD",
+        guard let sendfileThreshold, count >= sendfileThreshold, request.method != .head,
               let descriptor = pool.descriptor(file.path.string, showing: lease) else { return nil }
         return .file(OpenFile(descriptor: descriptor), offset: offset, count: Int(count))
     }

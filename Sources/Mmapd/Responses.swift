@@ -36,8 +36,8 @@ enum Responses {
         return Response(status: 301, headers: [("Location", path + "/" + target.dropFirst(path.count))])
     }
 
-    static func methodNotAllowed(_ method: String, allowed: [String]) -> Response {
-        let allow = allowed.joined(separator: ", ")
+    static func methodNotAllowed(_ method: RequestMethod, allowed: [RequestMethod]) -> Response {
+        let allow = allowed.allowField
         return problem(.methodNotAllowed("\(method) is not allowed here; allowed: \(allow)."), headers: [("Allow", allow)])
     }
 }

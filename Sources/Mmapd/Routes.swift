@@ -37,11 +37,11 @@ struct Routes: RequestHandler {
         case .allowed(let granted): grant = granted
         }
         let allowed = allowedMethods(target.route)
-        if method == "OPTIONS" { return .respond(crossOrigin.preflight(origin: request.header("Origin"), methods: allowed)) }
+        if method == .options { return .respond(crossOrigin.preflight(origin: request.header("Origin"), methods: allowed)) }
         guard allowed.contains(method) else {
-            if Self.writeMethods.contains(method), case .files = target.route, !patches.writable {
+            if method.writes, case .files = target.route, !patches.writable {
                 return .respond(Responses.problem(.methodNotAllowed("This server is read-only; start it with --writable to allow \(method)."),
-                                                  headers: [("Allow", allowed.joined(separator: ", "))]))
+                                                  headers: [("Allow", allowed.allowField)]))
             }
             return .respond(Responses.methodNotAllowed(method, allowed: allowed))
         }
@@ -54,11 +54,11 @@ struct Routes: RequestHandler {
             break
         }
         switch target.route {
-        case .files(let file) where method == "PATCH":
+        case .files(let file) where method == .patch:
             return patches.begin(request, file: file)
-        case .files(let file) where method == "PUT":
+        case .files(let file) where method == .put:
             return puts.begin(request, file: file)
-        case .files(let file) where method == "DELETE":
+        case .files(let file) where method == .delete:
             return deletes.begin(request, file: file)
         case .files(let file) where file.isDirectory:
             return listings.begin(request, directory: file, query: target.query, grant: grant)
@@ -88,7 +88,7 @@ struct Routes: RequestHandler {
     /// The methods each route answers: the one list behind 405's Allow and CORS preflights.
     /// The writes (PUT, PATCH, DELETE) on a read-only server are not among them, hence their 405
     /// with `Allow`.
-    private func allowedMethods(_ route: RequestTarget.Route) -> [String] {
+    private func allowedMethods(_ route: RequestTarget.Route) -> [RequestMethod] {
         switch route {
         // A write to a directory is refused after the token check, never before: a 405 here
         // would tell an unauthenticated client that the path is a directory.
@@ -98,10 +98,9 @@ struct Routes: RequestHandler {
         }
     }
 
-    private static let writableFileMethods = ["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"]
-    private static let writeMethods: Set<String> = ["PUT", "PATCH", "DELETE"]
-    private static let searchMethods = ["GET", "OPTIONS"]
-    private static let readMethods = ["GET", "HEAD", "OPTIONS"]
+    private static let writableFileMethods: [RequestMethod] = [.get, .head, .put, .patch, .delete, .options]
+    private static let searchMethods: [RequestMethod] = [.get, .options]
+    private static let readMethods: [RequestMethod] = [.get, .head, .options]
 
     func completed(_ request: Request) {
         metrics.recordRequest(route: request.route, method: request.method, status: request.status, bytes: request.bodyLength,
@@ -116,7 +115,7 @@ struct Routes: RequestHandler {
     func decorate(_ response: Response, for request: Request) -> Response {
         var response = response
         // RFC 5789 §3.1: where PATCH is allowed, say which bodies it takes.
-        if patches.writable, request.route == "files", ["GET", "HEAD", "OPTIONS"].contains(request.method) {
+        if patches.writable, request.route == "files", request.method.isSafe {
             response.headers.append(("Accept-Patch", Self.acceptPatch))
         }
         return crossOrigin.decorate(response, origin: request.header("Origin"))

@@ -1,3 +1,4 @@
+import HTTPSemantics
 import MappedFiles
 import Prometheus
 import Synchronization
@@ -24,7 +25,7 @@ final class ServiceMetrics: Sendable {
     /// The label values a request can have; anything else is counted as the last of each list.
     static let routes = ["files", "listing", "search", "healthz", "metrics", "unknown"]
     /// At most 8: the counter key packs the method's index in three bits.
-    static let methods = ["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "other"]
+    static let methods = RequestMethod.answered.map(\.name) + ["other"]
 
     init() {
         let latency: [Duration] = [.microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(5),
@@ -44,9 +45,9 @@ final class ServiceMetrics: Sendable {
     /// Clients choose the method (and the status follows from what they send): only known methods
     /// become label values, or invented ones would grow the metrics without bound. The counter is
     /// found by one small integer, not by hashing three strings.
-    func recordRequest(route: String, method: String, status: Int, bytes: Int, duration elapsed: Duration) {
+    func recordRequest(route: String, method: RequestMethod, status: Int, bytes: Int, duration elapsed: Duration) {
         let routeIndex = Self.routes.firstIndex(of: route) ?? Self.routes.count - 1
-        let methodIndex = Self.methods.firstIndex(of: method) ?? Self.methods.count - 1
+        let methodIndex = RequestMethod.answered.firstIndex(of: method) ?? Self.methods.count - 1
         let key = (routeIndex * 8 + methodIndex) << 16 | min(max(status, 0), 0xFFFF)
         let counter = requestCounters.withLock { counters in
             if let counter = counters[key] { return counter }
