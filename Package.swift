@@ -36,18 +36,20 @@ let package = Package(
         // PCRE2's header needs PCRE2_CODE_UNIT_WIDTH defined before it is included; a module map
         // and a one-line header do that. No C code lives here.
         .systemLibrary(name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8"),
+        // The one path type (`RelativePath`), pure: request parsing builds it, storage keys by it.
+        .target(name: "ConfinedPaths", swiftSettings: strict),
         .target(
             name: "MappedFiles",
-            dependencies: ["CPOSIXShim", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["ConfinedPaths", "CPOSIXShim", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
-        .target(name: "ByteSearch", dependencies: ["CPCRE2", "CPOSIXShim", "MappedFiles"], swiftSettings: strict),
-        .target(name: "HTTPSemantics", swiftSettings: strict),
+        .target(name: "ByteSearch", dependencies: ["ConfinedPaths", "CPCRE2", "CPOSIXShim", "MappedFiles"], swiftSettings: strict),
+        .target(name: "HTTPSemantics", dependencies: ["ConfinedPaths"], swiftSettings: strict),
         .target(name: "MicroHTTP", dependencies: ["CMicroHTTPD", "CPOSIXShim", "HTTPSemantics"], swiftSettings: strict),
         .target(
             name: "Mmapd",
             dependencies: [
-                "MappedFiles", "ByteSearch", "HTTPSemantics", "MicroHTTP",
+                "ConfinedPaths", "MappedFiles", "ByteSearch", "HTTPSemantics", "MicroHTTP",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -66,11 +68,11 @@ let package = Package(
             swiftSettings: strict
         ),
         // What several test targets share (the seeded generator); never linked into the server.
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
-        .testTarget(name: "HTTPSemanticsTests", dependencies: ["HTTPSemantics", "TestSupport"]),
-        .testTarget(name: "MappedFilesTests", dependencies: ["MappedFiles"]),
-        .testTarget(name: "ByteSearchTests", dependencies: ["ByteSearch", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["ConfinedPaths"], path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "HTTPSemanticsTests", dependencies: ["ConfinedPaths", "HTTPSemantics", "TestSupport"]),
+        .testTarget(name: "MappedFilesTests", dependencies: ["ConfinedPaths", "MappedFiles", "TestSupport"]),
+        .testTarget(name: "ByteSearchTests", dependencies: ["ByteSearch", "ConfinedPaths", "TestSupport"]),
         .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP", "TestSupport"]),
-        .testTarget(name: "MmapdTests", dependencies: ["Mmapd", "TestSupport"]),
+        .testTarget(name: "MmapdTests", dependencies: ["ConfinedPaths", "Mmapd", "TestSupport"]),
     ]
 )

@@ -4,10 +4,11 @@
 // Package.swift stays untouched and a plain `swift build` never compiles with -sanitize=fuzzer.
 //
 // The parsers are compiled from the main package's own sources: `Sources/HTTPSemantics` is a
-// symlink to `../Sources/HTTPSemantics`, and `Sources/SearchWindow/SearchWindow.swift` to the one
-// self-contained file of ByteSearch that reads the client's `start`/`end`. (A `.package(path: "..")`
-// dependency cannot be used: the root package exports only the `mmapd` executable product, and
-// SwiftPM lets a dependent package use products only.)
+// symlink to `../Sources/HTTPSemantics` (`Sources/ConfinedPaths`, its path type, likewise), and
+// `Sources/SearchWindow/SearchWindow.swift` to the one self-contained file of ByteSearch that
+// reads the client's `start`/`end`. (A `.package(path: "..")` dependency cannot be used: the root
+// package exports only the `mmapd` executable product, and SwiftPM lets a dependent package use
+// products only.)
 //
 // Build (what `./run` does):
 //   swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
@@ -26,11 +27,12 @@ let package = Package(
     name: "mmapd-fuzz",
     products: fuzzTargets.map { .executable(name: $0, targets: [$0]) },
     targets: [
-        .target(name: "HTTPSemantics", path: "Sources/HTTPSemantics"),
+        .target(name: "ConfinedPaths", path: "Sources/ConfinedPaths"),
+        .target(name: "HTTPSemantics", dependencies: ["ConfinedPaths"], path: "Sources/HTTPSemantics"),
         .target(name: "SearchWindow", path: "Sources/SearchWindow"),
         .target(name: "FuzzSupport"),
         .target(name: "FuzzMain"),
     ] + fuzzTargets.map { name in
-        .executableTarget(name: name, dependencies: ["HTTPSemantics", "SearchWindow", "FuzzSupport", "FuzzMain"])
+        .executableTarget(name: name, dependencies: ["ConfinedPaths", "HTTPSemantics", "SearchWindow", "FuzzSupport", "FuzzMain"])
     }
 )

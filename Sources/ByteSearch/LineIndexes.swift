@@ -1,3 +1,4 @@
+import ConfinedPaths
 import MappedFiles
 import Synchronization
 
@@ -25,11 +26,11 @@ import Synchronization
 public final class LineIndexes: Sendable {
     /// Which file an index describes.
     public struct File: Sendable, Hashable {
-        public var path: String
+        public var path: RelativePath
         public var device: UInt64
         public var inode: UInt64
 
-        public init(path: String, device: UInt64, inode: UInt64) {
+        public init(path: RelativePath, device: UInt64, inode: UInt64) {
             self.path = path
             self.device = device
             self.inode = inode
@@ -61,7 +62,7 @@ public final class LineIndexes: Sendable {
     }
 
     private struct State {
-        var entries: [String: Entry] = [:]
+        var entries: [RelativePath: Entry] = [:]
         var clock: UInt64 = 0
         var bytes = 0
     }
@@ -150,7 +151,7 @@ public final class LineIndexes: Sendable {
     }
 
     /// This server wrote `path` from `offset` on: checkpoints above it no longer hold.
-    public func rewrote(path: String, from offset: Int) {
+    public func rewrote(path: RelativePath, from offset: Int) {
         state.withLock { state in
             guard var entry = state.entries[path] else { return }
             entry.rewrittenFrom = min(entry.rewrittenFrom ?? offset, offset)

@@ -1,3 +1,5 @@
+import ConfinedPaths
+
 /// The pure rules of signed links (`/files/PATH?expires=<unix seconds>&signature=<hex>`): what
 /// the query must hold, which scope a link names, and the exact bytes its HMAC covers. The key and
 /// the HMAC itself live in `Mmapd` (`SignedLinks`); nothing here does I/O or cryptography.

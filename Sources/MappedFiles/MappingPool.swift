@@ -1,3 +1,4 @@
+import ConfinedPaths
 import Glibc
 import Synchronization
 
@@ -66,7 +67,7 @@ public final class MappingPool: Sendable {
     }
 
     private struct State {
-        var entries: [PathKey: Entry] = [:]
+        var entries: [RelativePath: Entry] = [:]
         var clock: UInt64 = 0
         var statistics = Statistics()
     }
@@ -83,9 +84,9 @@ public final class MappingPool: Sendable {
     public var statistics: Statistics { state.withLock { $0.statistics } }
 
     /// A read-only mapping of the regular file at `relativePath` under the root.
-    public func lease(_ relativePath: String) throws(FileAccessError) -> Lease {
+    public func lease(_ relativePath: RelativePath) throws(FileAccessError) -> Lease {
         if limits.revalidationInterval > .zero, let recent = recentlyValidated(relativePath) { return recent }
-        let current = try root.status(of: relativePath)
+        let current = try root.status(of: relativePath.string)
         if current.isDirectory { throw .isDirectory }
         guard current.isRegularFile else { throw .notRegularFile }
         if let region = cachedRegion(relativePath, matching: current) {
@@ -99,8 +100,8 @@ public final class MappingPool: Sendable {
     /// A descriptor of the file `lease` shows, for sending with sendfile(2) (libmicrohttpd takes
     /// it over). nil when `relativePath` now names another file, or the file's size changed: the
     /// lease's validators would not describe what the descriptor reads.
-    public func descriptor(_ relativePath: String, showing lease: Lease) -> Int32? {
-        guard let fd = try? root.open(relativePath) else { return nil }
+    public func descriptor(_ relativePath: RelativePath, showing lease: Lease) -> Int32? {
+        guard let fd = try? root.open(relativePath.string) else { return nil }
         guard let opened = try? FileRoot.status(of: fd), lease.identity.mappingStillValid(for: opened) else {
             close(fd)
             return nil
@@ -110,16 +111,16 @@ public final class MappingPool: Sendable {
 
     /// Makes the next lease of `relativePath` stat the file: after this process wrote to it, the
     /// write is seen at once whatever the revalidation interval.
-    public func expire(_ relativePath: String) {
+    public func expire(_ relativePath: RelativePath) {
         guard limits.revalidationInterval > .zero else { return }
-        state.withLock { $0.entries[PathKey(relativePath)]?.validatedAt = nil }
+        state.withLock { $0.entries[relativePath]?.validatedAt = nil }
     }
 
     /// Drops the cached mapping of `relativePath` (its file was deleted or replaced by this
     /// process): leases in flight keep the region alive, and it is unmapped after the last.
-    public func forget(_ relativePath: String) {
+    public func forget(_ relativePath: RelativePath) {
         let dropped = state.withLock { state -> MappedRegion? in
-            guard let entry = state.entries.removeValue(forKey: PathKey(relativePath)) else { return nil }
+            guard let entry = state.entries.removeValue(forKey: relativePath) else { return nil }
             Self.account(removed: entry.region, in: &state)
             return entry.region
         }
@@ -127,10 +128,10 @@ public final class MappingPool: Sendable {
     }
 
     /// The cached lease if its last stat is younger than the revalidation interval.
-    private func recentlyValidated(_ path: String) -> Lease? {
+    private func recentlyValidated(_ path: RelativePath) -> Lease? {
         let now = ContinuousClock.now
         return state.withLock { state -> Lease? in
-            guard let entry = state.entries[PathKey(path)], let validatedAt = entry.validatedAt,
+            guard let entry = state.entries[path], let validatedAt = entry.validatedAt,
                   now - validatedAt < limits.revalidationInterval else { return nil }
             state.clock += 1
             entry.lastUse = state.clock
@@ -141,15 +142,15 @@ public final class MappingPool: Sendable {
 
     /// The cached region if it still shows the file; a stale one is dropped (and unmapped after
     /// the lock is released, once no response holds it).
-    private func cachedRegion(_ path: String, matching current: FileIdentity) -> MappedRegion? {
+    private func cachedRegion(_ path: RelativePath, matching current: FileIdentity) -> MappedRegion? {
         let (hit, stale) = state.withLock { state -> (MappedRegion?, MappedRegion?) in
             state.clock += 1
-            guard let entry = state.entries[PathKey(path)] else {
+            guard let entry = state.entries[path] else {
                 state.statistics.misses += 1
                 return (nil, nil)
             }
             guard entry.region.identity.mappingStillValid(for: current) else {
-                state.entries[PathKey(path)] = nil
+                state.entries[path] = nil
                 state.statistics.misses += 1
                 state.statistics.remaps += 1
                 Self.account(removed: entry.region, in: &state)
@@ -167,8 +168,8 @@ public final class MappingPool: Sendable {
 
     /// open (confined) + fstat + mmap + close. The identity comes from the descriptor, not the
     /// earlier stat by path, so the mapping and its identity always describe the same file.
-    private func mapFreshly(_ path: String) throws(FileAccessError) -> MappedRegion {
-        let fd = try root.open(path)
+    private func mapFreshly(_ path: RelativePath) throws(FileAccessError) -> MappedRegion {
+        let fd = try root.open(path.string)
         defer { close(fd) }
         let identity = try FileRoot.status(of: fd)
         if identity.isDirectory { throw .isDirectory }
@@ -185,20 +186,20 @@ public final class MappingPool: Sendable {
 
     /// Caches `region` and evicts least-recently-used entries beyond the limits. A file larger
     /// than the whole byte budget is served but not cached: it lives as long as its responses.
-    private func insert(_ region: MappedRegion, at path: String) {
+    private func insert(_ region: MappedRegion, at path: RelativePath) {
         guard UInt64(region.count) <= limits.maxMappedBytes, limits.maxMappings > 0 else { return }
         let dropped = state.withLock { state -> [MappedRegion] in
             var dropped: [MappedRegion] = []
             state.clock += 1
             let entry = Entry(region: region, lastUse: state.clock, identity: region.identity, validatedAt: .now)
-            if let replaced = state.entries.updateValue(entry, forKey: PathKey(path)) {
+            if let replaced = state.entries.updateValue(entry, forKey: path) {
                 Self.account(removed: replaced.region, in: &state)
                 dropped.append(replaced.region)
             }
             state.statistics.mappings += 1
             state.statistics.mappedBytes += UInt64(region.count)
             while state.statistics.mappings > limits.maxMappings || state.statistics.mappedBytes > limits.maxMappedBytes,
-                  let victim = Self.leastRecentlyUsed(in: state.entries, sparing: PathKey(path)) {
+                  let victim = Self.leastRecentlyUsed(in: state.entries, sparing: path) {
                 let entry = state.entries.removeValue(forKey: victim)!
                 state.statistics.evictions += 1
                 Self.account(removed: entry.region, in: &state)
@@ -211,8 +212,8 @@ public final class MappingPool: Sendable {
 
     /// A linear scan: it runs only on a miss that overflows the limits, which already paid for an
     /// open and an mmap, so a list kept in LRU order would save nothing measurable.
-    private static func leastRecentlyUsed(in entries: [PathKey: Entry], sparing path: PathKey) -> PathKey? {
-        var oldest: (key: PathKey, lastUse: UInt64)?
+    private static func leastRecentlyUsed(in entries: [RelativePath: Entry], sparing path: RelativePath) -> RelativePath? {
+        var oldest: (key: RelativePath, lastUse: UInt64)?
         for (key, entry) in entries where key != path && entry.lastUse < (oldest?.lastUse ?? .max) {
             oldest = (key, entry.lastUse)
         }

@@ -1,4 +1,5 @@
 import CPOSIXShim
+import ConfinedPaths
 import Glibc
 
 /// A name in a directory below the root, resolved for creating, replacing or removing the file
@@ -14,7 +15,7 @@ public final class ResolvedEntry: @unchecked Sendable {
     public let directory: Int32
     public let name: String
     /// The entry's path from the root, with every symlink resolved.
-    public let canonicalPath: String
+    public let canonicalPath: RelativePath
 
     /// Why a path cannot name an entry to write.
     public enum Failure: Error, Sendable, Equatable {
@@ -26,8 +27,8 @@ public final class ResolvedEntry: @unchecked Sendable {
     }
 
     /// Resolves `relativePath` (not empty, no trailing slash) below `root`.
-    public init(root: FileRoot, relativePath: String) throws(Failure) {
-        var path = relativePath
+    public init(root: FileRoot, relativePath: RelativePath) throws(Failure) {
+        var path = relativePath.string
         for _ in 0..<2 {
             let (parent, name) = Self.split(path)
             let fd = cposix_open_beneath(root.descriptor, parent.isEmpty ? "." : parent, O_RDONLY | O_DIRECTORY)
@@ -45,13 +46,14 @@ public final class ResolvedEntry: @unchecked Sendable {
                 path = resolved
                 continue
             }
-            guard let directoryPath = Self.pathFromRoot(of: fd, root: root) else {
+            guard let directoryPath = Self.pathFromRoot(of: fd, root: root),
+                  let canonical = RelativePath(directoryPath.isEmpty ? name : directoryPath + "/" + name) else {
                 close(fd)
                 throw .notFound
             }
             directory = fd
             self.name = name
-            canonicalPath = directoryPath.isEmpty ? name : directoryPath + "/" + name
+            canonicalPath = canonical
             return
         }
         // A link that resolved to another link: changed under us, or a loop.

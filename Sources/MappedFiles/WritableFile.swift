@@ -1,4 +1,5 @@
 import CPOSIXShim
+import ConfinedPaths
 import Glibc
 
 /// A file opened for writing, for one writer at a time (the `WriteQueue` turn holder).
@@ -36,14 +37,14 @@ public final class WritableFile {
     private var written = 0
 
     /// Opens `relativePath` below `root` for reading and writing (confined like every open).
-    public init(root: FileRoot, relativePath: String) throws(FileAccessError) {
+    public init(root: FileRoot, relativePath: RelativePath) throws(FileAccessError) {
         let fd: Int32
         do {
-            fd = try root.open(relativePath, flags: O_RDWR)
+            fd = try root.open(relativePath.string, flags: O_RDWR)
         } catch .permissionDenied, .system(.readOnlyFileSystem), .system(.textFileBusy) {
             // Refused for writing, yet readable: say "not writable" (403), unless it is not a
             // file we would serve at all.
-            _ = try root.status(of: relativePath)
+            _ = try root.status(of: relativePath.string)
             throw .notWritable
         }
         do throws(FileAccessError) {

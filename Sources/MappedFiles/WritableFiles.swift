@@ -1,3 +1,4 @@
+import ConfinedPaths
 import Synchronization
 
 /// Writable files kept open between PATCHes, one per file (device and inode, so a hard link and
@@ -25,15 +26,15 @@ public final class WritableFiles: Sendable {
     /// open under the turn then says why). The cheap status by path, as `file` uses: a symlink
     /// out of the root yields a foreign key, which only queues this writer on a turn nobody
     /// else takes, and the confined open under that turn refuses the path.
-    public func key(of relativePath: String) -> FileKey? {
-        try? root.status(of: relativePath).key
+    public func key(of relativePath: RelativePath) -> FileKey? {
+        try? root.status(of: relativePath.string).key
     }
 
     /// The writable file at `relativePath`, reused if it is one already open. Call only while
     /// holding the write turn of the file the path names, and check the result's `key`: the path
     /// may have been pointed at another file since the turn was asked for.
-    public func file(_ relativePath: String) throws(FileAccessError) -> WritableFile {
-        let current = try root.status(of: relativePath)
+    public func file(_ relativePath: RelativePath) throws(FileAccessError) -> WritableFile {
+        let current = try root.status(of: relativePath.string)
         if current.isDirectory { throw .isDirectory }
         guard current.isRegularFile else { throw .notRegularFile }
         if let cached = cached(current.key), try cached.refresh(against: current) {

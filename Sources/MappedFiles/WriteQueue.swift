@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// Writes to a file queue by the file (`FileKey`: device and inode), not the path: a hard link or
 /// a symlink inside the root names the same file, and must wait in the same queue. PUT and DELETE
-/// first queue by directory entry (`PathKey` of the canonical path; see `EntryTurn`), since a
+/// first queue by directory entry (the canonical `RelativePath`; see `EntryTurn`), since a
 /// file about to be created has no inode yet.
 public final class WriteQueue<Key: Hashable & Sendable>: Sendable {
     private struct State {

@@ -1,3 +1,4 @@
+import ConfinedPaths
 import Glibc
 import HTTPSemantics
 import MappedFiles

@@ -1,3 +1,4 @@
+import ConfinedPaths
 import Glibc
 import HTTPSemantics
 import MappedFiles
@@ -28,7 +29,7 @@ protocol EntryWrite: AnyObject {
 /// the second finds the file the first made.
 final class EntryTurn: Turn, @unchecked Sendable {
     let entry: ResolvedEntry
-    private let entries: WriteQueue<PathKey>
+    private let entries: WriteQueue<RelativePath>
     private let files: WriteQueue<FileKey>
     private var write: (any EntryWrite)?
     /// The turn queued for and not yet come, if any.
@@ -38,7 +39,7 @@ final class EntryTurn: Turn, @unchecked Sendable {
     private var heldFile: FileKey?
     private var released = false
 
-    init(entry: ResolvedEntry, entries: WriteQueue<PathKey>, files: WriteQueue<FileKey>) {
+    init(entry: ResolvedEntry, entries: WriteQueue<RelativePath>, files: WriteQueue<FileKey>) {
         self.entry = entry
         self.entries = entries
         self.files = files
@@ -52,7 +53,7 @@ final class EntryTurn: Turn, @unchecked Sendable {
 
     func takeIfFree() -> Bool {
         switch awaited {
-        case .entry: entries.takeIfFree(PathKey(entry.canonicalPath))
+        case .entry: entries.takeIfFree(entry.canonicalPath)
         case .file(let key): files.takeIfFree(key)
         case .none: preconditionFailure("queued with nothing to wait for")
         }
@@ -60,7 +61,7 @@ final class EntryTurn: Turn, @unchecked Sendable {
 
     func enqueue(grant: @escaping @Sendable () -> Void) {
         switch awaited {
-        case .entry: entries.enqueue(PathKey(entry.canonicalPath), grant: grant)
+        case .entry: entries.enqueue(entry.canonicalPath, grant: grant)
         case .file(let key): files.enqueue(key, grant: grant)
         case .none: preconditionFailure("queued with nothing to wait for")
         }
@@ -111,6 +112,6 @@ final class EntryTurn: Turn, @unchecked Sendable {
         released = true
         write = nil
         if let heldFile { files.release(heldFile) }
-        if holdsEntry { entries.release(PathKey(entry.canonicalPath)) }
+        if holdsEntry { entries.release(entry.canonicalPath) }
     }
 }

@@ -1,3 +1,4 @@
+import ConfinedPaths
 import Glibc
 import HTTPSemantics
 import MappedFiles
@@ -18,12 +19,12 @@ struct FileDeletes: Sendable {
         if let declared = request.declaredBodyLength, declared > 0 { return .respond(Responses.problem(.badRequest(Self.bodyDetail))) }
         let turn: EntryTurn
         do throws(ResolvedEntry.Failure) {
-            turn = try writes.turn(for: file.path.string)
+            turn = try writes.turn(for: file.path)
         } catch {
             // No parent directory: nothing to delete.
             return .respond(error == .missingParent ? Responses.problem(.notFound()) : Responses.problem(for: error))
         }
-        return turn.start(DeleteWrite(writes: writes, path: file.path.string, conditions: ConditionalHeaders(writing: request)))
+        return turn.start(DeleteWrite(writes: writes, path: file.path, conditions: ConditionalHeaders(writing: request)))
     }
 
     static let bodyDetail = "A DELETE carries no body."
@@ -32,10 +33,10 @@ struct FileDeletes: Sendable {
 /// One DELETE once its turns are held.
 final class DeleteWrite: EntryWrite {
     private let writes: FileWrites
-    private let path: String
+    private let path: RelativePath
     private let conditions: ConditionalHeaders
 
-    init(writes: FileWrites, path: String, conditions: ConditionalHeaders) {
+    init(writes: FileWrites, path: RelativePath, conditions: ConditionalHeaders) {
         self.writes = writes
         self.path = path
         self.conditions = conditions

@@ -1,4 +1,5 @@
 import ByteSearch
+import ConfinedPaths
 import HTTPSemantics
 import MappedFiles
 import MicroHTTP
@@ -23,7 +24,7 @@ struct FileFollows: Sendable {
             return .respond(Responses.problem(followers.slots.refusal, headers: [("Retry-After", "5")]))
         }
         let stream = FollowStream(followers: followers, slot: slot)
-        let (followers, indexes, path) = (self.followers, self.indexes, file.path.string)
+        let (followers, indexes, path) = (self.followers, self.indexes, file.path)
         let contentType = MediaType.contentType(forFileName: String(file.path.lastSegment))
         return .deferred {
             let followed: FollowedFile
@@ -65,7 +66,7 @@ struct FileFollows: Sendable {
     }
 
     /// Where the last `count` lines begin (memrchr back from the end: only their bytes are read).
-    private static func startOfLast(_ count: Int, of file: FollowedFile, identity: FileIdentity, path: String,
+    private static func startOfLast(_ count: Int, of file: FollowedFile, identity: FileIdentity, path: RelativePath,
                                     indexes: LineIndexes) throws(FileAccessError) -> Int64 {
         let region = try MappedRegion.reading(file.descriptor)
         let indexed = LineIndexes.File(path: path, device: identity.device, inode: identity.inode)

@@ -21,7 +21,7 @@ struct FileLines: Sendable {
     func begin(_ request: Request, file: FileTarget, selection: LineSelection, numbered: Bool) -> Disposition {
         let lease: MappingPool.Lease
         do {
-            lease = try pool.lease(file.path.string)
+            lease = try pool.lease(file.path)
         } catch {
             return .respond(Responses.problem(for: error))
         }
@@ -43,7 +43,7 @@ struct FileLines: Sendable {
         let contentType = MediaType.contentType(forFileName: String(file.path.lastSegment))
         let region = lease.region
         let size = min(region.count, Int(clamping: identity.size))
-        let indexed = LineIndexes.File(path: file.path.string, device: identity.device, inode: identity.inode)
+        let indexed = LineIndexes.File(path: file.path, device: identity.device, inode: identity.inode)
         let (indexes, timeout) = (self.indexes, self.timeout)
         return .deferred {
             let bytes = UnsafeRawBufferPointer(rebasing: region.bytes[0..<size])

@@ -1,4 +1,5 @@
 import ByteSearch
+import ConfinedPaths
 import Dispatch
 import Glibc
 import HTTPSemantics
@@ -65,7 +66,7 @@ struct FilePatches: Sendable {
         }
         if let declared, declared > limit { return .respond(Self.tooLarge(declared, limit)) }
         let conditions = ConditionalHeaders(writing: request)
-        return .waitForTurn(PatchTurn(patches: self, path: file.path.string, key: writableFiles.key(of: file.path.string),
+        return .waitForTurn(PatchTurn(patches: self, path: file.path, key: writableFiles.key(of: file.path),
                                       form: form, conditions: conditions,
                                       streamedLength: declared == nil ? nil : form.rawLength, bufferLimit: limit))
     }
@@ -92,7 +93,7 @@ extension PatchForm {
 /// for the new file's. A path that names nothing waits for nothing and is answered 404.
 final class PatchTurn: Turn, @unchecked Sendable {
     let patches: FilePatches
-    let path: String
+    let path: RelativePath
     /// The file whose turn is asked for; nil when the path named no file.
     private var key: FileKey?
     /// The turn this PATCH holds, from its grant until `release`.
@@ -107,7 +108,7 @@ final class PatchTurn: Turn, @unchecked Sendable {
     /// The file's size when the turn came: a write that leaves it shorter rewrote its end.
     private var sizeAtStart: UInt64?
 
-    init(patches: FilePatches, path: String, key: FileKey?, form: PatchForm, conditions: ConditionalHeaders,
+    init(patches: FilePatches, path: RelativePath, key: FileKey?, form: PatchForm, conditions: ConditionalHeaders,
          streamedLength: UInt64?, bufferLimit: UInt64) {
         self.patches = patches
         self.path = path

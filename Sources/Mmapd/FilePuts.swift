@@ -1,3 +1,4 @@
+import ConfinedPaths
 import Dispatch
 import Glibc
 import HTTPSemantics
@@ -38,11 +39,11 @@ struct FilePuts: Sendable {
         }
         let turn: EntryTurn
         do throws(ResolvedEntry.Failure) {
-            turn = try writes.turn(for: file.path.string)
+            turn = try writes.turn(for: file.path)
         } catch {
             return .respond(Responses.problem(for: error))
         }
-        return turn.start(PutWrite(puts: self, path: file.path.string, conditions: ConditionalHeaders(writing: request),
+        return turn.start(PutWrite(puts: self, path: file.path, conditions: ConditionalHeaders(writing: request),
                                    declaredLength: request.declaredBodyLength))
     }
 }
@@ -51,11 +52,11 @@ struct FilePuts: Sendable {
 /// receives the body into an `Upload`.
 final class PutWrite: EntryWrite {
     private let puts: FilePuts
-    private let path: String
+    private let path: RelativePath
     private let conditions: ConditionalHeaders
     private let declaredLength: UInt64?
 
-    init(puts: FilePuts, path: String, conditions: ConditionalHeaders, declaredLength: UInt64?) {
+    init(puts: FilePuts, path: RelativePath, conditions: ConditionalHeaders, declaredLength: UInt64?) {
         self.puts = puts
         self.path = path
         self.conditions = conditions
@@ -101,13 +102,13 @@ final class PutBody: BodyReceiver, @unchecked Sendable {
     private let puts: FilePuts
     private let turn: EntryTurn
     private let upload: Upload
-    private let path: String
+    private let path: RelativePath
     private let replacing: Bool
     private var batch: [UInt8] = []
     /// A worker's failed append, answered at the next call.
     private var failure: ProblemDetails?
 
-    init(puts: FilePuts, turn: EntryTurn, upload: Upload, path: String, replacing: Bool) {
+    init(puts: FilePuts, turn: EntryTurn, upload: Upload, path: RelativePath, replacing: Bool) {
         self.puts = puts
         self.turn = turn
         self.upload = upload

@@ -29,7 +29,7 @@ struct FileReads: Sendable {
     func respond(to request: Request, file: FileTarget) -> Response {
         let lease: MappingPool.Lease
         do {
-            lease = try pool.lease(file.path.string)
+            lease = try pool.lease(file.path)
         } catch .isDirectory {
             return Responses.redirectToDirectory(request)
         } catch {
@@ -110,7 +110,7 @@ struct FileReads: Sendable {
     private func sent(_ request: Request, _ file: FileTarget, _ lease: MappingPool.Lease,
                       offset: UInt64, count: UInt64) -> Response.Body? {
         guard let sendfileThreshold, count >= sendfileThreshold, request.method != .head,
-              let descriptor = pool.descriptor(file.path.string, showing: lease) else { return nil }
+              let descriptor = pool.descriptor(file.path, showing: lease) else { return nil }
         return .file(OpenFile(descriptor: descriptor), offset: offset, count: Int(count))
     }
 

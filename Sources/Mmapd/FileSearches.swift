@@ -51,7 +51,7 @@ struct FileSearches: Sendable {
         }
         let lease: MappingPool.Lease
         do {
-            lease = try pool.lease(file.path.string)
+            lease = try pool.lease(file.path)
         } catch .isDirectory {
             return .respond(Responses.redirectToDirectory(request))
         } catch {

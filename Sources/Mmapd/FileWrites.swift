@@ -1,3 +1,4 @@
+import ConfinedPaths
 import Glibc
 import HTTPSemantics
 import MappedFiles
@@ -8,7 +9,7 @@ import MicroHTTP
 struct FileWrites: Sendable {
     let root: FileRoot
     /// Entry turns, by canonical path (see `EntryTurn`).
-    let entries: WriteQueue<PathKey>
+    let entries: WriteQueue<RelativePath>
     /// File turns: the queue PATCH takes its turns in.
     let files: WriteQueue<FileKey>
     let pool: MappingPool
@@ -18,7 +19,7 @@ struct FileWrites: Sendable {
     let metrics: ServiceMetrics
 
     /// The turns of the entry `path` names; refuses paths that cannot name one.
-    func turn(for path: String) throws(ResolvedEntry.Failure) -> EntryTurn {
+    func turn(for path: RelativePath) throws(ResolvedEntry.Failure) -> EntryTurn {
         EntryTurn(entry: try ResolvedEntry(root: root, relativePath: path), entries: entries, files: files)
     }
 
@@ -39,7 +40,7 @@ struct FileWrites: Sendable {
     /// `path` now names the file `identity` instead of `old` (a PUT committed): a new
     /// generation, so the ETag moves even if the inode number was reused, and the caches drop the
     /// old file (its readers keep their own mappings). Returns the new file's validators.
-    func replaced(_ path: String, old: FileKey?, by identity: FileIdentity) -> Validators {
+    func replaced(_ path: RelativePath, old: FileKey?, by identity: FileIdentity) -> Validators {
         generations.bump(identity)
         forget(path, file: old)
         return Validators(identity, generation: generations.current(identity))
@@ -47,7 +48,7 @@ struct FileWrites: Sendable {
 
     /// Drops what the caches hold for `path` and the file it named, so a deleted or replaced
     /// file's blocks are freed once its last in-flight reader is done.
-    func forget(_ path: String, file: FileKey?) {
+    func forget(_ path: RelativePath, file: FileKey?) {
         pool.forget(path)
         if let file { writableFiles.forget(file) }
     }

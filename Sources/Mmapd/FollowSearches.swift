@@ -1,4 +1,5 @@
 import ByteSearch
+import ConfinedPaths
 import HTTPSemantics
 import MappedFiles
 import MicroHTTP
@@ -27,7 +28,7 @@ struct FollowSearches: Sendable {
         }
         let stream = FollowSearchStream(followers: followers, slot: slot, query: .init(
             searcher: searcher, request: search, rendering: MatchRendering(parameters), limit: parameters.limit, timeout: timeout))
-        let (followers, indexes, timeout, path) = (self.followers, self.indexes, self.timeout, file.path.string)
+        let (followers, indexes, timeout, path) = (self.followers, self.indexes, self.timeout, file.path)
         return .deferred {
             let registered: (file: FollowedFile, identity: FileIdentity)
             do throws(FollowRefusal) {
@@ -54,7 +55,7 @@ struct FollowSearches: Sendable {
     }
 
     /// Where the search starts (`given`, or the start of the line incomplete now) and that line's number.
-    private static func start(of file: FollowedFile, identity: FileIdentity, path: String, given: Int64?, numbered: Bool,
+    private static func start(of file: FollowedFile, identity: FileIdentity, path: RelativePath, given: Int64?, numbered: Bool,
                               indexes: LineIndexes, deadline: ContinuousClock.Instant) throws(ProblemDetails) -> (offset: Int, line: Int) {
         let region: MappedRegion
         do {

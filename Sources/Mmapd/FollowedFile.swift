@@ -1,3 +1,4 @@
+import ConfinedPaths
 import Glibc
 import MappedFiles
 import Synchronization
@@ -42,7 +43,7 @@ final class FollowedFile: Sendable {
     let key: Key
     let descriptor: Int32
     /// The path it was opened by: rotation is a path that no longer names this inode.
-    let path: String
+    let path: RelativePath
     let watch: FileWatcher.Watch
     /// While a PATCH is writing (``writeSpans`` odd): bytes below this offset may be read.
     let readableEnd: Atomic<Int64>
@@ -55,7 +56,7 @@ final class FollowedFile: Sendable {
     let followers = Mutex<[ObjectIdentifier: any Follower]>([:])
 
     /// `writingEnd`: set when a PATCH is writing to the file now, the end of its bytes before it.
-    init(key: Key, descriptor: Int32, path: String, watch: FileWatcher.Watch, size: Int64, writingEnd: Int64?) {
+    init(key: Key, descriptor: Int32, path: RelativePath, watch: FileWatcher.Watch, size: Int64, writingEnd: Int64?) {
         self.key = key
         self.descriptor = descriptor
         self.path = path

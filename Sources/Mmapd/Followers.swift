@@ -1,3 +1,4 @@
+import ConfinedPaths
 import Dispatch
 import Glibc
 import HTTPSemantics
@@ -49,11 +50,11 @@ final class Followers: Sendable {
     ///
     /// - Throws: the file's access error (404 and the like), or ``FollowRefusal/shuttingDown``
     ///   once shutdown began.
-    func follow(_ path: String, by follower: any Follower) throws(FollowRefusal) -> (FollowedFile, FileIdentity) {
+    func follow(_ path: RelativePath, by follower: any Follower) throws(FollowRefusal) -> (FollowedFile, FileIdentity) {
         let fd: Int32
         let identity: FileIdentity
         do {
-            fd = try root.open(path)
+            fd = try root.open(path.string)
             identity = try FileRoot.status(of: fd)
         } catch {
             throw .file(error)
@@ -173,7 +174,7 @@ final class Followers: Sendable {
         // would take bytes the follower read after the size was taken for a cut.)
         let positions = followers.map(\.position)
         let measured = file.measure()
-        let atPath = try? root.status(of: file.path)
+        let atPath = try? root.status(of: file.path.string)
         guard let measured, let atPath, FollowedFile.Key(atPath) == file.key else {
             state.withLock { state in
                 if state.files[file.key] === file { forget(file, in: &state) }

@@ -1,4 +1,5 @@
 import ByteSearch
+import ConfinedPaths
 import Dispatch
 import Logging
 import MappedFiles
@@ -45,7 +46,7 @@ public final class MmapdService: Sendable {
         let followers = try Followers(root: root, limit: settings.maxFollowers, pace: pace)
         self.followers = followers
         let writableFiles = WritableFiles(root: root)
-        let fileTurns = WriteQueue<FileKey>(), entryTurns = WriteQueue<PathKey>()
+        let fileTurns = WriteQueue<FileKey>(), entryTurns = WriteQueue<RelativePath>()
         let writes = FileWrites(root: root, entries: entryTurns, files: fileTurns, pool: pool, writableFiles: writableFiles,
                                 generations: generations, maxBodyBytes: UInt64(settings.maxBodyBytes), metrics: metrics)
         let routes = Routes(

@@ -1,3 +1,4 @@
+import ConfinedPaths
 import HTTPSemantics
 
 /// How a page (a listing, the viewer) carries the signed link it was opened with, so a person

@@ -1,4 +1,5 @@
 import ByteSearch
+import ConfinedPaths
 import Glibc
 import HTTPSemantics
 import MappedFiles
@@ -123,7 +124,7 @@ struct TreeFileSearch: Sendable {
             return .read(size: count, body(bytes))
         }
         close(fd)
-        guard let lease = try? pool.lease(file.rootPath) else { return .skipped }
+        guard let path = RelativePath(file.rootPath), let lease = try? pool.lease(path) else { return .skipped }
         let region = lease.region
         return withExtendedLifetime(region) { () -> Access<T> in
             let bytes = UnsafeRawBufferPointer(rebasing: region.bytes[0..<min(region.count, Int(lease.identity.size))])

@@ -1,4 +1,5 @@
 import ByteSearch
+import ConfinedPaths
 import Dispatch
 import HTTPSemantics
 import MappedFiles

@@ -1,3 +1,4 @@
+import ConfinedPaths
 import HTTPSemantics
 
 /// The markup of a viewer page; viewer.js brings it to life (docs/PAGES.md describes both).

@@ -1,3 +1,4 @@
+import ConfinedPaths
 import HTTPSemantics
 import MappedFiles
 import MicroHTTP
@@ -24,7 +25,7 @@ struct ViewerPages: Sendable {
         }
         let lease: MappingPool.Lease
         do {
-            lease = try pool.lease(file.path.string)
+            lease = try pool.lease(file.path)
         } catch .isDirectory {
             return redirectToListing(file.path, PageLinks(grant: grant))  // a directory has a page already: its listing
         } catch {

@@ -1,4 +1,5 @@
 import ByteSearch
+import TestSupport
 import Testing
 
 /// The line index against a direct model (split at `\n`), with tiny strides so that every
@@ -49,7 +50,7 @@ import Testing
     func modelUnderAppendsAndRewrites(seed: UInt64) throws {
         var random = SeededRandom(seed: seed)
         let indexes = LineIndexes(memoryLimit: 1 << 20, configuration: SearchConfiguration(memoryBoundConcurrency: 2), stride: 64)
-        var file = LineIndexes.File(path: "log", device: 1, inode: 1)
+        var file = LineIndexes.File(path: testPath("log"), device: 1, inode: 1)
         var model = Model(bytes: Self.randomText(&random, count: 3000))
         for _ in 0..<60 {
             switch random.next() % 6 {
@@ -60,7 +61,7 @@ import Testing
                 let offset = Int(random.next() % UInt64(max(1, model.bytes.count)))
                 let replacement = Self.randomText(&random, count: min(50, model.bytes.count - offset))
                 model.bytes.replaceSubrange(offset..<(offset + replacement.count), with: replacement)
-                indexes.rewrote(path: "log", from: offset)
+                indexes.rewrote(path: testPath("log"), from: offset)
             case 4:
                 // Another process truncated and rewrote from somewhere, then grew the file.
                 let cut = Int(random.next() % UInt64(max(1, model.bytes.count)))
@@ -82,19 +83,19 @@ import Testing
         let text = Self.randomText(&random, count: 200_000)
         let model = Model(bytes: text)
         for name in 0..<8 {
-            let file = LineIndexes.File(path: "f\(name)", device: 1, inode: UInt64(name))
+            let file = LineIndexes.File(path: testPath("f\(name)"), device: 1, inode: UInt64(name))
             try text.withUnsafeBytes { buffer throws in
                 let span = try indexes.span(first: model.lines.count, last: nil, of: file, in: buffer)
                 #expect(span?.lines == model.lines.count...model.lines.count)
             }
             #expect(indexes.memoryInUse <= 4096)
         }
-        try check(model, indexes, LineIndexes.File(path: "f0", device: 1, inode: 0), &random)
+        try check(model, indexes, LineIndexes.File(path: testPath("f0"), device: 1, inode: 0), &random)
     }
 
     @Test func emptyAndTinyFiles() throws {
         let indexes = LineIndexes(memoryLimit: 1 << 16)
-        let file = LineIndexes.File(path: "e", device: 1, inode: 1)
+        let file = LineIndexes.File(path: testPath("e"), device: 1, inode: 1)
         try [UInt8]().withUnsafeBytes { buffer throws in
             #expect(try indexes.span(first: 1, last: nil, of: file, in: buffer) == nil)
             #expect(try indexes.tail(3, numbered: true, of: file, in: buffer) == nil)

@@ -1,3 +1,4 @@
+import ConfinedPaths
 import HTTPSemantics
 import Testing
 

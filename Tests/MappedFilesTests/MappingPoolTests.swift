@@ -1,5 +1,7 @@
+import ConfinedPaths
 import Foundation
 import Glibc
+import TestSupport
 import Testing
 @testable import MappedFiles
 
@@ -47,8 +49,8 @@ private func text(_ lease: MappingPool.Lease) -> String {
         let sandbox = try Sandbox()
         try sandbox.write("a.txt", "hello")
         let pool = MappingPool(root: sandbox.root)
-        let first = try pool.lease("a.txt")
-        let second = try pool.lease("a.txt")
+        let first = try pool.lease(testPath("a.txt"))
+        let second = try pool.lease(testPath("a.txt"))
         #expect(first.region === second.region)
         #expect(text(second) == "hello")
         #expect(pool.statistics.hits == 1)
@@ -60,8 +62,8 @@ private func text(_ lease: MappingPool.Lease) -> String {
         try sandbox.write("a", "first file")
         try sandbox.write("b", "second file")
         let pool = MappingPool(root: sandbox.root, limits: .init(maxMappings: 1))
-        let held = try pool.lease("a")
-        _ = try pool.lease("b")  // evicts "a" from the pool
+        let held = try pool.lease(testPath("a"))
+        _ = try pool.lease(testPath("b"))  // evicts "a" from the pool
         #expect(pool.statistics.evictions == 1)
         #expect(pool.statistics.mappings == 1)
         #expect(text(held) == "first file")  // still mapped: the lease keeps it alive
@@ -74,9 +76,9 @@ private func text(_ lease: MappingPool.Lease) -> String {
         let pool = MappingPool(root: sandbox.root, limits: .init(maxMappings: 1))
         weak var weakRegion: MappedRegion?
         do {
-            let lease = try pool.lease("a")
+            let lease = try pool.lease(testPath("a"))
             weakRegion = lease.region
-            _ = try pool.lease("b")
+            _ = try pool.lease(testPath("b"))
             #expect(weakRegion != nil)
         }
         #expect(weakRegion == nil)
@@ -86,9 +88,9 @@ private func text(_ lease: MappingPool.Lease) -> String {
         let sandbox = try Sandbox()
         try sandbox.write("f", "old!")
         let pool = MappingPool(root: sandbox.root)
-        let before = try pool.lease("f")
+        let before = try pool.lease(testPath("f"))
         try sandbox.replace("f", "new!")  // same size, new inode
-        let after = try pool.lease("f")
+        let after = try pool.lease(testPath("f"))
         #expect(text(after) == "new!")
         #expect(after.identity.inode != before.identity.inode)
         #expect(text(before) == "old!")  // the old lease still shows the old file
@@ -101,19 +103,19 @@ private func text(_ lease: MappingPool.Lease) -> String {
         let sandbox = try Sandbox()
         try sandbox.write("f", "old!")
         let pool = MappingPool(root: sandbox.root)
-        let lease = try pool.lease("f")
-        let same = try #require(pool.descriptor("f", showing: lease))
+        let lease = try pool.lease(testPath("f"))
+        let same = try #require(pool.descriptor(testPath("f"), showing: lease))
         var byte: UInt8 = 0
         #expect(pread(same, &byte, 1, 0) == 1 && byte == UInt8(ascii: "o"))
         close(same)
 
         try sandbox.replace("f", "new!")  // same size, another inode
-        #expect(pool.descriptor("f", showing: lease) == nil)
-        let fresh = try pool.lease("f")
+        #expect(pool.descriptor(testPath("f"), showing: lease) == nil)
+        let fresh = try pool.lease(testPath("f"))
         try sandbox.append("f", "grown")  // same inode, another size
-        #expect(pool.descriptor("f", showing: fresh) == nil)
+        #expect(pool.descriptor(testPath("f"), showing: fresh) == nil)
         #expect(unlink(sandbox.directory.appendingPathComponent("f").path) == 0)
-        #expect(pool.descriptor("f", showing: fresh) == nil)
+        #expect(pool.descriptor(testPath("f"), showing: fresh) == nil)
     }
 
     /// Within the revalidation interval the pool does not stat: a replacement by someone else is
@@ -122,14 +124,14 @@ private func text(_ lease: MappingPool.Lease) -> String {
         let sandbox = try Sandbox()
         try sandbox.write("f", "old!")
         let pool = MappingPool(root: sandbox.root, limits: .init(revalidationInterval: .seconds(3600)))
-        let before = try pool.lease("f")
+        let before = try pool.lease(testPath("f"))
         try sandbox.replace("f", "new!")
-        let trusted = try pool.lease("f")
+        let trusted = try pool.lease(testPath("f"))
         #expect(trusted.region === before.region)
         #expect(text(trusted) == "old!")
         #expect(trusted.identity == before.identity)
-        pool.expire("f")
-        let fresh = try pool.lease("f")
+        pool.expire(testPath("f"))
+        let fresh = try pool.lease(testPath("f"))
         #expect(text(fresh) == "new!")
         #expect(pool.statistics.hits == 1)
     }
@@ -138,18 +140,18 @@ private func text(_ lease: MappingPool.Lease) -> String {
     @Test func theIntervalNeverHidesAMissingOrNewFile() throws {
         let sandbox = try Sandbox()
         let pool = MappingPool(root: sandbox.root, limits: .init(revalidationInterval: .seconds(3600)))
-        #expect(throws: FileAccessError.notFound) { try pool.lease("f") }
+        #expect(throws: FileAccessError.notFound) { try pool.lease(testPath("f")) }
         try sandbox.write("f", "here")
-        #expect(text(try pool.lease("f")) == "here")
+        #expect(text(try pool.lease(testPath("f"))) == "here")
     }
 
     @Test func growthIsRemapped() throws {
         let sandbox = try Sandbox()
         try sandbox.write("f", "abc")
         let pool = MappingPool(root: sandbox.root)
-        _ = try pool.lease("f")
+        _ = try pool.lease(testPath("f"))
         try sandbox.append("f", "def")
-        let after = try pool.lease("f")
+        let after = try pool.lease(testPath("f"))
         #expect(text(after) == "abcdef")
         #expect(after.identity.size == 6)
     }
@@ -158,9 +160,9 @@ private func text(_ lease: MappingPool.Lease) -> String {
         let sandbox = try Sandbox()
         try sandbox.write("f", "abcdef")
         let pool = MappingPool(root: sandbox.root)
-        _ = try pool.lease("f")
+        _ = try pool.lease(testPath("f"))
         sandbox.truncate("f", to: 2)
-        let after = try pool.lease("f")
+        let after = try pool.lease(testPath("f"))
         #expect(text(after) == "ab")
     }
 
@@ -168,11 +170,11 @@ private func text(_ lease: MappingPool.Lease) -> String {
         let sandbox = try Sandbox()
         try sandbox.write("f", "aaaa")
         let pool = MappingPool(root: sandbox.root)
-        let before = try pool.lease("f")
+        let before = try pool.lease(testPath("f"))
         let handle = try FileHandle(forWritingTo: sandbox.directory.appendingPathComponent("f"))
         handle.write(Data("bbbb".utf8))
         try handle.close()
-        let after = try pool.lease("f")
+        let after = try pool.lease(testPath("f"))
         #expect(after.region === before.region)  // shared mapping sees the write through the page cache
         #expect(text(after) == "bbbb")
         #expect(after.identity.changed >= before.identity.changed)
@@ -182,7 +184,7 @@ private func text(_ lease: MappingPool.Lease) -> String {
         let sandbox = try Sandbox()
         try sandbox.write("empty", "")
         let pool = MappingPool(root: sandbox.root)
-        let lease = try pool.lease("empty")
+        let lease = try pool.lease(testPath("empty"))
         #expect(lease.region.base == nil)
         #expect(lease.region.bytes.isEmpty)
     }
@@ -191,13 +193,13 @@ private func text(_ lease: MappingPool.Lease) -> String {
         let sandbox = try Sandbox()
         for name in ["a", "b", "c"] { try sandbox.write(name, String(repeating: name, count: 100)) }
         let pool = MappingPool(root: sandbox.root, limits: .init(maxMappings: 10, maxMappedBytes: 250))
-        _ = try pool.lease("a")
-        _ = try pool.lease("b")
-        _ = try pool.lease("a")  // "b" is now least recently used
-        _ = try pool.lease("c")
+        _ = try pool.lease(testPath("a"))
+        _ = try pool.lease(testPath("b"))
+        _ = try pool.lease(testPath("a"))  // "b" is now least recently used
+        _ = try pool.lease(testPath("c"))
         #expect(pool.statistics.mappedBytes == 200)
         #expect(pool.statistics.evictions == 1)
-        _ = try pool.lease("a")
+        _ = try pool.lease(testPath("a"))
         #expect(pool.statistics.hits == 2)  // "a" survived
     }
 
@@ -205,24 +207,30 @@ private func text(_ lease: MappingPool.Lease) -> String {
         let sandbox = try Sandbox()
         try sandbox.write("big", String(repeating: "x", count: 1000))
         let pool = MappingPool(root: sandbox.root, limits: .init(maxMappings: 10, maxMappedBytes: 100))
-        let lease = try pool.lease("big")
+        let lease = try pool.lease(testPath("big"))
         #expect(lease.region.count == 1000)
         #expect(pool.statistics.mappings == 0)
     }
 
-    @Test(arguments: ["missing", "../outside", "dir/../../x", "/etc/passwd"])
-    func unreachablePathsAreNotFoundOrOutside(path: String) throws {
+    /// A path that would leave the root cannot even be named (`RelativePath` refuses it); one that
+    /// names nothing is not found.
+    @Test(arguments: ["../outside", "dir/../../x", "/etc/passwd", "a//b", "./a"])
+    func escapingPathsCannotBeNamed(path: String) {
+        #expect(RelativePath(path) == nil)
+    }
+
+    @Test func aMissingPathIsNotFound() throws {
         let sandbox = try Sandbox()
         let pool = MappingPool(root: sandbox.root)
-        let error = #expect(throws: FileAccessError.self) { try pool.lease(path) }
-        #expect(error == .notFound || error == .outsideRoot)
+        #expect(throws: FileAccessError.notFound) { try pool.lease(testPath("missing")) }
+        #expect(throws: FileAccessError.notFound) { try pool.lease(testPath("no/such/dir")) }
     }
 
     @Test func symlinkOutOfTheRootIsOutsideTheRoot() throws {
         let sandbox = try Sandbox()
         symlink("/etc/hostname", sandbox.directory.appendingPathComponent("escape").path)
         let pool = MappingPool(root: sandbox.root)
-        #expect(throws: FileAccessError.outsideRoot) { try pool.lease("escape") }
+        #expect(throws: FileAccessError.outsideRoot) { try pool.lease(testPath("escape")) }
     }
 
     @Test func symlinkInsideTheRootIsFollowed() throws {
@@ -230,21 +238,21 @@ private func text(_ lease: MappingPool.Lease) -> String {
         try sandbox.write("target", "inside")
         symlink("target", sandbox.directory.appendingPathComponent("link").path)
         let pool = MappingPool(root: sandbox.root)
-        #expect(text(try pool.lease("link")) == "inside")
+        #expect(text(try pool.lease(testPath("link"))) == "inside")
     }
 
     @Test func directoryIsReportedAsSuch() throws {
         let sandbox = try Sandbox()
         try FileManager.default.createDirectory(at: sandbox.directory.appendingPathComponent("d"), withIntermediateDirectories: true)
         let pool = MappingPool(root: sandbox.root)
-        #expect(throws: FileAccessError.isDirectory) { try pool.lease("d") }
+        #expect(throws: FileAccessError.isDirectory) { try pool.lease(testPath("d")) }
     }
 
     @Test func fifoIsNoRegularFileAndDoesNotBlock() throws {
         let sandbox = try Sandbox()
         mkfifo(sandbox.directory.appendingPathComponent("pipe").path, 0o644)
         let pool = MappingPool(root: sandbox.root)
-        #expect(throws: FileAccessError.notRegularFile) { try pool.lease("pipe") }
+        #expect(throws: FileAccessError.notRegularFile) { try pool.lease(testPath("pipe")) }
     }
 
     @Test func missingRootIsOneClearError() {
@@ -258,7 +266,7 @@ private func text(_ lease: MappingPool.Lease) -> String {
         let sandbox = try Sandbox()
         try sandbox.write("f", String(repeating: "z", count: 3 * 4096))
         let pool = MappingPool(root: sandbox.root)
-        let lease = try pool.lease("f")
+        let lease = try pool.lease(testPath("f"))
         sandbox.truncate("f", to: 0)
         let bytes = lease.region.bytes
         #expect(throws: MemoryFault.self) {

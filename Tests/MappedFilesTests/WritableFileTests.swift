@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 import Testing
 @testable import MappedFiles
 
@@ -17,7 +18,7 @@ import Testing
         let sandbox = try Sandbox()
         try sandbox.write("f.bin", "0123456789")
         let path = sandbox.directory.appendingPathComponent("f.bin").path
-        let file = try WritableFile(root: sandbox.root, relativePath: "f.bin")
+        let file = try WritableFile(root: sandbox.root, relativePath: testPath("f.bin"))
         try file.reserve(upTo: 10 + (4 << 20))
         #expect(try Self.status(path).st_size == 10)
         #expect(try Self.status(path).st_blocks * 512 >= 4 << 20, "the blocks are reserved")
@@ -39,7 +40,7 @@ import Testing
         MemoryFaultGuard.install()
         let sandbox = try Sandbox()
         try sandbox.write("f.bin", String(repeating: "x", count: 8192))
-        let file = try WritableFile(root: sandbox.root, relativePath: "f.bin")
+        let file = try WritableFile(root: sandbox.root, relativePath: testPath("f.bin"))
         try file.reserve(upTo: 16384)
         sandbox.truncate("f.bin", to: 0)
         let bytes = [UInt8](repeating: 1, count: 100)
@@ -53,7 +54,7 @@ import Testing
     @Test func anEmptyFileGrowsFromNothing() throws {
         let sandbox = try Sandbox()
         try sandbox.write("e.bin", "")
-        let file = try WritableFile(root: sandbox.root, relativePath: "e.bin")
+        let file = try WritableFile(root: sandbox.root, relativePath: testPath("e.bin"))
         try file.reserve(upTo: 3)
         try [UInt8]([1, 2, 3]).withUnsafeBytes { try file.write($0, at: 0) }
         _ = file.finishWrites()

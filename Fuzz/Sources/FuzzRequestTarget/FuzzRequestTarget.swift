@@ -1,3 +1,4 @@
+import ConfinedPaths
 import FuzzSupport
 import HTTPSemantics
 
