@@ -21,7 +21,7 @@ final class Callbacks: Sendable {
     let draining = Atomic<Bool>(false)
     let connections = Atomic<Int>(0)
     let leases = LeaseTracker()
-    let suspensions = Suspensions()
+    let suspensions = SuspendedConnections()
     let deadlines: ConnectionDeadlines
     /// TLS: bodies in borrowed memory are copied out under the fault guard (`GuardedCopyReader`)
     /// instead of being read by GnuTLS outside it.

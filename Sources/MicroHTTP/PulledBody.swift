@@ -41,7 +41,7 @@ public final class PulledBody: @unchecked Sendable {
         var clientLeft = false
         var suspended: Suspension?
         var connection: OpaquePointer?
-        var suspensions: Suspensions?
+        var suspensions: SuspendedConnections?
     }
 
     private let state = Mutex(State())
@@ -70,7 +70,7 @@ public final class PulledBody: @unchecked Sendable {
         suspended?.resume()
     }
 
-    func attach(_ connection: OpaquePointer, suspensions: Suspensions) {
+    func attach(_ connection: OpaquePointer, suspensions: SuspendedConnections) {
         state.withLock { state in
             state.connection = connection
             state.suspensions = suspensions

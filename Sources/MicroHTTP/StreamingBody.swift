@@ -30,7 +30,7 @@ public final class StreamingBody: @unchecked Sendable {
         /// How long the producer waited for space since `windowStart`.
         var waitedInWindow = Duration.zero
         var connection: OpaquePointer?
-        var suspensions: Suspensions?
+        var suspensions: SuspendedConnections?
     }
 
     private let state = Mutex(State())
@@ -133,7 +133,7 @@ public final class StreamingBody: @unchecked Sendable {
         return state.suspendedReader
     }
 
-    func attach(_ connection: OpaquePointer, suspensions: Suspensions) {
+    func attach(_ connection: OpaquePointer, suspensions: SuspendedConnections) {
         state.withLock { state in
             state.connection = connection
             state.suspensions = suspensions

@@ -80,11 +80,11 @@ struct AccessControl: Sendable {
     }
 
     private static func unauthorized(_ detail: String) -> Decision {
-        .refused(Responses.problem(.unauthorized(detail), headers: [("WWW-Authenticate", #"Bearer realm="mmapd""#)]))
+        .refused(Response.problem(.unauthorized(detail), headers: [("WWW-Authenticate", #"Bearer realm="mmapd""#)]))
     }
 
     private static func forbidden(_ detail: String) -> Decision {
-        .refused(Responses.problem(.forbidden(detail)))
+        .refused(Response.problem(.forbidden(detail)))
     }
 
     /// A method name fit for an error body: libmicrohttpd passes any token characters through.

@@ -45,12 +45,12 @@ struct DirectoryListings: Sendable {
 
     /// `grant`: the signed link that allowed the request, carried on by the listing's links.
     func begin(_ request: Request, directory: FileTarget, query: String?, grant: SignedLink.Grant?) -> Disposition {
-        guard enabled else { return .respond(Responses.problem(.notFound())) }
+        guard enabled else { return .respond(Response.problem(.notFound())) }
         let representation: Representation
         do {
             representation = try Representation(query: query, accept: request.header("Accept"))
         } catch {
-            return .respond(Responses.problem(error, headers: Self.vary))
+            return .respond(Response.problem(error, headers: Self.vary))
         }
         // Read on the network thread: the worker below touches no part of the connection.
         let conditions = ConditionalHeaders(
@@ -70,10 +70,10 @@ struct DirectoryListings: Sendable {
         do {
             contents = try root.list(path.string, limit: maxEntries)
         } catch {
-            return Responses.problem(for: error, headers: vary)
+            return Response.problem(for: error, headers: vary)
         }
         guard contents.isComplete else {
-            return Responses.problem(
+            return Response.problem(
                 ProblemDetails(status: 403, title: "Directory Too Large To List",
                                detail: "This directory holds more than \(maxEntries) entries, the most this server lists (--max-listing-entries). Its files can still be fetched and searched by path."),
                 headers: vary)
@@ -91,7 +91,7 @@ struct DirectoryListings: Sendable {
         let headers = validators.headers + vary + (representation == .html ? ViewerPages.pageHeaders : [])
         switch ConditionalRequest.evaluate(conditions, isSafe: true, current: validators, now: Int64(time(nil))) {
         case .preconditionFailed:
-            return Responses.problem(.preconditionFailed("The listing's current validators do not satisfy the request's preconditions."),
+            return Response.problem(.preconditionFailed("The listing's current validators do not satisfy the request's preconditions."),
                                      headers: headers)
         case .notModified:
             return Response(status: 304, headers: headers)

@@ -74,7 +74,7 @@ final class EntryTurn: Turn, @unchecked Sendable {
             existing = try entry.status()
         } catch {
             release()
-            return .respond(Responses.problem(for: error))
+            return .respond(Response.problem(for: error))
         }
         let file = existing.flatMap { $0.identity.isRegularFile ? $0.identity.key : nil }
         if file != heldFile {

@@ -15,14 +15,14 @@ struct FileDeletes: Sendable {
     let writes: FileWrites
 
     func begin(_ request: Request, file: FileTarget) -> Disposition {
-        guard !file.isDirectory else { return .respond(Responses.problem(.conflict("DELETE removes files, not directories."))) }
-        if let declared = request.declaredBodyLength, declared > 0 { return .respond(Responses.problem(.badRequest(Self.bodyDetail))) }
+        guard !file.isDirectory else { return .respond(Response.problem(.conflict("DELETE removes files, not directories."))) }
+        if let declared = request.declaredBodyLength, declared > 0 { return .respond(Response.problem(.badRequest(Self.bodyDetail))) }
         let turn: EntryTurn
         do throws(ResolvedEntry.Failure) {
             turn = try writes.turn(for: file.path)
         } catch {
             // No parent directory: nothing to delete.
-            return .respond(error == .missingParent ? Responses.problem(.notFound()) : Responses.problem(for: error))
+            return .respond(error == .missingParent ? Response.problem(.notFound()) : Response.problem(for: error))
         }
         return turn.start(DeleteWrite(writes: writes, path: file.path, conditions: ConditionalHeaders(writing: request)))
     }
@@ -53,14 +53,14 @@ final class DeleteWrite: EntryWrite {
             file = existing.identity.key
         } catch {
             turn.release()
-            return .respond(Responses.problem(error))
+            return .respond(Response.problem(error))
         }
         return .receiveBody(NoBodyThen(detail: FileDeletes.bodyDetail, cancel: turn.release) { [writes, path] () -> Response in
             defer { turn.release() }
             do throws(FileAccessError) {
                 try turn.entry.remove()
             } catch {
-                return Responses.problem(for: error)
+                return Response.problem(for: error)
             }
             writes.forget(path, file: file)
             return Response(status: 204)

@@ -21,7 +21,7 @@ struct FileFollows: Sendable {
 
     func begin(_ request: Request, file: FileTarget, parameters: FileViewParameters) -> Disposition {
         guard let slot = followers.slots.reserve() else {
-            return .respond(Responses.problem(followers.slots.refusal, headers: [("Retry-After", "5")]))
+            return .respond(Response.problem(followers.slots.refusal, headers: [("Retry-After", "5")]))
         }
         let stream = FollowStream(followers: followers, slot: slot)
         let (followers, indexes, path) = (self.followers, self.indexes, file.path)
@@ -32,7 +32,7 @@ struct FileFollows: Sendable {
             do throws(FollowRefusal) {
                 (followed, identity) = try followers.follow(path, by: stream)
             } catch {
-                return Responses.problem(error.problem)
+                return Response.problem(error.problem)
             }
             let size = Int64(identity.size)
             let start: Int64
@@ -40,7 +40,7 @@ struct FileFollows: Sendable {
             case (let offset?, _):
                 guard offset <= size else {
                     followers.leave(stream, file: followed)
-                    return Responses.problem(
+                    return Response.problem(
                         .rangeNotSatisfiable("The offset \(offset) lies past the end of this \(size)-byte file."),
                         headers: [("Content-Range", "bytes */\(size)")])
                 }
@@ -50,7 +50,7 @@ struct FileFollows: Sendable {
                     start = try Self.startOfLast(count, of: followed, identity: identity, path: path, indexes: indexes)
                 } catch {
                     followers.leave(stream, file: followed)
-                    return Responses.problem(error.problem)
+                    return Response.problem(error.problem)
                 }
             default:
                 start = size

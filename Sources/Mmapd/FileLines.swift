@@ -23,7 +23,7 @@ struct FileLines: Sendable {
         do {
             lease = try pool.lease(file.path)
         } catch {
-            return .respond(Responses.problem(for: error))
+            return .respond(Response.problem(for: error))
         }
         let identity = lease.identity
         let fileValidators = Validators(identity, generation: generations.current(identity))
@@ -33,7 +33,7 @@ struct FileLines: Sendable {
             ifModifiedSince: request.header("If-Modified-Since"), ifUnmodifiedSince: request.header("If-Unmodified-Since"))
         switch ConditionalRequest.evaluate(conditions, isSafe: true, current: validators, now: Int64(time(nil))) {
         case .preconditionFailed:
-            return .respond(Responses.problem(
+            return .respond(Response.problem(
                 .preconditionFailed("This view's current validators do not satisfy the request's preconditions."), headers: validators.headers))
         case .notModified:
             return .respond(Response(status: 304, headers: validators.headers))
@@ -57,11 +57,11 @@ struct FileLines: Sendable {
                     span = try indexes.tail(count, numbered: numbered, of: indexed, in: bytes, deadline: deadline)
                 }
             } catch .budgetExceeded {
-                return Responses.problem(.serviceUnavailable(
+                return Response.problem(.serviceUnavailable(
                     "Counting this file's lines took longer than the time budget; what was counted is kept, so a retry gets further."),
                     headers: [("Retry-After", "1")])
             } catch {
-                return Responses.problem(for: error)
+                return Response.problem(for: error)
             }
             let served = ServedLines(lines: span?.lines, bytes: span?.bytes ?? size..<size, fileSize: size)
             // The lines view answers whole, never in ranges (Range is ignored), and says so.

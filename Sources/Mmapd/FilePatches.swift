@@ -14,7 +14,7 @@ import MicroHTTP
 /// form and size (400/413/415) → wait for the file's write turn → file exists (404) →
 /// preconditions (412) → ranges against the current size (416) → space (507) → write, flush, 204.
 struct FilePatches: Sendable {
-    let writableFiles: WritableFiles
+    let writableFiles: WritableFileCache
     /// Told about every write, so that GETs see it at once (see `MappingPool.expire`).
     let pool: MappingPool
     let queue: WriteQueue<FileKey>
@@ -33,33 +33,33 @@ struct FilePatches: Sendable {
     let workers = DispatchQueue(label: "mmapd.patch", attributes: .concurrent)
 
     func begin(_ request: Request, file: FileTarget) -> Disposition {
-        guard !file.isDirectory else { return .respond(Responses.problem(.notFound())) }
+        guard !file.isDirectory else { return .respond(Response.problem(.notFound())) }
         guard request.headerCount("Content-Range") <= 1 else {
-            return .respond(Responses.problem(.badRequest("The request has more than one Content-Range header.")))
+            return .respond(Response.problem(.badRequest("The request has more than one Content-Range header.")))
         }
         if let coding = request.header("Content-Encoding"), coding.lowercased() != "identity" {
-            return .respond(Responses.problem(.unsupportedMediaType(
+            return .respond(Response.problem(.unsupportedMediaType(
                 "A PATCH body with Content-Encoding '\(coding.prefix(64))' would be written still encoded; send it unencoded.")))
         }
         let form: PatchForm
         do {
             form = try PatchForm(contentType: request.header("Content-Type"), contentRange: request.header("Content-Range"))
         } catch {
-            return .respond(Responses.problem(error))
+            return .respond(Response.problem(error))
         }
         // Never from the Content-Length field itself: a transfer-coded body has no declared length.
         let declared = request.declaredBodyLength
         let limit: UInt64
         if case .contentRange(_, let length, _) = form {
             if let declared, declared != length {
-                return .respond(Responses.problem(.badRequest("The body is \(declared) bytes but the Content-Range names \(length) bytes.")))
+                return .respond(Response.problem(.badRequest("The body is \(declared) bytes but the Content-Range names \(length) bytes.")))
             }
             // Streamed when its length is declared; a chunked body must be held whole to be
             // checked before writing, so it gets the in-memory limit.
             limit = declared == nil ? min(maxBodyBytes, maxBufferedBodyBytes) : maxBodyBytes
             if length > limit { return .respond(Self.tooLarge(length, limit)) }
         } else if case .resize = form {
-            if let declared, declared > 0 { return .respond(Responses.problem(.badRequest(PatchForm.resizeBodyDetail))) }
+            if let declared, declared > 0 { return .respond(Response.problem(.badRequest(PatchForm.resizeBodyDetail))) }
             limit = 0
         } else {
             limit = maxBufferedBodyBytes
@@ -72,7 +72,7 @@ struct FilePatches: Sendable {
     }
 
     static func tooLarge(_ size: UInt64, _ limit: UInt64) -> Response {
-        Responses.problem(.contentTooLarge("The body is \(size) bytes; this server accepts at most \(limit) for this form of PATCH."))
+        Response.problem(.contentTooLarge("The body is \(size) bytes; this server accepts at most \(limit) for this form of PATCH."))
     }
 }
 
@@ -88,9 +88,9 @@ extension PatchForm {
 /// client gone) releases the turn exactly once.
 ///
 /// The turn belongs to the file, not the path: it is asked for under the file the path names
-/// (device and inode, from a confined lookup), and once granted, the file opened must be that
-/// file; if the path was pointed elsewhere in between, the PATCH gives the turn back and waits
-/// for the new file's. A path that names nothing waits for nothing and is answered 404.
+/// (device and inode, from a status of the path), and once granted, the file opened (confined)
+/// must be that file; if the path was pointed elsewhere in between, the PATCH gives the turn back
+/// and waits for the new file's. A path that names nothing waits for nothing and is answered 404.
 final class PatchTurn: Turn, @unchecked Sendable {
     let patches: FilePatches
     let path: RelativePath
@@ -175,7 +175,7 @@ final class PatchTurn: Turn, @unchecked Sendable {
             return .receiveBody(BufferedPatch(turn: self, file: file, limit: bufferLimit))
         } catch {
             release()
-            return .respond(Responses.problem(error))
+            return .respond(Response.problem(error))
         }
     }
 
@@ -195,7 +195,7 @@ final class PatchTurn: Turn, @unchecked Sendable {
             response = try publish(file)
         } catch {
             release()
-            resumption.answer(Responses.problem(error))
+            resumption.answer(Response.problem(error))
             return
         }
         release()
@@ -205,7 +205,7 @@ final class PatchTurn: Turn, @unchecked Sendable {
             metrics.flushDuration.record(ContinuousClock.now - started)
             switch outcome {
             case .success: resumption.answer(response)
-            case .failure(let error): resumption.answer(Responses.problem(Self.flushFailed(error)))
+            case .failure(let error): resumption.answer(Response.problem(Self.flushFailed(error)))
             }
         }
     }
@@ -237,7 +237,7 @@ final class PatchTurn: Turn, @unchecked Sendable {
     /// A failed PATCH answer, releasing the turn.
     func fail(_ problem: ProblemDetails) -> Response {
         release()
-        return Responses.problem(problem)
+        return Response.problem(problem)
     }
 
     static func checked<T>(_ body: () throws(FileAccessError) -> T) throws(ProblemDetails) -> T {

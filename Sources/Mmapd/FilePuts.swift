@@ -24,24 +24,24 @@ struct FilePuts: Sendable {
     let newFileMode: mode_t
 
     func begin(_ request: Request, file: FileTarget) -> Disposition {
-        guard !file.isDirectory else { return .respond(Responses.problem(.conflict("A PUT cannot replace a directory."))) }
+        guard !file.isDirectory else { return .respond(Response.problem(.conflict("A PUT cannot replace a directory."))) }
         // RFC 9110 §14.5: a partial PUT must be refused, not applied as a whole-file write.
         guard request.header("Content-Range") == nil else {
-            return .respond(Responses.problem(.badRequest("A PUT replaces the whole file and takes no Content-Range; write a part with PATCH.")))
+            return .respond(Response.problem(.badRequest("A PUT replaces the whole file and takes no Content-Range; write a part with PATCH.")))
         }
         if let coding = request.header("Content-Encoding"), coding.lowercased() != "identity" {
-            return .respond(Responses.problem(.unsupportedMediaType(
+            return .respond(Response.problem(.unsupportedMediaType(
                 "A PUT body with Content-Encoding '\(coding.prefix(64))' would be stored still encoded; send it unencoded.")))
         }
         let limit = writes.maxBodyBytes
         if let declared = request.declaredBodyLength, declared > limit {
-            return .respond(Responses.problem(.contentTooLarge("The body is \(declared) bytes; this server accepts at most \(limit) in a PUT.")))
+            return .respond(Response.problem(.contentTooLarge("The body is \(declared) bytes; this server accepts at most \(limit) in a PUT.")))
         }
         let turn: EntryTurn
         do throws(ResolvedEntry.Failure) {
             turn = try writes.turn(for: file.path)
         } catch {
-            return .respond(Responses.problem(for: error))
+            return .respond(Response.problem(for: error))
         }
         return turn.start(PutWrite(puts: self, path: file.path, conditions: ConditionalHeaders(writing: request),
                                    declaredLength: request.declaredBodyLength))
@@ -82,7 +82,7 @@ final class PutWrite: EntryWrite {
             return .receiveBody(PutBody(puts: puts, turn: turn, upload: upload, path: path, replacing: existing != nil))
         } catch {
             turn.release()
-            return .respond(Responses.problem(error))
+            return .respond(Response.problem(error))
         }
     }
 }
@@ -171,13 +171,13 @@ final class PutBody: BodyReceiver, @unchecked Sendable {
             return Response(status: replacing ? 204 : 201, headers: validators.headers)
         } catch {
             upload.discard()
-            return Responses.problem(error)
+            return Response.problem(error)
         }
     }
 
     private func fail(_ problem: ProblemDetails) -> Response {
         upload.discard()
         turn.release()
-        return Responses.problem(problem)
+        return Response.problem(problem)
     }
 }

@@ -31,9 +31,9 @@ struct FileReads: Sendable {
         do {
             lease = try pool.lease(file.path)
         } catch .isDirectory {
-            return Responses.redirectToDirectory(request)
+            return Response.redirectToDirectory(request)
         } catch {
-            return Responses.problem(for: error)
+            return Response.problem(for: error)
         }
         let size = lease.identity.size
         let cached = answers.entry(for: lease, generation: generations.current(lease.identity)) {
@@ -47,7 +47,7 @@ struct FileReads: Sendable {
         let now = Int64(time(nil))
         switch ConditionalRequest.evaluate(conditions, isSafe: true, current: validators, now: now) {
         case .preconditionFailed:
-            return Responses.problem(.preconditionFailed("The file's current validators do not satisfy the request's preconditions."),
+            return Response.problem(.preconditionFailed("The file's current validators do not satisfy the request's preconditions."),
                                      headers: validators.headers)
         case .notModified:
             return prepared(cached.notModified, lease.region)
@@ -70,7 +70,7 @@ struct FileReads: Sendable {
         case .whole:
             return whole(request, file, lease, cached)
         case .unsatisfiable:
-            return Responses.problem(
+            return Response.problem(
                 .rangeNotSatisfiable("The Range header '\(rangeValue.prefix(200))' selects no byte of this \(size)-byte file."),
                 headers: cached.headers + [("Content-Range", ContentRange(unsatisfied: size).headerValue)])
         case .single(let range):
@@ -117,7 +117,7 @@ struct FileReads: Sendable {
     /// A whole-file answer made once per file version; a 503 in the unlikely case libmicrohttpd
     /// could not allocate it.
     private func prepared(_ answer: PreparedResponse?, _ region: MappedRegion) -> Response {
-        guard let answer else { return Responses.problem(.serviceUnavailable("Out of memory for the answer; retry the request.")) }
+        guard let answer else { return Response.problem(.serviceUnavailable("Out of memory for the answer; retry the request.")) }
         return Response(prepared: answer, owner: region)
     }
 

@@ -36,7 +36,7 @@ struct FileSearches: Sendable {
             // A stream holds only a pipe's worth of results, so its limit is the time budget's.
             parameters = try SearchParameters(QueryParameters(parsing: query), maximumLimit: ndjson ? Int.max : maxResults)
         } catch {
-            return .respond(Responses.problem(error))
+            return .respond(Response.problem(error))
         }
         if parameters.isFollow { return follows.begin(request, file: file, parameters: parameters) }
         var search = SearchRequest(
@@ -47,22 +47,22 @@ struct FileSearches: Sendable {
         do {
             try searcher.validate(search)
         } catch {
-            return .respond(Responses.problem(for: error))
+            return .respond(Response.problem(for: error))
         }
         let lease: MappingPool.Lease
         do {
             lease = try pool.lease(file.path)
         } catch .isDirectory {
-            return .respond(Responses.redirectToDirectory(request))
+            return .respond(Response.redirectToDirectory(request))
         } catch {
-            return .respond(Responses.problem(for: error))
+            return .respond(Response.problem(for: error))
         }
         // The answer names the version it searched; a stale If-Match is refused before the scan.
         let validators = Validators(lease.identity, generation: generations.current(lease.identity))
         let conditions = ConditionalHeaders(ifMatch: request.header("If-Match"), ifNoneMatch: nil, ifModifiedSince: nil,
                                             ifUnmodifiedSince: request.header("If-Unmodified-Since"), ifRange: nil)
         if case .preconditionFailed = ConditionalRequest.evaluate(conditions, isSafe: true, current: validators, now: Int64(time(nil))) {
-            return .respond(Responses.problem(
+            return .respond(Response.problem(
                 .preconditionFailed("The file is no longer the version the If-Match header names; search it again without it."),
                 headers: validators.headers))
         }
@@ -80,11 +80,11 @@ struct FileSearches: Sendable {
             }
             do {
                 // No matches: no line is read from the (empty) buffer.
-                return .respond(Responses.json(try SearchResultsJSON.encode(path: path, size: size, outcome: nothing, searcher: searcher,
+                return .respond(Response.json(try SearchResultsJSON.encode(path: path, size: size, outcome: nothing, searcher: searcher,
                                                                             bytes: UnsafeRawBufferPointer(start: nil, count: 0)),
                                                headers: versionHeaders))
             } catch {
-                return .respond(Responses.problem(for: error))
+                return .respond(Response.problem(for: error))
             }
         }
         search.window = window
@@ -92,7 +92,7 @@ struct FileSearches: Sendable {
         // A stream holds its slot until its producer is done (the slot frees itself when released).
         let slot = ndjson ? streams.reserve() : nil
         if ndjson, slot == nil {
-            return .respond(Responses.problem(streams.refusal, headers: [("Retry-After", "1")]))
+            return .respond(Response.problem(streams.refusal, headers: [("Retry-After", "1")]))
         }
         // A client that leaves stops the search: the probe sees a closed socket while the
         // connection is suspended (the JSON answer, a stream waiting for matches); a stream's
@@ -113,11 +113,11 @@ struct FileSearches: Sendable {
                     }
                     let outcome = try searcher.search(search, in: bytes, budget: budget)
                     metrics.searchBytes.increment(by: Int64(outcome.bytesScanned))
-                    return Responses.json(try SearchResultsJSON.encode(path: path, size: bytes.count, outcome: outcome,
+                    return Response.json(try SearchResultsJSON.encode(path: path, size: bytes.count, outcome: outcome,
                                                                        searcher: searcher, bytes: bytes, rendering: rendering),
                                           headers: versionHeaders)
                 } catch {
-                    return Responses.problem(for: error)
+                    return Response.problem(for: error)
                 }
             }
         }

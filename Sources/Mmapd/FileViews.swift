@@ -14,7 +14,7 @@ struct FileViews: Sendable {
         do {
             parameters = try FileViewParameters.parse(QueryParameters(parsing: query))
         } catch {
-            return .respond(Responses.problem(error))
+            return .respond(Response.problem(error))
         }
         guard let parameters else { return nil }
         if parameters.follow {

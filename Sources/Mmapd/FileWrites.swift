@@ -13,7 +13,7 @@ struct FileWrites: Sendable {
     /// File turns: the queue PATCH takes its turns in.
     let files: WriteQueue<FileKey>
     let pool: MappingPool
-    let writableFiles: WritableFiles
+    let writableFiles: WritableFileCache
     let generations: WriteGenerations
     let maxBodyBytes: UInt64
     let metrics: ServiceMetrics

@@ -21,10 +21,10 @@ struct FollowSearches: Sendable {
         do {
             try searcher.validate(search)
         } catch {
-            return .respond(Responses.problem(error.problem))
+            return .respond(Response.problem(error.problem))
         }
         guard let slot = followers.slots.reserve() else {
-            return .respond(Responses.problem(followers.slots.refusal, headers: [("Retry-After", "5")]))
+            return .respond(Response.problem(followers.slots.refusal, headers: [("Retry-After", "5")]))
         }
         let stream = FollowSearchStream(followers: followers, slot: slot, query: .init(
             searcher: searcher, request: search, rendering: MatchRendering(parameters), limit: parameters.limit, timeout: timeout))
@@ -34,7 +34,7 @@ struct FollowSearches: Sendable {
             do throws(FollowRefusal) {
                 registered = try followers.follow(path, by: stream)
             } catch {
-                return Responses.problem(error.problem)
+                return Response.problem(error.problem)
             }
             let followed = registered.file
             let start: (offset: Int, line: Int)
@@ -43,7 +43,7 @@ struct FollowSearches: Sendable {
                                        numbered: parameters.lineNumbers, indexes: indexes, deadline: ContinuousClock.now + timeout)
             } catch {
                 followers.leave(stream, file: followed)
-                return Responses.problem(error, headers: error.status == 503 ? [("Retry-After", "1")] : [])
+                return Response.problem(error, headers: error.status == 503 ? [("Retry-After", "1")] : [])
             }
             let body = PulledBody(source: stream, stallAllowance: followers.slots.pace.stallTimeout)
             stream.start(followed, at: start.offset, line: start.line) { [weak body] in body?.wake() }

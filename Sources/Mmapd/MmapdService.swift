@@ -45,7 +45,7 @@ public final class MmapdService: Sendable {
         let pace = ReaderPace(stallTimeout: .seconds(settings.streamStallSeconds), minimumRate: settings.minStreamRate)
         let followers = try Followers(root: root, limit: settings.maxFollowers, pace: pace)
         self.followers = followers
-        let writableFiles = WritableFiles(root: root)
+        let writableFiles = WritableFileCache(root: root)
         let fileTurns = WriteQueue<FileKey>(), entryTurns = WriteQueue<RelativePath>()
         let writes = FileWrites(root: root, entries: entryTurns, files: fileTurns, pool: pool, writableFiles: writableFiles,
                                 generations: generations, maxBodyBytes: UInt64(settings.maxBodyBytes), metrics: metrics)

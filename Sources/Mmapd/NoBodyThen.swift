@@ -26,7 +26,7 @@ final class NoBodyThen: BodyReceiver {
 
     func receive(_ chunk: UnsafeRawBufferPointer) -> BodyStep {
         cancel()
-        return .stop(Responses.problem(.badRequest(detail)))
+        return .stop(Response.problem(.badRequest(detail)))
     }
 
     func finish() -> BodyEnd {

@@ -35,7 +35,7 @@ struct PageAssets: Sendable {
     }
 
     func respond(to request: Request, name: String, query: String?) -> Response {
-        guard let asset = Self.assets[name] else { return Responses.problem(.notFound()) }
+        guard let asset = Self.assets[name] else { return Response.problem(.notFound()) }
         let etag = EntityTag(strong: asset.version)
         let versioned = (try? QueryParameters(parsing: query))?.string("v") == asset.version
         let headers: [(name: String, value: String)] = [

@@ -27,7 +27,7 @@ struct Routes: RequestHandler {
             target = try RequestTarget(parsing: request.target)
         } catch {
             if case .refused(let refusal) = access.check(request, target: nil) { return .respond(refusal) }
-            return .respond(Responses.problem(error))
+            return .respond(Response.problem(error))
         }
         let method = request.method
         request.route = target.route.label
@@ -40,16 +40,16 @@ struct Routes: RequestHandler {
         if method == .options { return .respond(crossOrigin.preflight(origin: request.header("Origin"), methods: allowed)) }
         guard allowed.contains(method) else {
             if method.writes, case .files = target.route, !patches.writable {
-                return .respond(Responses.problem(.methodNotAllowed("This server is read-only; start it with --writable to allow \(method)."),
+                return .respond(Response.problem(.methodNotAllowed("This server is read-only; start it with --writable to allow \(method)."),
                                                   headers: [("Allow", allowed.allowField)]))
             }
-            return .respond(Responses.methodNotAllowed(method, allowed: allowed))
+            return .respond(Response.methodNotAllowed(method, allowed: allowed))
         }
         switch target.route {
         case .files(let file), .search(let file), .view(let file):
-            if let refusal = allowedHosts.refusal(for: request) { return .respond(Responses.problem(refusal)) }
+            if let refusal = allowedHosts.refusal(for: request) { return .respond(Response.problem(refusal)) }
             // Uploads in progress are nobody's to read, write or create (see `TemporaryUploads`).
-            if TemporaryUploads.isTemporary(path: file.path.string) { return .respond(Responses.problem(.notFound())) }
+            if TemporaryUploads.isTemporary(path: file.path.string) { return .respond(Response.problem(.notFound())) }
         case .healthz, .metrics, .assets, .home:
             break
         }
@@ -72,16 +72,16 @@ struct Routes: RequestHandler {
         case .assets(let name):
             return .respond(assets.respond(to: request, name: name, query: target.query))
         case .healthz:
-            return .respond(Responses.text("ok\n"))
+            return .respond(Response.text("ok\n"))
         case .home:
             return .respond(Response(status: 302, headers: [("Location", "/files/" + (target.query.map { "?" + $0 } ?? ""))]))
         case .metrics:
-            return .respond(Responses.text(String(decoding: scrape(), as: UTF8.self), contentType: "text/plain; version=0.0.4; charset=utf-8"))
+            return .respond(Response.text(String(decoding: scrape(), as: UTF8.self), contentType: "text/plain; version=0.0.4; charset=utf-8"))
         }
     }
 
     func stopping(_ request: Request) -> Response {
-        Responses.problem(.serviceUnavailable("The server is shutting down; retry on a new connection."),
+        Response.problem(.serviceUnavailable("The server is shutting down; retry on a new connection."),
                           headers: [("Retry-After", "1")])
     }
 

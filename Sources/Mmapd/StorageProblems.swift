@@ -3,7 +3,7 @@ import HTTPSemantics
 import MappedFiles
 
 // The one place where storage and search errors become HTTP answers: handlers answer with
-// `Responses.problem(for: error)`, and nothing else decides what a client is told about a file.
+// `Response.problem(for: error)`, and nothing else decides what a client is told about a file.
 
 /// An error that has one HTTP answer.
 protocol ProblemConvertible: Error {

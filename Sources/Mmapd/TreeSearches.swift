@@ -25,7 +25,7 @@ struct TreeSearches: Sendable {
                 QueryParameters(parsing: query), directory: directory.string,
                 maximumLimit: ndjson ? Int.max : searches.maxResults, maximumPatternBytes: searcher.configuration.maxPatternLength)
         } catch {
-            return .respond(Responses.problem(error))
+            return .respond(Response.problem(error))
         }
         let search = parameters.search
         let template = SearchRequest(pattern: search.pattern, isRegex: search.isRegex, caseInsensitive: search.isCaseInsensitive,
@@ -33,13 +33,13 @@ struct TreeSearches: Sendable {
         do {
             try searcher.validate(template)
         } catch {
-            return .respond(Responses.problem(for: error))
+            return .respond(Response.problem(for: error))
         }
         // One cancellation for the whole tree: its deadline and its client's departure stop every
         // file's search (see SearchCancellation); a stream holds a slot of --max-search-streams.
         let slot = ndjson ? searches.streams.reserve() : nil
         if ndjson, slot == nil {
-            return .respond(Responses.problem(searches.streams.refusal, headers: [("Retry-After", "1")]))
+            return .respond(Response.problem(searches.streams.refusal, headers: [("Retry-After", "1")]))
         }
         let cancellation = SearchCancellation(isGone: request.departureProbe())
         // A worker holds one file's rendered page in memory, JSON or stream: it is bounded like an answer.
@@ -87,15 +87,15 @@ struct TreeSearches: Sendable {
             do {
                 summary = try run { rendered, count in collector.append(rendered, count) }.run()
             } catch let error as FileAccessError {
-                return Responses.problem(for: error)
+                return Response.problem(for: error)
             } catch let error as SearchError {
-                return Responses.problem(for: error)
+                return Response.problem(for: error)
             } catch {
-                return Responses.problem(.internalServerError("The search failed."))
+                return Response.problem(.internalServerError("The search failed."))
             }
             metrics.searchBytes.increment(by: Int64(summary.bytesScanned))
-            if collector.isFull { return Responses.problem(SearchError.answerTooLarge(limit: collector.limit).problem) }
-            return Responses.json(TreeSearchJSON.answer(path: shownPath, summary: summary, matches: collector.bytes))
+            if collector.isFull { return Response.problem(SearchError.answerTooLarge(limit: collector.limit).problem) }
+            return Response.json(TreeSearchJSON.answer(path: shownPath, summary: summary, matches: collector.bytes))
         }
 
         /// The NDJSON answer: match lines as files are merged, then the summary line.
@@ -115,7 +115,7 @@ struct TreeSearches: Sendable {
                     try stream(file, from: start, limit: limit, buffer: buffer, into: body)
                 })
             } catch {
-                return Responses.problem(for: error)
+                return Response.problem(for: error)
             }
             TreeSearches.producers.async {
                 let started = ContinuousClock.now

@@ -21,7 +21,7 @@ struct ViewerPages: Sendable {
         do {
             parameters = try ViewerParameters(QueryParameters(parsing: query))
         } catch {
-            return Responses.problem(error)
+            return Response.problem(error)
         }
         let lease: MappingPool.Lease
         do {
@@ -29,10 +29,10 @@ struct ViewerPages: Sendable {
         } catch .isDirectory {
             return redirectToListing(file.path, PageLinks(grant: grant))  // a directory has a page already: its listing
         } catch {
-            return Responses.problem(for: error)
+            return Response.problem(for: error)
         }
         // A file named as a directory (`/view/a.txt/`), as /search/ answers it.
-        guard !file.isDirectory else { return Responses.problem(.notFound()) }
+        guard !file.isDirectory else { return Response.problem(.notFound()) }
         let identity = lease.identity
         let validators = Validators(identity, generation: generations.current(identity))
         let page = ViewerPageHTML(

@@ -1,6 +1,7 @@
 import ByteSearch
 import HTTPSemantics
 import MappedFiles
+import MicroHTTP
 import Testing
 @testable import Mmapd
 
@@ -33,20 +34,20 @@ import Testing
 /// The error log names the error value of a server error, not a re-read of the body sent.
 @Suite struct FailureCauseTests {
     @Test func aServerErrorLogsTheErrorValue() {
-        let response = Responses.problem(for: FileAccessError.system(.ioError))
+        let response = Response.problem(for: FileAccessError.system(.ioError))
         #expect(response.status == 500)
         #expect(response.failure == String(describing: FileAccessError.system(.ioError)))
         #expect(response.failure?.contains("system") == true)
     }
 
     @Test func aClientErrorLogsNothing() {
-        #expect(Responses.problem(for: FileAccessError.permissionDenied(.permissionDenied)).failure == nil)
-        #expect(Responses.problem(for: SearchError.patternTooLong(limit: 8)).failure == nil)
-        #expect(Responses.problem(.notFound()).failure == nil)
+        #expect(Response.problem(for: FileAccessError.permissionDenied(.permissionDenied)).failure == nil)
+        #expect(Response.problem(for: SearchError.patternTooLong(limit: 8)).failure == nil)
+        #expect(Response.problem(.notFound()).failure == nil)
     }
 
     @Test func aProblemWithoutACauseLogsItsDetail() {
-        #expect(Responses.problem(.internalServerError("The search failed.")).failure == "The search failed.")
-        #expect(Responses.problem(for: SearchError.matchFailed(message: "JIT stack")).failure == String(describing: SearchError.matchFailed(message: "JIT stack")))
+        #expect(Response.problem(.internalServerError("The search failed.")).failure == "The search failed.")
+        #expect(Response.problem(for: SearchError.matchFailed(message: "JIT stack")).failure == String(describing: SearchError.matchFailed(message: "JIT stack")))
     }
 }

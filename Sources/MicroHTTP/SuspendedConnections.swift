@@ -10,9 +10,9 @@ final class Suspension: @unchecked Sendable {
 
     private let state = Mutex(State.suspended)
     let connection: OpaquePointer
-    private unowned let registry: Suspensions
+    private unowned let registry: SuspendedConnections
 
-    fileprivate init(connection: OpaquePointer, registry: Suspensions) {
+    fileprivate init(connection: OpaquePointer, registry: SuspendedConnections) {
         self.connection = connection
         self.registry = registry
     }
@@ -45,7 +45,7 @@ final class Suspension: @unchecked Sendable {
 }
 
 /// Every connection currently suspended, so shutdown can end them all.
-final class Suspensions: Sendable {
+final class SuspendedConnections: Sendable {
     private let suspended = Mutex<[ObjectIdentifier: Suspension]>([:])
 
     /// Suspends `connection`; call only from a libmicrohttpd callback for it.

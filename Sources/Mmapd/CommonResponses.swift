@@ -1,8 +1,8 @@
 import HTTPSemantics
 import MicroHTTP
 
-/// Constructors for the answers every route shares.
-enum Responses {
+/// Constructors for the answers every route shares, on `Response` itself.
+extension Response {
     /// An RFC 9457 problem answer; `headers` adds e.g. `Allow` or `WWW-Authenticate`. A server
     /// error's detail is its logged failure, unless a cause is known (`problem(for:)`).
     static func problem(_ problem: ProblemDetails, headers: [(name: String, value: String)] = []) -> Response {

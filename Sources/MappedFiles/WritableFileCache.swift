@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// A file is used only by the holder of its `WriteQueue` turn, so the dictionary is the only
 /// shared state; the objects themselves are never used by two threads at once.
-public final class WritableFiles: Sendable {
+public final class WritableFileCache: Sendable {
     private struct Entry: @unchecked Sendable {
         let file: WritableFile
         var lastUse: UInt64
