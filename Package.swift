@@ -9,7 +9,7 @@ let strictC: [CSetting] = [.enableWarning("all"), .enableWarning("extra"), .trea
 let package = Package(
     name: "mmapd",
     products: [
-        .executable(name: "mmapd", targets: ["mmapd"]),
+        .executable(name: "mmapd", targets: ["mmapd"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -18,7 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0", traits: [.defaults, "CommandLineArguments"]),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0")
     ],
     targets: [
         // The only C, in two shims for what Swift cannot express. CPOSIXShim: POSIX and Linux calls
@@ -53,12 +53,12 @@ let package = Package(
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Prometheus", package: "swift-prometheus")
             ],
             // The pages' style sheet and scripts, compiled into the binary (PageAssets).
             resources: [
                 .embedInCode("Assets/mmapd.css"), .embedInCode("Assets/pages.js"),
-                .embedInCode("Assets/listing.js"), .embedInCode("Assets/viewer.js"), .embedInCode("Assets/favicon.svg"),
+                .embedInCode("Assets/listing.js"), .embedInCode("Assets/viewer.js"), .embedInCode("Assets/favicon.svg")
             ],
             swiftSettings: strict
         ),
@@ -73,6 +73,6 @@ let package = Package(
         .testTarget(name: "MappedFilesTests", dependencies: ["ConfinedPaths", "MappedFiles", "TestSupport"]),
         .testTarget(name: "ByteSearchTests", dependencies: ["ByteSearch", "ConfinedPaths", "TestSupport"]),
         .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP", "TestSupport"]),
-        .testTarget(name: "MmapdTests", dependencies: ["ConfinedPaths", "Mmapd", "TestSupport"]),
+        .testTarget(name: "MmapdTests", dependencies: ["ConfinedPaths", "Mmapd", "TestSupport"])
     ]
 )

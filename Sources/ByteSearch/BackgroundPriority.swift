@@ -41,7 +41,8 @@ public enum BackgroundPriority {
         errno = 0
         let current = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
         guard errno == 0, current < backgroundNice,
-              setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, backgroundNice) == 0 else { return nil }
+            setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, backgroundNice) == 0
+        else { return nil }
         return current
     }
 

@@ -90,8 +90,10 @@ public final class LineIndexes: Sendable {
     /// - Throws: ``SearchError/budgetExceeded`` when counting to the line would pass `deadline`
     ///   (the counted part is kept: a retry continues from it), ``SearchError/fileChanged`` when
     ///   the file shrank under the count.
-    public func span(first: Int, last: Int?, of file: File, in buffer: UnsafeRawBufferPointer,
-                     deadline: ContinuousClock.Instant? = nil) throws(SearchError) -> Span? {
+    public func span(
+        first: Int, last: Int?, of file: File, in buffer: UnsafeRawBufferPointer,
+        deadline: ContinuousClock.Instant? = nil
+    ) throws(SearchError) -> Span? {
         precondition(first >= 1 && (last ?? first) >= first)
         guard let base = buffer.baseAddress, !buffer.isEmpty else { return nil }
         let size = buffer.count
@@ -121,8 +123,10 @@ public final class LineIndexes: Sendable {
     /// The last `count` lines of `buffer`, found backwards from the end (memrchr): only their bytes
     /// are read, unless `numbered`, when their numbers come from the index (counted once per file
     /// version, then only as the file grows). nil for an empty file.
-    public func tail(_ count: Int, numbered: Bool, of file: File, in buffer: UnsafeRawBufferPointer,
-                     deadline: ContinuousClock.Instant? = nil) throws(SearchError) -> Span? {
+    public func tail(
+        _ count: Int, numbered: Bool, of file: File, in buffer: UnsafeRawBufferPointer,
+        deadline: ContinuousClock.Instant? = nil
+    ) throws(SearchError) -> Span? {
         precondition(count >= 1)
         guard let base = buffer.baseAddress, !buffer.isEmpty else { return nil }
         let size = buffer.count
@@ -139,8 +143,10 @@ public final class LineIndexes: Sendable {
 
     /// The 1-based number of the line holding `offset` (1 + the newlines before it), as search
     /// numbers matches.
-    public func lineNumber(at offset: Int, of file: File, in buffer: UnsafeRawBufferPointer,
-                           deadline: ContinuousClock.Instant? = nil) throws(SearchError) -> Int {
+    public func lineNumber(
+        at offset: Int, of file: File, in buffer: UnsafeRawBufferPointer,
+        deadline: ContinuousClock.Instant? = nil
+    ) throws(SearchError) -> Int {
         guard let base = buffer.baseAddress, offset > 0 else { return 1 }
         let size = buffer.count
         let snapshot = try current(file, base: base, size: size)
@@ -182,8 +188,10 @@ public final class LineIndexes: Sendable {
 
     /// Counted far enough that the `k`-th newline lies below the last checkpoint or after it
     /// (the rest is at most a stride plus the unindexed tail), growing the steps as it goes.
-    private func reaching(_ k: Int, _ index: LineIndex, base: UnsafeRawPointer, size: Int,
-                          deadline: ContinuousClock.Instant?) throws(SearchError) -> LineIndex {
+    private func reaching(
+        _ k: Int, _ index: LineIndex, base: UnsafeRawPointer, size: Int,
+        deadline: ContinuousClock.Instant?
+    ) throws(SearchError) -> LineIndex {
         var index = index
         var step = 16
         while (index.counts.last ?? 0) < k, index.end + index.stride <= size {
@@ -195,8 +203,10 @@ public final class LineIndexes: Sendable {
 
     /// Extended over `[index.end, limit)` in steps of at most 256 strides, the deadline checked
     /// between steps; progress is stored before the budget error is thrown.
-    private func extended(_ index: LineIndex, to limit: Int, base: UnsafeRawPointer, size: Int,
-                          deadline: ContinuousClock.Instant?) throws(SearchError) -> LineIndex {
+    private func extended(
+        _ index: LineIndex, to limit: Int, base: UnsafeRawPointer, size: Int,
+        deadline: ContinuousClock.Instant?
+    ) throws(SearchError) -> LineIndex {
         var index = index
         while index.end + index.stride <= limit {
             if let deadline, ContinuousClock.now >= deadline {
@@ -237,7 +247,8 @@ public final class LineIndexes: Sendable {
             state.entries[file.path] = entry
             state.bytes += index.bytes
             while state.bytes > memoryLimit,
-                  let victim = state.entries.filter({ $0.key != file.path }).min(by: { $0.value.lastUse < $1.value.lastUse }) {
+                let victim = state.entries.filter({ $0.key != file.path }).min(by: { $0.value.lastUse < $1.value.lastUse })
+            {
                 state.bytes -= victim.value.index.bytes
                 state.entries[victim.key] = nil
             }

@@ -1,5 +1,5 @@
-import Dispatch
 import CPOSIXShim
+import Dispatch
 import Glibc
 import MappedFiles
 import Synchronization
@@ -201,7 +201,8 @@ enum Lines {
             let b = start.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self) ^ pattern
             let c = start.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self) ^ pattern
             let d = start.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self) ^ pattern
-            total &+= zeroBytes(a).nonzeroBitCount &+ zeroBytes(b).nonzeroBitCount
+            total &+=
+                zeroBytes(a).nonzeroBitCount &+ zeroBytes(b).nonzeroBitCount
                 &+ zeroBytes(c).nonzeroBitCount &+ zeroBytes(d).nonzeroBitCount
             i &+= 32
         }

@@ -191,7 +191,8 @@ final class LiteralKernel: MatchKernel {
         while written < capacity {
             if p > lastStart { return KernelStep(written: written, state: current, exhausted: true, error: 0) }
             if dense {
-                let found = icase
+                let found =
+                    icase
                     ? foldedForward(from: &p, lastStart: lastStart, into: output, written: &written, capacity: capacity)
                     : plainForward(from: &p, lastStart: lastStart, into: output, written: &written, capacity: capacity)
                 if written > 0 { current = .fresh(p) }

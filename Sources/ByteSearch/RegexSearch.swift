@@ -63,7 +63,10 @@ final class CompiledPattern: @unchecked Sendable {
             pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_JITSIZE), &jitSize) == 0, jitSize > 0
         else {
             pcre2_code_free_8(code)
-            throw .invalidPattern(message: "the pattern cannot be compiled to machine code (for example (*NO_JIT)); this server runs JIT-compiled patterns only", offset: 0)
+            throw .invalidPattern(
+                message:
+                    "the pattern cannot be compiled to machine code (for example (*NO_JIT)); this server runs JIT-compiled patterns only",
+                offset: 0)
         }
         return CompiledPattern(code: code, usesStartAnchor: Self.mentionsStartAnchor(key.pattern))
     }
@@ -335,7 +338,9 @@ final class RegexKernel: MatchKernel {
                 code: code, subject: subject, length: subjectLength, start: position, options: options, matchData: matchData,
                 context: context, result: 0)
             if let interruption {
-                switch withUnsafeMutablePointer(to: &call, { interruption.level.call(threshold: interruption.threshold, JITMatchCall.run, $0) }) {
+                switch withUnsafeMutablePointer(
+                    to: &call, { interruption.level.call(threshold: interruption.threshold, JITMatchCall.run, $0) })
+                {
                 case .completed: break
                 case .faulted: call.result = KernelStep.faulted
                 case .interrupted: call.result = KernelStep.interrupted

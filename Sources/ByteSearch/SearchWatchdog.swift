@@ -31,16 +31,19 @@ final class SearchWatchdog: Sendable {
     private let queue = DispatchQueue(label: "mmapd.search.watchdog")
 
     /// Runs `body` with `cancellation` watched against `deadline`.
-    func watch<T, E: Error>(_ cancellation: SearchCancellation, deadline: ContinuousClock.Instant?,
-                            _ body: () throws(E) -> T) throws(E) -> T {
+    func watch<T, E: Error>(
+        _ cancellation: SearchCancellation, deadline: ContinuousClock.Instant?,
+        _ body: () throws(E) -> T
+    ) throws(E) -> T {
         let key = ObjectIdentifier(cancellation)
         state.withLock { state in
             state.entries[key, default: Entry(cancellation: cancellation, deadline: deadline, registrations: 0)].registrations += 1
             if state.timer == nil {
                 let timer = DispatchSource.makeTimerSource(queue: queue)
                 let nanoseconds = Int(Self.period.components.attoseconds / 1_000_000_000)
-                timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds),
-                               leeway: .milliseconds(2))
+                timer.schedule(
+                    deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds),
+                    leeway: .milliseconds(2))
                 // Strong: the one instance lives as long as the process. A weak capture gave it a
                 // side table that LeakSanitizer reports as leaked (the object refers to it only
                 // through the encoded reference-count word).

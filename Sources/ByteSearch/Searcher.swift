@@ -121,7 +121,8 @@ public final class Searcher: Sendable {
             page = try scanOrderPage(engine: engine, merged: merged, limit: limit, wanted: wanted, initial: initial)
         }
         let located = page.matches.map(program.real)
-        let lines = request.lineNumbers
+        let lines =
+            request.lineNumbers
             ? try Lines.lineNumbers(of: located.map(\.offset), base: program.baseAddress, configuration: configuration)
             : [Int](repeating: 0, count: located.count)
         let matches = zip(located, lines).map { SearchMatch(offset: $0.0.offset, length: $0.0.length, line: $0.1) }
@@ -168,7 +169,8 @@ public final class Searcher: Sendable {
         let known = try engine.lastMatches(merged, wanted)
         var returned = min(limit, known.count)
         if returned > 0, returned < known.count,
-           Self.inseparable(emptyMatch: known[known.count - returned], before: known[known.count - returned - 1]) {
+            Self.inseparable(emptyMatch: known[known.count - returned], before: known[known.count - returned - 1])
+        {
             returned += 1
         }
         let matches = Array(known.suffix(returned).reversed())
@@ -406,7 +408,8 @@ public final class Searcher: Sendable {
                 if delivered >= limit {
                     let candidate = try engine.matches(of: part, in: (upper - 1)..<upper).first
                     guard let candidate, delivered == limit, let empty = lastDelivered,
-                          Self.inseparable(emptyMatch: empty, before: candidate) else {
+                        Self.inseparable(emptyMatch: empty, before: candidate)
+                    else {
                         firstUndelivered = candidate
                         break partLoop
                     }
@@ -433,7 +436,9 @@ public final class Searcher: Sendable {
         }
         if !stopped, !pending.isEmpty, !deliver(pending) { stopped = true }
         if stopped {
-            return StreamSummary(delivered: delivered, count: nil, truncated: true, next: nil, bytesScanned: program.windowBytes(scanned: tracker.bytesScanned, window: window))
+            return StreamSummary(
+                delivered: delivered, count: nil, truncated: true, next: nil,
+                bytesScanned: program.windowBytes(scanned: tracker.bytesScanned, window: window))
         }
         var next: Int?
         if let firstUndelivered {

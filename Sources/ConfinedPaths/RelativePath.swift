@@ -34,7 +34,8 @@ public struct RelativePath: Sendable, Hashable, CustomStringConvertible {
     public init?(segments: [String]) {
         for segment in segments {
             guard !segment.isEmpty, segment != ".", segment != "..",
-                  !segment.utf8.contains(UInt8(ascii: "/")), !segment.utf8.contains(0) else { return nil }
+                !segment.utf8.contains(UInt8(ascii: "/")), !segment.utf8.contains(0)
+            else { return nil }
         }
         self.init(checked: segments.joined(separator: "/"))
     }
@@ -88,7 +89,8 @@ public struct RelativePath: Sendable, Hashable, CustomStringConvertible {
     /// its bytes compares them. Both operations work on the contiguous bytes: a byte-by-byte
     /// `elementsEqual` over the UTF-8 view showed in a small GET's profile.
     public static func == (lhs: RelativePath, rhs: RelativePath) -> Bool {
-        var left = lhs.string, right = rhs.string
+        var left = lhs.string
+        var right = rhs.string
         return left.withUTF8 { a in
             right.withUTF8 { b in a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0) }
         }

@@ -79,7 +79,13 @@ public struct AcceptHeader: Sendable, Equatable {
         var escaped = false
         for byte in value.utf8 {
             if quoted {
-                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { quoted = false }
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    quoted = false
+                }
                 current.append(byte)
             } else if byte == UInt8(ascii: ",") {
                 pieces.append(current)
@@ -99,7 +105,8 @@ public struct AcceptHeader: Sendable, Equatable {
         scanner.skipWhitespace()
         if scanner.isAtEnd { return nil }
         guard let type = scanner.token()?.lowercased(), scanner.consume(UInt8(ascii: "/")),
-              let subtype = scanner.token()?.lowercased(), type != "*" || subtype == "*" else { return nil }
+            let subtype = scanner.token()?.lowercased(), type != "*" || subtype == "*"
+        else { return nil }
         var parameterCount = 0
         var weight = 1000
         while true {
@@ -108,7 +115,8 @@ public struct AcceptHeader: Sendable, Equatable {
             guard scanner.consume(UInt8(ascii: ";")) else { return nil }
             scanner.skipWhitespace()
             guard let name = scanner.token()?.lowercased(), scanner.consume(UInt8(ascii: "=")),
-                  let value = scanner.peek == UInt8(ascii: "\"") ? scanner.quotedString() : scanner.token() else { return nil }
+                let value = scanner.peek == UInt8(ascii: "\"") ? scanner.quotedString() : scanner.token()
+            else { return nil }
             if name == "q" {
                 // `q` ends the media range: what follows are extension parameters (RFC 7231's
                 // accept-ext), which change nothing here.
@@ -130,7 +138,9 @@ public struct AcceptHeader: Sendable, Equatable {
         guard bytes[1] == UInt8(ascii: "."), bytes.count <= 5 else { return nil }
         var scale = 100
         for digit in bytes[2...] {
-            guard UInt8(ascii: "0")...UInt8(ascii: "9") ~= digit, first == UInt8(ascii: "0") || digit == UInt8(ascii: "0") else { return nil }
+            guard UInt8(ascii: "0")...UInt8(ascii: "9") ~= digit, first == UInt8(ascii: "0") || digit == UInt8(ascii: "0") else {
+                return nil
+            }
             thousandths += Int(digit - UInt8(ascii: "0")) * scale
             scale /= 10
         }

@@ -80,22 +80,22 @@ public struct ContentRange: Sendable, Hashable {
     public static func parse(_ value: String) -> ContentRange? {
         var rest = FieldText.trimmingWhitespace(Array(value.utf8)[...])
         guard rest.count > unitPrefix.count,
-              zip(rest, unitPrefix).allSatisfy({ FieldText.lowercased($0) == $1 })
+            zip(rest, unitPrefix).allSatisfy({ FieldText.lowercased($0) == $1 })
         else { return nil }
         rest = rest.dropFirst(unitPrefix.count)
 
         if rest.first == UInt8(ascii: "*") {
             guard rest.dropFirst().first == UInt8(ascii: "/"),
-                  let length = number(rest.dropFirst(2))
+                let length = number(rest.dropFirst(2))
             else { return nil }
             return ContentRange(unsatisfied: length)
         }
 
         guard let dash = rest.firstIndex(of: UInt8(ascii: "-")),
-              let slash = rest.firstIndex(of: UInt8(ascii: "/")), dash < slash,
-              let first = number(rest[..<dash]),
-              let last = number(rest[(dash + 1)..<slash]),
-              let range = ByteRange(first: first, last: last)
+            let slash = rest.firstIndex(of: UInt8(ascii: "/")), dash < slash,
+            let first = number(rest[..<dash]),
+            let last = number(rest[(dash + 1)..<slash]),
+            let range = ByteRange(first: first, last: last)
         else { return nil }
 
         let lengthField = rest[(slash + 1)...]

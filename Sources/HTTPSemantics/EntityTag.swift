@@ -144,7 +144,7 @@ public struct EntityTag: Sendable, Hashable {
         guard index < bytes.endIndex, bytes[index] == UInt8(ascii: "\"") else { return nil }
         let opaqueStart = index + 1
         guard let closingQuote = bytes[opaqueStart...].firstIndex(of: UInt8(ascii: "\"")),
-              bytes[opaqueStart..<closingQuote].allSatisfy(isEntityTagCharacter)
+            bytes[opaqueStart..<closingQuote].allSatisfy(isEntityTagCharacter)
         else { return nil }
         return (isWeak, bytes[opaqueStart..<closingQuote], closingQuote + 1)
     }

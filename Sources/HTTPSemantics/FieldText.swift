@@ -5,7 +5,7 @@ enum FieldText {
     static func trimmingWhitespace(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
         let isWhitespace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
         guard let first = bytes.firstIndex(where: { !isWhitespace($0) }),
-              let last = bytes.lastIndex(where: { !isWhitespace($0) })
+            let last = bytes.lastIndex(where: { !isWhitespace($0) })
         else { return bytes[bytes.endIndex...] }
         return bytes[first...last]
     }

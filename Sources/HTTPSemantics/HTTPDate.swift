@@ -61,10 +61,10 @@ public enum HTTPDate {
     private static func parseIMFFixdate(_ bytes: ArraySlice<UInt8>) -> Int64? {
         var scanner = Scanner(bytes)
         guard scanner.name(in: dayNames) != nil, scanner.literal(", "),
-              let day = scanner.digits(2), scanner.literal(" "),
-              let month = scanner.month(), scanner.literal(" "),
-              let year = scanner.digits(4), scanner.literal(" "),
-              let time = scanner.timeOfDay(), scanner.literal(" GMT"), scanner.isAtEnd
+            let day = scanner.digits(2), scanner.literal(" "),
+            let month = scanner.month(), scanner.literal(" "),
+            let year = scanner.digits(4), scanner.literal(" "),
+            let time = scanner.timeOfDay(), scanner.literal(" GMT"), scanner.isAtEnd
         else { return nil }
         return unixTime(year: Int64(year), month: month, day: day, time: time)
     }
@@ -73,10 +73,10 @@ public enum HTTPDate {
     private static func parseRFC850(_ bytes: ArraySlice<UInt8>, now: Int64?) -> Int64? {
         var scanner = Scanner(bytes)
         guard scanner.name(in: longDayNames) != nil, scanner.literal(", "),
-              let day = scanner.digits(2), scanner.literal("-"),
-              let month = scanner.month(), scanner.literal("-"),
-              let twoDigitYear = scanner.digits(2), scanner.literal(" "),
-              let time = scanner.timeOfDay(), scanner.literal(" GMT"), scanner.isAtEnd
+            let day = scanner.digits(2), scanner.literal("-"),
+            let month = scanner.month(), scanner.literal("-"),
+            let twoDigitYear = scanner.digits(2), scanner.literal(" "),
+            let time = scanner.timeOfDay(), scanner.literal(" GMT"), scanner.isAtEnd
         else { return nil }
         let year = fullYear(twoDigitYear, now: now)
         return unixTime(year: year, month: month, day: day, time: time)
@@ -86,12 +86,12 @@ public enum HTTPDate {
     private static func parseAsctime(_ bytes: ArraySlice<UInt8>) -> Int64? {
         var scanner = Scanner(bytes)
         guard scanner.name(in: dayNames) != nil, scanner.literal(" "),
-              let month = scanner.month(), scanner.literal(" ")
+            let month = scanner.month(), scanner.literal(" ")
         else { return nil }
         let day = scanner.literal(" ") ? scanner.digits(1) : scanner.digits(2)
         guard let day, scanner.literal(" "),
-              let time = scanner.timeOfDay(), scanner.literal(" "),
-              let year = scanner.digits(4), scanner.isAtEnd
+            let time = scanner.timeOfDay(), scanner.literal(" "),
+            let year = scanner.digits(4), scanner.isAtEnd
         else { return nil }
         return unixTime(year: Int64(year), month: month, day: day, time: time)
     }
@@ -210,7 +210,7 @@ public enum HTTPDate {
         mutating func digits(_ count: Int) -> Int? {
             let field = rest.prefix(count)
             guard field.count == count,
-                  field.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+                field.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
             else { return nil }
             rest = rest.dropFirst(count)
             return field.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
@@ -220,8 +220,8 @@ public enum HTTPDate {
         /// second 0–60.
         mutating func timeOfDay() -> Int64? {
             guard let hour = digits(2), hour < 24, literal(":"),
-                  let minute = digits(2), minute < 60, literal(":"),
-                  let second = digits(2), second <= 60
+                let minute = digits(2), minute < 60, literal(":"),
+                let second = digits(2), second <= 60
             else { return nil }
             return Int64(hour * 3600 + minute * 60 + second)
         }

@@ -20,8 +20,8 @@ public enum HostHeader {
             host = host[..<colon]
         }
         guard !host.isEmpty,
-              port.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-              !host.contains(where: { $0 <= 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "@") })
+            port.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+            !host.contains(where: { $0 <= 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "@") })
         else { return nil }
         return String(decoding: host.map(FieldText.lowercased), as: UTF8.self)
     }

@@ -82,7 +82,8 @@ public enum JSONText {
     @inline(__always)
     private static func appendRun(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, to output: inout [UInt8]) {
         guard !range.isEmpty, let base = bytes.baseAddress else { return }
-        output.append(contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self) + range.lowerBound, count: range.count))
+        output.append(
+            contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self) + range.lowerBound, count: range.count))
     }
 
     private static let quote = UInt8(ascii: "\"")
@@ -96,12 +97,20 @@ public enum JSONText {
         var secondRange: ClosedRange<UInt8> = 0x80...0xBF
         switch lead {
         case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; secondRange = 0xA0...0xBF
+        case 0xE0:
+            length = 3
+            secondRange = 0xA0...0xBF
         case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; secondRange = 0x80...0x9F
-        case 0xF0: length = 4; secondRange = 0x90...0xBF
+        case 0xED:
+            length = 3
+            secondRange = 0x80...0x9F
+        case 0xF0:
+            length = 4
+            secondRange = 0x90...0xBF
         case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; secondRange = 0x80...0x8F
+        case 0xF4:
+            length = 4
+            secondRange = 0x80...0x8F
         default: return 0
         }
         guard bytes.count - index >= length, secondRange.contains(bytes[index + 1]) else { return 0 }
@@ -117,16 +126,17 @@ public enum JSONText {
     }
 
     private static func appendEscapedASCII(_ byte: UInt8, to output: inout [UInt8]) {
-        let shortForm: UInt8? = switch byte {
-        case quote: quote
-        case backslash: backslash
-        case 0x08: UInt8(ascii: "b")
-        case 0x09: UInt8(ascii: "t")
-        case 0x0A: UInt8(ascii: "n")
-        case 0x0C: UInt8(ascii: "f")
-        case 0x0D: UInt8(ascii: "r")
-        default: nil
-        }
+        let shortForm: UInt8? =
+            switch byte {
+            case quote: quote
+            case backslash: backslash
+            case 0x08: UInt8(ascii: "b")
+            case 0x09: UInt8(ascii: "t")
+            case 0x0A: UInt8(ascii: "n")
+            case 0x0C: UInt8(ascii: "f")
+            case 0x0D: UInt8(ascii: "r")
+            default: nil
+            }
         if let shortForm {
             output.append(backslash)
             output.append(shortForm)

@@ -50,7 +50,8 @@ public enum LineSelection: Sendable, Hashable {
     private static func number(_ digits: ArraySlice<UInt8>, in value: [UInt8]) throws(ProblemDetails) -> Int {
         guard !digits.isEmpty, digits.allSatisfy({ UInt8(ascii: "0")...UInt8(ascii: "9") ~= $0 }) else {
             throw .badRequest(
-                "The query parameter 'lines' must be A-B, A-, A or -N with positive decimal line numbers, not \(ProblemDetails.quoted(value)).")
+                "The query parameter 'lines' must be A-B, A-, A or -N with positive decimal line numbers, not \(ProblemDetails.quoted(value))."
+            )
         }
         var number = 0
         for digit in digits {

@@ -41,8 +41,9 @@ public struct MediaType: Sendable, Hashable {
             scanner.skipWhitespace()
             if scanner.isAtEnd || scanner.peek == UInt8(ascii: ";") { continue }
             guard let name = scanner.token()?.lowercased(), scanner.consume(UInt8(ascii: "=")),
-                  let value = scanner.peek == UInt8(ascii: "\"") ? scanner.quotedString() : scanner.token(),
-                  !parameters.contains(where: { $0.name == name }) else { return nil }
+                let value = scanner.peek == UInt8(ascii: "\"") ? scanner.quotedString() : scanner.token(),
+                !parameters.contains(where: { $0.name == name })
+            else { return nil }
             parameters.append(Parameter(name: name, value: value))
         }
         self.type = type.lowercased()
@@ -55,7 +56,8 @@ public struct MediaType: Sendable, Hashable {
     /// `application/octet-stream`, which never invites a browser to interpret the bytes.
     public static func contentType(forFileName fileName: String) -> String {
         guard let dot = fileName.utf8.lastIndex(of: UInt8(ascii: ".")),
-              dot != fileName.utf8.startIndex else { return octetStream }
+            dot != fileName.utf8.startIndex
+        else { return octetStream }
         let fileExtension = String(fileName[fileName.utf8.index(after: dot)...]).lowercased()
         return byExtension[fileExtension] ?? octetStream
     }
@@ -64,7 +66,7 @@ public struct MediaType: Sendable, Hashable {
     public static func isTokenCharacter(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"):
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
             true
         default:
             "!#$%&'*+-.^_`|~".utf8.contains(byte)
@@ -139,7 +141,7 @@ public struct MediaType: Sendable, Hashable {
         "woff": "font/woff",
         "woff2": "font/woff2",
         "ttf": "font/ttf",
-        "otf": "font/otf",
+        "otf": "font/otf"
     ]
 }
 

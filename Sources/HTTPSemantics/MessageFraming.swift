@@ -62,11 +62,17 @@ public enum MessageFraming: Equatable, Sendable {
         let codings = fields.flatMap(elements).map { $0.lowercased() }
         guard let last = codings.last else { throw .badRequest("The Transfer-Encoding field names no coding.") }
         guard last == "chunked" else {
-            throw .badRequest("The last transfer coding is \(ProblemDetails.quoted(last.utf8)), not chunked: the body's length cannot be determined (RFC 9112 §6.3).")
+            throw .badRequest(
+                "The last transfer coding is \(ProblemDetails.quoted(last.utf8)), not chunked: the body's length cannot be determined (RFC 9112 §6.3)."
+            )
         }
         if let other = codings.dropLast().first {
             if other == "chunked" { throw .badRequest("The chunked transfer coding is applied more than once.") }
-            throw ProblemDetails(status: 501, detail: "The transfer coding \(ProblemDetails.quoted(other.utf8)) is not implemented; send the body with chunked alone or a Content-Length.")
+            throw ProblemDetails(
+                status: 501,
+                detail:
+                    "The transfer coding \(ProblemDetails.quoted(other.utf8)) is not implemented; send the body with chunked alone or a Content-Length."
+            )
         }
         return .chunked
     }

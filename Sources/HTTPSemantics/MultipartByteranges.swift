@@ -34,8 +34,9 @@ public struct MultipartByteranges: Sendable, Hashable {
         precondition(size <= UInt64(Int64.max), "a representation longer than any file")
         precondition(ranges.allSatisfy { $0.end <= size }, "range beyond the representation")
         precondition(!contentType.utf8.contains { $0 == 0x0D || $0 == 0x0A }, "line break in content type")
-        precondition((1...70).contains(boundary.utf8.count) && boundary.utf8.allSatisfy(Self.isBoundaryCharacter),
-                     "boundary outside RFC 2046 token characters")
+        precondition(
+            (1...70).contains(boundary.utf8.count) && boundary.utf8.allSatisfy(Self.isBoundaryCharacter),
+            "boundary outside RFC 2046 token characters")
 
         self.ranges = ranges
         self.boundary = boundary
@@ -45,7 +46,8 @@ public struct MultipartByteranges: Sendable, Hashable {
             return Array((delimiter + "Content-Type: " + contentType + "\r\nContent-Range: " + contentRange + "\r\n\r\n").utf8)
         }
         closing = Array(("\r\n--" + boundary + "--\r\n").utf8)
-        contentLength = partHeaders.reduce(UInt64(closing.count)) { $0 + UInt64($1.count) }
+        contentLength =
+            partHeaders.reduce(UInt64(closing.count)) { $0 + UInt64($1.count) }
             + ranges.reduce(0) { $0 + $1.length }
     }
 
@@ -80,8 +82,8 @@ public struct MultipartByteranges: Sendable, Hashable {
     private static func isBoundaryCharacter(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "'"), UInt8(ascii: "+"), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."):
+            UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "'"), UInt8(ascii: "+"), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."):
             true
         default:
             false

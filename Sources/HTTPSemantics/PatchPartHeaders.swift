@@ -61,7 +61,8 @@ private struct Fields {
             throw .badRequest("Header line \(number) \(location) starts with whitespace; folded header lines are not accepted.")
         }
         guard let colon = line.firstIndex(of: UInt8(ascii: ":")),
-              colon > 0, line[..<colon].allSatisfy(MediaType.isTokenCharacter) else {
+            colon > 0, line[..<colon].allSatisfy(MediaType.isTokenCharacter)
+        else {
             throw .badRequest("Header line \(number) \(location) is not of the form 'Name: value'.")
         }
         var value = line[(colon + 1)...]
@@ -83,7 +84,8 @@ private struct Fields {
                 throw .badRequest("There is more than one Content-Length header \(location).")
             }
             guard !value.isEmpty, value.allSatisfy({ UInt8(ascii: "0")...UInt8(ascii: "9") ~= $0 }),
-                  let length = UInt64(text) else {
+                let length = UInt64(text)
+            else {
                 throw .badRequest("The Content-Length \(ProblemDetails.quoted(value)) \(location) is not a decimal number.")
             }
             contentLength = length

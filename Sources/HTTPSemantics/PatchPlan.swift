@@ -24,7 +24,9 @@ public struct PatchPlan: Sendable, Equatable {
         }
         for part in sorted {
             if let stated = part.completeLength, stated != reach {
-                throw .badRequest("The Content-Range states a complete length of \(stated) bytes, but the file would be \(reach) bytes long after this PATCH.")
+                throw .badRequest(
+                    "The Content-Range states a complete length of \(stated) bytes, but the file would be \(reach) bytes long after this PATCH."
+                )
             }
         }
         writes = sorted

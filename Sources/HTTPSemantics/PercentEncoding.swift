@@ -26,7 +26,9 @@ public enum PercentEncoding {
             guard buffer.allSatisfy(isUnreserved) else { return false }
             output.append(contentsOf: buffer)
             return true
-        }) == true { return }
+        }) == true {
+            return
+        }
         for byte in bytes {
             if isUnreserved(byte) {
                 output.append(byte)
@@ -41,7 +43,7 @@ public enum PercentEncoding {
     private static func isUnreserved(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
             true
         default:
             false

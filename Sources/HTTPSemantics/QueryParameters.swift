@@ -22,7 +22,8 @@ public struct QueryParameters: Sendable {
             let rawName = piece[..<(equals ?? piece.endIndex)]
             let rawValue = equals.map { piece[piece.index(after: $0)...] } ?? piece[piece.endIndex...]
             guard let name = try? PercentDecoding.decode(rawName, as: .query),
-                  let value = try? PercentDecoding.decode(rawValue, as: .query) else {
+                let value = try? PercentDecoding.decode(rawValue, as: .query)
+            else {
                 throw .badRequest(
                     "The query parameter \(ProblemDetails.quoted(Array(rawName))) has a malformed percent-escape: '%' must be followed by two hex digits."
                 )
@@ -60,7 +61,8 @@ public struct QueryParameters: Sendable {
         guard let value = bytes(name) else { return nil }
         let digits = value.first == UInt8(ascii: "-") ? value.dropFirst() : value[...]
         guard !digits.isEmpty, digits.allSatisfy({ UInt8(ascii: "0")...UInt8(ascii: "9") ~= $0 }),
-              let number = Int64(String(decoding: value, as: UTF8.self)) else {
+            let number = Int64(String(decoding: value, as: UTF8.self))
+        else {
             throw .badRequest("The query parameter '\(name)' must be a decimal integer, not \(ProblemDetails.quoted(value)).")
         }
         return number

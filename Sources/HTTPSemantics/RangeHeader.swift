@@ -39,7 +39,7 @@ public enum RangeHeader: Sendable, Equatable {
     public static func parse(_ value: String) -> RangeHeader {
         let field = FieldText.trimmingWhitespace(Array(value.utf8)[...])
         guard field.count >= unitPrefix.count,
-              zip(field, unitPrefix).allSatisfy({ FieldText.lowercased($0) == $1 })
+            zip(field, unitPrefix).allSatisfy({ FieldText.lowercased($0) == $1 })
         else { return .ignored }
 
         var specs: [RangeSpec] = []

@@ -84,7 +84,9 @@ public struct SearchParameters: Sendable, Hashable {
         let limit: Int64
         if isFollow {
             limit = try query.int64("limit") ?? Int64.max
-            guard limit >= 1 else { throw .badRequest("With follow=true, 'limit' must be at least 1 (the matches after which the stream ends), not \(limit).") }
+            guard limit >= 1 else {
+                throw .badRequest("With follow=true, 'limit' must be at least 1 (the matches after which the stream ends), not \(limit).")
+            }
         } else {
             limit = try query.int64("limit") ?? Int64(min(Self.defaultLimit, maximumLimit))
             guard limit >= 0, limit <= maximumLimit else {
@@ -114,10 +116,12 @@ public struct SearchParameters: Sendable, Hashable {
             throw .badRequest("With follow=true, 'start' must be a byte offset (0 or more), not \(start).")
         }
         for (name, given) in [("end", end != nil), ("reverse", isReverse), ("before", before > 0), ("after", after > 0)] where given {
-            throw .badRequest("With follow=true, '\(name)' is not supported: a follow search reads the lines the file gains, forward, as they complete.")
+            throw .badRequest(
+                "With follow=true, '\(name)' is not supported: a follow search reads the lines the file gains, forward, as they complete.")
         }
         if !isRegex, let newline = pattern.firstIndex(of: 0x0A), newline != pattern.count - 1 {
-            throw .badRequest("With follow=true, lines are searched one at a time, so a literal with a newline before its last byte can never match.")
+            throw .badRequest(
+                "With follow=true, lines are searched one at a time, so a literal with a newline before its last byte can never match.")
         }
     }
 }

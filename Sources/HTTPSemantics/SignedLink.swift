@@ -83,7 +83,8 @@ public enum SignedLink {
         let signatureValues = query.allBytes("signature")
         if expiresValues.isEmpty && signatureValues.isEmpty { return .absent }
         guard expiresValues.count == 1, signatureValues.count == 1, let seconds = canonicalSeconds(expiresValues[0]),
-              let bytes = LowercaseHex.decode(signatureValues[0]), bytes.count == signatureBytes else {
+            let bytes = LowercaseHex.decode(signatureValues[0]), bytes.count == signatureBytes
+        else {
             return .malformed
         }
         return .present(Parameters(expires: seconds, signature: bytes))
@@ -124,7 +125,8 @@ public enum SignedLink {
 
     private static func canonicalSeconds(_ text: [UInt8]) -> Int64? {
         guard (1...19).contains(text.count), text.allSatisfy({ UInt8(ascii: "0")...UInt8(ascii: "9") ~= $0 }),
-              text.count == 1 || text.first != UInt8(ascii: "0") else { return nil }
+            text.count == 1 || text.first != UInt8(ascii: "0")
+        else { return nil }
         return Int64(String(decoding: text, as: UTF8.self))
     }
 }

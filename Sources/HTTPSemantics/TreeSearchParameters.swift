@@ -73,7 +73,9 @@ public struct TreeSearchParameters: Sendable {
         fingerprint = digest.value
         if let raw = query.bytes("cursor") {
             guard let cursor = TreeSearchCursor(encoded: raw), cursor.fingerprint == fingerprint else {
-                throw .badRequest("The query parameter 'cursor' is not a 'next' this search answered; pass the previous page's 'next' with the other parameters unchanged.")
+                throw .badRequest(
+                    "The query parameter 'cursor' is not a 'next' this search answered; pass the previous page's 'next' with the other parameters unchanged."
+                )
             }
             self.cursor = cursor
         } else {
@@ -117,9 +119,10 @@ public struct TreeSearchCursor: Sendable, Hashable {
         guard offset <= UInt64(Int64.max) else { return nil }
         let path = Array(bytes[17...])
         guard !path.isEmpty, !path.contains(0),
-              path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).allSatisfy({
-                  !$0.isEmpty && !$0.elementsEqual([0x2E]) && !$0.elementsEqual([0x2E, 0x2E])
-              }) else { return nil }
+            path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).allSatisfy({
+                !$0.isEmpty && !$0.elementsEqual([0x2E]) && !$0.elementsEqual([0x2E, 0x2E])
+            })
+        else { return nil }
         self.init(path: path, offset: Int(offset), fingerprint: fingerprint)
     }
 

@@ -63,8 +63,10 @@ extension FileRoot {
                 complete = false
                 break
             }
-            entries.append(DirectoryEntry(name: name, kind: target.isDirectory ? .directory : .file, size: target.isDirectory ? 0 : target.size,
-                                          modifiedSeconds: target.modifiedSeconds))
+            entries.append(
+                DirectoryEntry(
+                    name: name, kind: target.isDirectory ? .directory : .file, size: target.isDirectory ? 0 : target.size,
+                    modifiedSeconds: target.modifiedSeconds))
         }
         if complete { entries.sort { $0.name.bytewisePrecedes($1.name) } }
         return DirectoryContents(directory: identity, entries: entries, isComplete: complete)

@@ -1,6 +1,6 @@
 import Glibc
-import SystemPackage
 import Synchronization
+import SystemPackage
 
 /// One mapping of a whole file. A region is immutable and unmapped only in `deinit`, so any
 /// holder (the pool, a response that points into it) keeps the bytes valid: holding a reference

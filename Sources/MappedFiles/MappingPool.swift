@@ -132,7 +132,8 @@ public final class MappingPool: Sendable {
         let now = ContinuousClock.now
         return state.withLock { state -> Lease? in
             guard let entry = state.entries[path], let validatedAt = entry.validatedAt,
-                  now - validatedAt < limits.revalidationInterval else { return nil }
+                now - validatedAt < limits.revalidationInterval
+            else { return nil }
             state.clock += 1
             entry.lastUse = state.clock
             state.statistics.hits += 1
@@ -199,7 +200,8 @@ public final class MappingPool: Sendable {
             state.statistics.mappings += 1
             state.statistics.mappedBytes += UInt64(region.count)
             while state.statistics.mappings > limits.maxMappings || state.statistics.mappedBytes > limits.maxMappedBytes,
-                  let victim = Self.leastRecentlyUsed(in: state.entries, sparing: path) {
+                let victim = Self.leastRecentlyUsed(in: state.entries, sparing: path)
+            {
                 let entry = state.entries.removeValue(forKey: victim)!
                 state.statistics.evictions += 1
                 Self.account(removed: entry.region, in: &state)
@@ -225,4 +227,3 @@ public final class MappingPool: Sendable {
         state.statistics.mappedBytes -= UInt64(region.count)
     }
 }
-

@@ -47,7 +47,8 @@ public final class ResolvedEntry: @unchecked Sendable {
                 continue
             }
             guard let directoryPath = Self.pathFromRoot(of: fd, root: root),
-                  let canonical = RelativePath(directoryPath.isEmpty ? name : directoryPath + "/" + name) else {
+                let canonical = RelativePath(directoryPath.isEmpty ? name : directoryPath + "/" + name)
+            else {
                 close(fd)
                 throw .notFound
             }

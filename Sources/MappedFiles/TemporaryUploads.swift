@@ -20,7 +20,8 @@ public enum TemporaryUploads {
     /// A fresh temporary name: 128 random bits, so two uploads never meet on one name.
     static func freshName() -> String {
         var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64, low = generator.next() as UInt64
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt64
         func hex(_ value: UInt64) -> String {
             let digits = String(value, radix: 16)
             return String(repeating: "0", count: 16 - digits.count) + digits
@@ -31,7 +32,8 @@ public enum TemporaryUploads {
     /// Whether `name` (one path component) is shaped like a temporary upload.
     public static func isTemporary<Name: Collection<UInt8>>(_ name: Name) -> Bool {
         guard name.count == prefix.count + hexDigits + suffix.count,
-              name.starts(with: prefix), name.reversed().starts(with: suffix.reversed()) else { return false }
+            name.starts(with: prefix), name.reversed().starts(with: suffix.reversed())
+        else { return false }
         return name.dropFirst(prefix.count).prefix(hexDigits).allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 

@@ -43,7 +43,8 @@ public struct WalkedFile: Sendable {
     /// directory without following anything (a name swapped for a symlink since the walk saw it
     /// fails, as anything leaving the directory does).
     public func open() throws(FileAccessError) -> Int32 {
-        let fd = opened.map { fcntl($0.descriptor, F_DUPFD_CLOEXEC, 0) }
+        let fd =
+            opened.map { fcntl($0.descriptor, F_DUPFD_CLOEXEC, 0) }
             ?? TreeWalk.openName(name, in: directory.descriptor, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { throw FileAccessError(errno: errno) }
         return fd
@@ -79,8 +80,10 @@ public final class TreeWalk {
         /// Whether a directory (by walked path) is entered.
         public var walksDirectory: (UnsafeBufferPointer<UInt8>) -> Bool
 
-        public init(hidden: Bool, includesFile: @escaping (UnsafeBufferPointer<UInt8>) -> Bool = { _ in true },
-                    walksDirectory: @escaping (UnsafeBufferPointer<UInt8>) -> Bool = { _ in true }) {
+        public init(
+            hidden: Bool, includesFile: @escaping (UnsafeBufferPointer<UInt8>) -> Bool = { _ in true },
+            walksDirectory: @escaping (UnsafeBufferPointer<UInt8>) -> Bool = { _ in true }
+        ) {
             self.hidden = hidden
             self.includesFile = includesFile
             self.walksDirectory = walksDirectory
@@ -186,8 +189,10 @@ public final class TreeWalk {
                 close(fd)
                 return nil
             }
-            return .file(WalkedFile(directory: frame.handle, name: Array(path.split(separator: 0x2F).last ?? []), path: path,
-                                    rootPrefix: rootPrefix, opened: OpenedFile(descriptor: fd)))
+            return .file(
+                WalkedFile(
+                    directory: frame.handle, name: Array(path.split(separator: 0x2F).last ?? []), path: path,
+                    rootPrefix: rootPrefix, opened: OpenedFile(descriptor: fd)))
         case UInt8(DT_DIR):
             guard path.withUnsafeBufferPointer(options.walksDirectory) else {
                 close(fd)
@@ -240,7 +245,7 @@ public final class TreeWalk {
     }
 }
 
-extension Array<UInt8> {
+extension [UInt8] {
     /// The bytes as a NUL-terminated C string for the duration of `body`.
     fileprivate func withCString<T>(_ body: (UnsafePointer<CChar>) -> T) -> T {
         (self + [0]).withUnsafeBufferPointer { raw in

@@ -27,9 +27,11 @@ public final class Upload {
             }
             // Another process's sweep may have taken the name between the create and the lock:
             // keep the file only if the name still leads to it once it is locked.
-            var mine = stat(), named = stat()
+            var mine = stat()
+            var named = stat()
             if flock(fd, LOCK_EX) == 0, fstat(fd, &mine) == 0, fstatat(entry.directory, name, &named, AT_SYMLINK_NOFOLLOW) == 0,
-               mine.st_ino == named.st_ino, mine.st_dev == named.st_dev {
+                mine.st_ino == named.st_ino, mine.st_dev == named.st_dev
+            {
                 descriptor = fd
                 temporaryName = name
                 return

@@ -142,7 +142,8 @@ public final class WritableFile {
     /// Raises the length from `current` to `end`, just before bytes are stored up to there.
     private func extend(from current: UInt64, to end: UInt64) throws(FileAccessError) {
         // Over reserved blocks this allocates nothing; it only moves the length.
-        let failed = canReserve
+        let failed =
+            canReserve
             ? cposix_fallocate(descriptor, CPOSIX_SPACE_EXTEND, Int64(current), Int64(end - current)) != 0
             : ftruncate(descriptor, off_t(end)) != 0
         if failed { throw FileAccessError(errno: errno) }

@@ -62,7 +62,8 @@ public final class WritableFileCache: Sendable {
             state.clock += 1
             state.files[file.key] = Entry(file: file, lastUse: state.clock)
             guard state.files.count > capacity,
-                  let oldest = state.files.min(by: { $0.value.lastUse < $1.value.lastUse })?.key else { return nil }
+                let oldest = state.files.min(by: { $0.value.lastUse < $1.value.lastUse })?.key
+            else { return nil }
             return state.files.removeValue(forKey: oldest)?.file
         }
         _ = evicted  // closed here, outside the lock, if no writer still holds it

@@ -103,10 +103,12 @@ final class AnswerDelivery: Sendable {
     /// The connection is about to close (libmicrohttpd's notification, before its close(2)).
     /// libmicrohttpd has not shut the socket down here, so a connection that is over was reset.
     func closing() -> Closing {
-        guard let pending = state.withLock({ state -> Pending? in
-            defer { state.pending = nil }
-            return state.pending
-        }) else { return .nothing }
+        guard
+            let pending = state.withLock({ state -> Pending? in
+                defer { state.pending = nil }
+                return state.pending
+            })
+        else { return .nothing }
         guard let progress = Self.progress(fd) else { return .settled(pending.settle(acknowledged: pending.end, abort: nil)) }
         if progress.gone != 0 { return .settled(pending.settle(acknowledged: progress.acknowledged, abort: "client reset")) }
         if progress.peer_closed != 0 {

@@ -29,8 +29,10 @@ final class Callbacks: Sendable {
     /// Deferred work (searches) runs here, never on a network thread.
     private let workQueue = DispatchQueue(label: "mmapd.deferred", attributes: .concurrent)
 
-    init(handler: any RequestHandler, log: @escaping @Sendable (String) -> Void, drainBodyLimit: UInt64,
-         deadlines: ConnectionDeadlines, guardsBorrowedBodies: Bool) {
+    init(
+        handler: any RequestHandler, log: @escaping @Sendable (String) -> Void, drainBodyLimit: UInt64,
+        deadlines: ConnectionDeadlines, guardsBorrowedBodies: Bool
+    ) {
         self.handler = handler
         self.guardsBorrowedBodies = guardsBorrowedBodies
         self.deadlines = deadlines
@@ -82,7 +84,8 @@ final class Callbacks: Sendable {
         let callbacks = from(context)
         if !chunk.isEmpty, let watch = request.watch { callbacks.deadlines.bodyProgress(watch, received: request.bytesReceived) }
         if case .new = request.phase, let method, let url, let version,
-           let refusal = RequestLineCheck.refusal(method: method, url: url, version: version, targetByteCount: request.targetByteCount) {
+            let refusal = RequestLineCheck.refusal(method: method, url: url, version: version, targetByteCount: request.targetByteCount)
+        {
             request.method = RequestMethod(String(cString: method))
             // Answered at once, like a framing refusal: the connection closes after it.
             return callbacks.queue(.protocolRefusal(refusal), for: request, on: connection)
@@ -103,7 +106,7 @@ final class Callbacks: Sendable {
         requestContext.pointee = nil
         let request = Unmanaged<Request>.fromOpaque(raw).takeRetainedValue()
         if termination != .REQUEST_TERMINATED_COMPLETED_OK {
-            request.abortReason = termination.description
+            request.abortReason = termination.reason
             switch request.phase {
             case .receiving(let receiver): receiver.abandon()
             case .waiting(let turn, granted: true): turn.abandoned()
@@ -170,8 +173,10 @@ final class Callbacks: Sendable {
         }
     }
 
-    private func step(_ request: Request, connection: OpaquePointer, method: UnsafePointer<CChar>?,
-                      chunk: UnsafeRawBufferPointer) -> MHD_Result {
+    private func step(
+        _ request: Request, connection: OpaquePointer, method: UnsafePointer<CChar>?,
+        chunk: UnsafeRawBufferPointer
+    ) -> MHD_Result {
         switch request.phase {
         case .new:
             request.method = RequestMethod(method.map { String(cString: $0) } ?? "")
@@ -234,8 +239,10 @@ final class Callbacks: Sendable {
     /// Suspends the connection and gives `work` the one way to carry the request on. Nothing is
     /// due from the client meanwhile; libmicrohttpd calls back for the connection again only
     /// after the resume, which happens once (`Suspension`), from whichever thread finishes.
-    private func handOff(_ request: Request, on connection: OpaquePointer, receiver: (any BodyReceiver)?,
-                         _ work: (Resumption) -> Void) {
+    private func handOff(
+        _ request: Request, on connection: OpaquePointer, receiver: (any BodyReceiver)?,
+        _ work: (Resumption) -> Void
+    ) {
         request.phase = .suspended
         if let watch = request.watch { deadlines.nothingDue(watch) }
         work(Resumption(suspension: suspensions.suspend(connection), request: request, receiver: receiver))
@@ -243,8 +250,10 @@ final class Callbacks: Sendable {
 
     /// Suspends the connection and runs `work` on the work queue; the answer goes out on the call
     /// after the resume.
-    private func startDeferred(_ work: @escaping @Sendable () -> Response, for request: Request,
-                               on connection: OpaquePointer) -> MHD_Result {
+    private func startDeferred(
+        _ work: @escaping @Sendable () -> Response, for request: Request,
+        on connection: OpaquePointer
+    ) -> MHD_Result {
         handOff(request, on: connection, receiver: nil) { [workQueue] resumption in
             workQueue.async { resumption.answer(work()) }
         }
@@ -253,8 +262,10 @@ final class Callbacks: Sendable {
 
     /// Enters the phase a disposition asks for. `chunk` is body data that came with this call
     /// (possible only after a wait, when libmicrohttpd resumes with data already buffered).
-    private func adopt(_ disposition: Disposition, for request: Request, on connection: OpaquePointer,
-                       chunk: UnsafeRawBufferPointer) -> MHD_Result {
+    private func adopt(
+        _ disposition: Disposition, for request: Request, on connection: OpaquePointer,
+        chunk: UnsafeRawBufferPointer
+    ) -> MHD_Result {
         switch disposition {
         case .respond(let response):
             if !request.framing.hasBody {
@@ -288,8 +299,9 @@ final class Callbacks: Sendable {
     /// The request's body framing; the common request without a body costs two lookups.
     private static func framing(of request: Request) throws(ProblemDetails) -> MessageFraming {
         guard request.header("Transfer-Encoding") != nil || request.header("Content-Length") != nil else { return .none }
-        return try MessageFraming(contentLengths: request.headerValues("Content-Length"),
-                                  transferEncodings: request.headerValues("Transfer-Encoding"))
+        return try MessageFraming(
+            contentLengths: request.headerValues("Content-Length"),
+            transferEncodings: request.headerValues("Transfer-Encoding"))
     }
 
     /// Keeps the memory a body points into alive, and counted as a lease, until the completion
@@ -305,7 +317,8 @@ final class Callbacks: Sendable {
         let response = handler.decorate(response, for: request)
         let result: MHD_Result
         if case .prepared(let prepared, let owner) = response.body, response.headers.isEmpty, response.shared == nil,
-           !guardsBorrowedBodies || prepared.sendsNoBody(for: request.method) {
+            !guardsBorrowedBodies || prepared.sendsNoBody(for: request.method)
+        {
             hold(owner, for: request)
             result = MHD_queue_response(connection, UInt32(response.status), prepared.pointer)
         } else {
@@ -338,9 +351,10 @@ final class Callbacks: Sendable {
     }
 }
 
-
-extension MHD_RequestTerminationCode: @retroactive CustomStringConvertible {
-    public var description: String {
+extension MHD_RequestTerminationCode {
+    /// Why a request ended, for the access log (a property, not a retroactive conformance of a
+    /// C type to a standard protocol).
+    var reason: String {
         switch self {
         case .REQUEST_TERMINATED_COMPLETED_OK: "completed"
         case .REQUEST_TERMINATED_WITH_ERROR: "error"

@@ -128,7 +128,9 @@ final class ConnectionDeadlines: Sendable {
             return request
         case .linger(let pending):
             let watched = registry.lingering.withLock { lingering -> Bool in
-                guard lingering.count < Self.maxLingering, let answer = LingeringAnswer(pending, fd: watch.fd, now: Self.now()) else { return false }
+                guard lingering.count < Self.maxLingering, let answer = LingeringAnswer(pending, fd: watch.fd, now: Self.now()) else {
+                    return false
+                }
                 lingering.append(answer)
                 return true
             }
@@ -213,12 +215,18 @@ final class ConnectionDeadlines: Sendable {
             for watch in watches.values {
                 if let request = watch.delivery.scanned() { settled.append(request) }
                 if watch.streamAllowance.load(ordering: .relaxed) > 0, Self.peerFinished(watch.fd),
-                   let departed = watch.departed.withLock({ state in defer { state = nil }; return state }) {
+                    let departed = watch.departed.withLock({ state in
+                        defer { state = nil }
+                        return state
+                    })
+                {
                     departed()
                     continue
                 }
                 let deadline = watch.deadline.load(ordering: .relaxed)
-                guard deadline < now || (deadline != .max && Self.peerFinished(watch.fd)) || Self.sendStalled(watch, now: now) else { continue }
+                guard deadline < now || (deadline != .max && Self.peerFinished(watch.fd)) || Self.sendStalled(watch, now: now) else {
+                    continue
+                }
                 watch.sendingFile.store(false, ordering: .relaxed)
                 watch.streamAllowance.store(0, ordering: .relaxed)
                 watch.deadline.store(.max, ordering: .relaxed)

@@ -24,13 +24,15 @@ enum MHDResponse {
             made = MHD_create_response_from_buffer(0, nil, .RESPMEM_PERSISTENT)
         case .bytes(let bytes):
             made = bytes.withUnsafeBytes { buffer in
-                MHD_create_response_from_buffer(buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress),
-                                                .RESPMEM_MUST_COPY)
+                MHD_create_response_from_buffer(
+                    buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress),
+                    .RESPMEM_MUST_COPY)
             }
         case .borrowed(let buffer, _):
             // The owner is the caller's to hold until the request completes (`Request.holding`).
-            made = MHD_create_response_from_buffer(buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress),
-                                                   .RESPMEM_PERSISTENT)
+            made = MHD_create_response_from_buffer(
+                buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress),
+                .RESPMEM_PERSISTENT)
         case .file(let file, let offset, let count):
             guard let descriptor = file.take() else { return nil }
             made = MHD_create_response_from_fd_at_offset64(UInt64(count), descriptor, offset)

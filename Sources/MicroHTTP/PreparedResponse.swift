@@ -16,8 +16,11 @@ public final class PreparedResponse: @unchecked Sendable {
 
     /// nil when libmicrohttpd cannot allocate the response.
     public init?(status: Int, headers: [(name: String, value: String)], body: UnsafeRawBufferPointer) {
-        guard let made = MHD_create_response_from_buffer(body.count, UnsafeMutableRawPointer(mutating: body.baseAddress),
-                                                         .RESPMEM_PERSISTENT) else { return nil }
+        guard
+            let made = MHD_create_response_from_buffer(
+                body.count, UnsafeMutableRawPointer(mutating: body.baseAddress),
+                .RESPMEM_PERSISTENT)
+        else { return nil }
         MHDResponse.addHeaders(headers, to: made)
         pointer = made
         self.status = status
@@ -34,7 +37,8 @@ public final class PreparedResponse: @unchecked Sendable {
 
     /// The same answer as a plain description, to build afresh when a request adds headers.
     func described(owner: AnyObject, extraHeaders: [(name: String, value: String)]) -> Response {
-        Response(status: status, headers: headers + extraHeaders,
-                 body: body.isEmpty ? .empty : .borrowed(body, owner: owner))
+        Response(
+            status: status, headers: headers + extraHeaders,
+            body: body.isEmpty ? .empty : .borrowed(body, owner: owner))
     }
 }

@@ -5,8 +5,9 @@ extension Response {
     /// connection closed after it, since nothing that follows on the stream can be framed
     /// reliably (RFC 9112 §6.3, §11.2).
     static func protocolRefusal(_ problem: ProblemDetails) -> Response {
-        Response(status: problem.status,
-                 headers: [("Content-Type", ProblemDetails.mediaType), ("Connection", "close")],
-                 body: .bytes(problem.json))
+        Response(
+            status: problem.status,
+            headers: [("Content-Type", ProblemDetails.mediaType), ("Connection", "close")],
+            body: .bytes(problem.json))
     }
 }

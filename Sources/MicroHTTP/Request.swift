@@ -109,15 +109,19 @@ public final class Request: @unchecked Sendable {
         guard let connection else { return [] }
         var collector = HeaderCollector(name: Array(name.lowercased().utf8))
         withUnsafeMutablePointer(to: &collector) { pointer in
-            _ = MHD_get_connection_values_n(connection, .HEADER_KIND, { context, _, key, keyLength, value, valueLength in
-                let collector = context!.assumingMemoryBound(to: HeaderCollector.self)
-                let bytes = UnsafeRawBufferPointer(start: key, count: keyLength)
-                if bytes.count == collector.pointee.name.count,
-                   zip(bytes, collector.pointee.name).allSatisfy({ $0 == $1 || ($0 | 0x20) == $1 }) {
-                    collector.pointee.values.append(String(decoding: UnsafeRawBufferPointer(start: value, count: valueLength), as: UTF8.self))
-                }
-                return .YES
-            }, pointer)
+            _ = MHD_get_connection_values_n(
+                connection, .HEADER_KIND,
+                { context, _, key, keyLength, value, valueLength in
+                    let collector = context!.assumingMemoryBound(to: HeaderCollector.self)
+                    let bytes = UnsafeRawBufferPointer(start: key, count: keyLength)
+                    if bytes.count == collector.pointee.name.count,
+                        zip(bytes, collector.pointee.name).allSatisfy({ $0 == $1 || ($0 | 0x20) == $1 })
+                    {
+                        collector.pointee.values.append(
+                            String(decoding: UnsafeRawBufferPointer(start: value, count: valueLength), as: UTF8.self))
+                    }
+                    return .YES
+                }, pointer)
         }
         return collector.values
     }

@@ -17,8 +17,10 @@ import HTTPSemantics
 ///   target, so anything else there was a hidden rest of the method.
 /// A method must also be a token (RFC 9110 §9.1): libmicrohttpd takes any bytes up to the space.
 enum RequestLineCheck {
-    static func refusal(method: UnsafePointer<CChar>, url: UnsafePointer<CChar>, version: UnsafePointer<CChar>,
-                        targetByteCount: Int) -> ProblemDetails? {
+    static func refusal(
+        method: UnsafePointer<CChar>, url: UnsafePointer<CChar>, version: UnsafePointer<CChar>,
+        targetByteCount: Int
+    ) -> ProblemDetails? {
         let methodLength = strlen(method)
         let methodBytes = UnsafeRawBufferPointer(start: method, count: methodLength)
         guard methodLength > 0, methodBytes.allSatisfy(MediaType.isTokenCharacter) else {

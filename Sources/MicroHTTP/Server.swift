@@ -18,8 +18,9 @@ public final class Server: Sendable {
         let deadlines = ConnectionDeadlines(
             headerTimeoutSeconds: options.headerTimeoutSeconds, idleTimeoutSeconds: options.connectionTimeoutSeconds,
             minimumBodyRate: options.minimumBodyRate, delivered: { handler.delivered($0) })
-        let callbacks = Callbacks(handler: handler, log: log, drainBodyLimit: options.drainBodyLimit, deadlines: deadlines,
-                                  guardsBorrowedBodies: options.tls != nil)
+        let callbacks = Callbacks(
+            handler: handler, log: log, drainBodyLimit: options.drainBodyLimit, deadlines: deadlines,
+            guardsBorrowedBodies: options.tls != nil)
         let context = Unmanaged.passUnretained(callbacks).toOpaque()
         var error = [CChar](repeating: 0, count: 256)
         let logTarget = UnsafeMutablePointer<cmhd_log_target>.allocate(capacity: 1)
@@ -34,9 +35,10 @@ public final class Server: Sendable {
                 connection_timeout_seconds: UInt32(clamping: options.connectionTimeoutSeconds),
                 connection_memory_limit: options.memoryPerConnection, listen_backlog: 0,
                 tls_cert_pem: tls?.certificate, tls_key_pem: tls?.key, tls_priorities: tls?.priorities)
-            return cmhd_start_daemon(&config, Callbacks.access, context, Callbacks.completed, context,
-                                     Callbacks.uriLog, context, Callbacks.connectionEvent, context,
-                                     logTarget, &error, error.count)
+            return cmhd_start_daemon(
+                &config, Callbacks.access, context, Callbacks.completed, context,
+                Callbacks.uriLog, context, Callbacks.connectionEvent, context,
+                logTarget, &error, error.count)
         }
         let messages = callbacks.finishStartup()
         guard let started else {
@@ -145,7 +147,10 @@ private struct TLSBuffers: @unchecked Sendable {
     /// The key is wiped before its memory goes back.
     func release() {
         var index = 0
-        while key[index] != 0 { key[index] = 0; index += 1 }
+        while key[index] != 0 {
+            key[index] = 0
+            index += 1
+        }
         for buffer in [certificate, key, priorities] { buffer.deallocate() }
     }
 }

@@ -43,17 +43,23 @@ struct AccessControl: Sendable {
         let link = readsRestricted ? SignedLink.parameters(in: target?.query ?? Self.rawQuery(request.target)) : .absent
         if !method.isSafe {
             guard writeTokens.required || readsRestricted else { return .allowed(grant: nil) }
-            if readTokens.contains(offered) { return Self.forbidden("A read token does not allow \(Self.printable(method.name)); writes need a write token.") }
-            if link != .absent { return Self.forbidden("A signed link never allows \(Self.printable(method.name)); writes need a write token.") }
+            if readTokens.contains(offered) {
+                return Self.forbidden("A read token does not allow \(Self.printable(method.name)); writes need a write token.")
+            }
+            if link != .absent {
+                return Self.forbidden("A signed link never allows \(Self.printable(method.name)); writes need a write token.")
+            }
             return Self.unauthorized("\(Self.printable(method.name)) needs 'Authorization: Bearer <token>' with a write token.")
         }
         guard readsRestricted, !readTokens.contains(offered) else { return .allowed(grant: nil) }
         if method == .options, request.header("Access-Control-Request-Method") != nil { return .allowed(grant: nil) }
         switch link {
         case .absent:
-            return Self.unauthorized("This server needs 'Authorization: Bearer <token>' with a read or write token for every request but /healthz.")
+            return Self.unauthorized(
+                "This server needs 'Authorization: Bearer <token>' with a read or write token for every request but /healthz.")
         case .malformed:
-            return Self.forbidden("The signed link is altered: it needs exactly one 'expires' and one 'signature' as 'mmapd sign' printed them.")
+            return Self.forbidden(
+                "The signed link is altered: it needs exactly one 'expires' and one 'signature' as 'mmapd sign' printed them.")
         case .present(let parameters):
             return linkDecision(parameters, method: method, target: target)
         }
@@ -67,7 +73,9 @@ struct AccessControl: Sendable {
         default: return Self.forbidden("A signed link grants reading files, listings, searches and viewer pages, not this route.")
         }
         guard method != .options else { return Self.forbidden("A signed link grants GET and HEAD only.") }
-        guard let links, let scope = links.grantedScope(parameters, scope: SignedLink.scope(path: file.path.string, isDirectory: file.isDirectory)) else {
+        guard let links,
+            let scope = links.grantedScope(parameters, scope: SignedLink.scope(path: file.path.string, isDirectory: file.isDirectory))
+        else {
             return Self.forbidden("The signed link is altered or not for this path.")
         }
         guard parameters.expires > Int64(time(nil)) else { return Self.forbidden("The signed link has expired.") }

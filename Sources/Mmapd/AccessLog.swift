@@ -27,8 +27,12 @@ struct AccessLog: Sendable {
     /// At completion: the error log for a server error, and the headers the line will show.
     func completed(_ request: Request) {
         if request.status >= 500 {
-            logger.error("request failed", metadata: ["method": "\(Self.escaped(request.method.name))", "target": "\(Self.escaped(request.target))",
-                                                      "status": "\(request.status)", "detail": "\(request.failureDetail ?? "-")"])
+            logger.error(
+                "request failed",
+                metadata: [
+                    "method": "\(Self.escaped(request.method.name))", "target": "\(Self.escaped(request.target))",
+                    "status": "\(request.status)", "detail": "\(request.failureDetail ?? "-")"
+                ])
         }
         guard infoEnabled else { return }
         // The duration is the answer's, from the request line to libmicrohttpd's completion.
@@ -48,7 +52,7 @@ struct AccessLog: Sendable {
             "target": "\(Self.escaped(request.target))",
             "status": "\(request.status)",
             "length": "\(request.bodyLength)",
-            "bytes": "\(request.bytesSent.map(String.init) ?? "-")",
+            "bytes": "\(request.bytesSent.map(String.init) ?? "-")"
         ]
         for (name, value) in request.notes { metadata[name] = "\(value)" }
         if let reason = request.abortReason { metadata["aborted"] = "\(reason)" }

@@ -6,8 +6,9 @@ extension Response {
     /// An RFC 9457 problem answer; `headers` adds e.g. `Allow` or `WWW-Authenticate`. A server
     /// error's detail is its logged failure, unless a cause is known (`problem(for:)`).
     static func problem(_ problem: ProblemDetails, headers: [(name: String, value: String)] = []) -> Response {
-        var response = Response(status: problem.status, headers: [("Content-Type", ProblemDetails.mediaType)] + headers,
-                                body: .bytes(problem.json))
+        var response = Response(
+            status: problem.status, headers: [("Content-Type", ProblemDetails.mediaType)] + headers,
+            body: .bytes(problem.json))
         if problem.status >= 500 { response.failure = problem.detail }
         return response
     }

@@ -10,7 +10,8 @@ struct CrossOrigin: Sendable {
     let allowedOrigins: Set<String>
 
     static let exposed = "Content-Range, Accept-Ranges, ETag, Content-Length, Last-Modified"
-    static let requestHeaders = "Range, If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since, If-Range, Content-Range, Content-Type, Authorization, Accept"
+    static let requestHeaders =
+        "Range, If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since, If-Range, Content-Range, Content-Type, Authorization, Accept"
 
     /// The value for Access-Control-Allow-Origin, or nil when `origin` may not call.
     func allowedOrigin(_ origin: String?) -> String? {
@@ -24,8 +25,10 @@ struct CrossOrigin: Sendable {
         let methods = allowed.allowField
         var headers: [(name: String, value: String)] = [("Allow", methods)]
         if allowedOrigin(origin) != nil {
-            headers += [("Access-Control-Allow-Methods", methods), ("Access-Control-Allow-Headers", Self.requestHeaders),
-                        ("Access-Control-Max-Age", "600")]
+            headers += [
+                ("Access-Control-Allow-Methods", methods), ("Access-Control-Allow-Headers", Self.requestHeaders),
+                ("Access-Control-Max-Age", "600")
+            ]
         }
         return Response(status: 204, headers: headers)
     }

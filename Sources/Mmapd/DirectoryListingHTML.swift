@@ -47,18 +47,26 @@ enum DirectoryListingHTML {
         add("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
         // The title names the directory as its URL spells it (percent-encoded): GDAL compares it
         // with the path it asked for, and with a decoded form only without the final slash.
-        add("<title>Index of "); addEscaped(directoryURL); add("</title>\n")
+        add("<title>Index of ")
+        addEscaped(directoryURL)
+        add("</title>\n")
         add("<link rel=\"icon\" href=\"\(PageAssets.url("favicon.svg"))\">\n")
         add("<link rel=\"stylesheet\" href=\"\(PageAssets.url("mmapd.css"))\">\n")
         add("<script src=\"\(PageAssets.url("pages.js"))\" defer></script>\n")
         add("<script src=\"\(PageAssets.url("listing.js"))\" defer></script>\n")
-        add("</head>\n<body class=\"listing\" data-grant=\""); addEscaped(links.query); add("\">\n")
+        add("</head>\n<body class=\"listing\" data-grant=\"")
+        addEscaped(links.query)
+        add("\">\n")
         add(links.breadcrumbs(segments, isDirectory: true))
-        add("<h1>Index of "); addEscaped(displayPath); add("</h1>\n")
+        add("<h1>Index of ")
+        addEscaped(displayPath)
+        add("</h1>\n")
 
         add("<form class=\"tree-search\" role=\"search\" method=\"get\" action=\"/search/")
         addEscaped(encodedPath)
-        add("\" data-dir=\""); addEscaped(directoryURL); add("\">\n")
+        add("\" data-dir=\"")
+        addEscaped(directoryURL)
+        add("\">\n")
         add("<label>Search the files below this directory <input type=\"search\" name=\"q\" required></label>\n")
         add("<button type=\"submit\">Search</button>\(links.hiddenFields)\n</form>\n")
 
@@ -96,15 +104,16 @@ enum DirectoryListingHTML {
         out.append(contentsOf: "</a>".utf8)
         // nginx pads the shown name to 50 characters (code points: the bytes that do not
         // continue a UTF-8 sequence); longer names get one space.
-        let shownWidth = entry.name.withUnsafeBufferPointer { name in
-            var width = 0
-            var index = 0
-            while index < name.count {
-                if name[index] & 0xC0 != 0x80 { width += 1 }
-                index += 1
-            }
-            return width
-        } + (isDirectory ? 1 : 0)
+        let shownWidth =
+            entry.name.withUnsafeBufferPointer { name in
+                var width = 0
+                var index = 0
+                while index < name.count {
+                    if name[index] & 0xC0 != 0x80 { width += 1 }
+                    index += 1
+                }
+                return width
+            } + (isDirectory ? 1 : 0)
         appendSpaces(max(1, 51 - shownWidth), to: &out)
         appendAutoindexDate(entry.modifiedSeconds, to: &out)
         if isDirectory {
@@ -174,5 +183,7 @@ enum DirectoryListingHTML {
         two(parts.tm_min)
     }
 
-    private static let months: [[UInt8]] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].map { Array($0.utf8) }
+    private static let months: [[UInt8]] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].map {
+        Array($0.utf8)
+    }
 }

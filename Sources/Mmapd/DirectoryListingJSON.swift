@@ -18,7 +18,9 @@ enum DirectoryListingJSON {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             out += Array(#"{"name":"#.utf8)
             JSONText.appendStringLiteral(entry.name, to: &out)
-            out += Array(#","type":"\#(entry.kind.rawValue)","size":\#(entry.size),"mtime":"\#(HTTPDate.format(entry.modifiedSeconds))","href":""#.utf8)
+            out += Array(
+                #","type":"\#(entry.kind.rawValue)","size":\#(entry.size),"mtime":"\#(HTTPDate.format(entry.modifiedSeconds))","href":""#
+                    .utf8)
             // Percent-encoding and the grant's query leave nothing JSON would escape.
             PercentEncoding.append(segment: entry.name, to: &out)
             if entry.kind == .directory { out.append(UInt8(ascii: "/")) }

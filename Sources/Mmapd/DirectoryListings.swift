@@ -28,7 +28,9 @@ struct DirectoryListings: Sendable {
                 switch format {
                 case "json": self = .json
                 case "html": self = .html
-                default: throw .badRequest("The query parameter 'format' must be json or html, not \(ProblemDetails.quoted(Array(format.utf8))).")
+                default:
+                    throw .badRequest(
+                        "The query parameter 'format' must be json or html, not \(ProblemDetails.quoted(Array(format.utf8))).")
                 }
                 return
             }
@@ -59,13 +61,16 @@ struct DirectoryListings: Sendable {
             ifRange: nil)
         let (root, maxEntries, path) = (self.root, self.maxEntries, directory.path)
         return .deferred {
-            Self.answer(root: root, path: path, representation: representation, conditions: conditions, maxEntries: maxEntries,
-                        links: PageLinks(grant: grant))
+            Self.answer(
+                root: root, path: path, representation: representation, conditions: conditions, maxEntries: maxEntries,
+                links: PageLinks(grant: grant))
         }
     }
 
-    private static func answer(root: FileRoot, path: RelativePath, representation: Representation, conditions: ConditionalHeaders,
-                               maxEntries: Int, links: PageLinks) -> Response {
+    private static func answer(
+        root: FileRoot, path: RelativePath, representation: Representation, conditions: ConditionalHeaders,
+        maxEntries: Int, links: PageLinks
+    ) -> Response {
         let contents: DirectoryContents
         do {
             contents = try root.list(path.string, limit: maxEntries)
@@ -74,25 +79,30 @@ struct DirectoryListings: Sendable {
         }
         guard contents.isComplete else {
             return Response.problem(
-                ProblemDetails(status: 403, title: "Directory Too Large To List",
-                               detail: "This directory holds more than \(maxEntries) entries, the most this server lists (--max-listing-entries). Its files can still be fetched and searched by path."),
+                ProblemDetails(
+                    status: 403, title: "Directory Too Large To List",
+                    detail:
+                        "This directory holds more than \(maxEntries) entries, the most this server lists (--max-listing-entries). Its files can still be fetched and searched by path."
+                ),
                 headers: vary)
         }
         // Names that are not UTF-8 cannot be requested (RequestTarget refuses them): listing them
         // would send mirroring clients after files they cannot fetch.
         let entries = contents.entries.filter { String(validating: $0.name, as: UTF8.self) != nil }
-        let body = switch representation {
-        case .html: DirectoryListingHTML.render(path: path, entries: entries, links: links)
-        case .json: DirectoryListingJSON.encode(path: path.string, entries: entries, hrefSuffix: links.belowSuffix)
-        }
+        let body =
+            switch representation {
+            case .html: DirectoryListingHTML.render(path: path, entries: entries, links: links)
+            case .json: DirectoryListingJSON.encode(path: path.string, entries: entries, hrefSuffix: links.belowSuffix)
+            }
         let validators = Validators(
             etag: EntityTag(strong: "l-" + String(ListingDigest.of(body), radix: 16)),
             lastModified: entries.reduce(contents.directory.modifiedSeconds) { max($0, $1.modifiedSeconds) })
         let headers = validators.headers + vary + (representation == .html ? ViewerPages.pageHeaders : [])
         switch ConditionalRequest.evaluate(conditions, isSafe: true, current: validators, now: Int64(time(nil))) {
         case .preconditionFailed:
-            return Response.problem(.preconditionFailed("The listing's current validators do not satisfy the request's preconditions."),
-                                     headers: headers)
+            return Response.problem(
+                .preconditionFailed("The listing's current validators do not satisfy the request's preconditions."),
+                headers: headers)
         case .notModified:
             return Response(status: 304, headers: headers)
         case .proceed:

@@ -33,7 +33,11 @@ final class EntryTurn: Turn, @unchecked Sendable {
     private let files: WriteQueue<FileKey>
     private var write: (any EntryWrite)?
     /// The turn queued for and not yet come, if any.
-    private enum Awaited { case entry, file(FileKey), none }
+    private enum Awaited {
+        case entry
+        case file(FileKey)
+        case none
+    }
     private var awaited = Awaited.entry
     private var holdsEntry = false
     private var heldFile: FileKey?

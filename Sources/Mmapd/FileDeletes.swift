@@ -55,15 +55,16 @@ final class DeleteWrite: EntryWrite {
             turn.release()
             return .respond(Response.problem(error))
         }
-        return .receiveBody(NoBodyThen(detail: FileDeletes.bodyDetail, cancel: turn.release) { [writes, path] () -> Response in
-            defer { turn.release() }
-            do throws(FileAccessError) {
-                try turn.entry.remove()
-            } catch {
-                return Response.problem(for: error)
-            }
-            writes.forget(path, file: file)
-            return Response(status: 204)
-        })
+        return .receiveBody(
+            NoBodyThen(detail: FileDeletes.bodyDetail, cancel: turn.release) { [writes, path] () -> Response in
+                defer { turn.release() }
+                do throws(FileAccessError) {
+                    try turn.entry.remove()
+                } catch {
+                    return Response.problem(for: error)
+                }
+                writes.forget(path, file: file)
+                return Response(status: 204)
+            })
     }
 }

@@ -57,17 +57,21 @@ struct FileFollows: Sendable {
             }
             let body = PulledBody(source: stream, stallAllowance: followers.slots.pace.stallTimeout)
             stream.start(followed, at: start) { [weak body] in body?.wake() }
-            return Response(status: 200, headers: [
-                ("Content-Type", contentType), ("Cache-Control", "no-store"), ("Accept-Ranges", "none"),
-                // Proxies that buffer answers (nginx) would hold a follow stream back.
-                ("X-Accel-Buffering", "no"), (Self.offsetHeader, String(start)),
-            ], body: .pulled(body))
+            return Response(
+                status: 200,
+                headers: [
+                    ("Content-Type", contentType), ("Cache-Control", "no-store"), ("Accept-Ranges", "none"),
+                    // Proxies that buffer answers (nginx) would hold a follow stream back.
+                    ("X-Accel-Buffering", "no"), (Self.offsetHeader, String(start))
+                ], body: .pulled(body))
         }
     }
 
     /// Where the last `count` lines begin (memrchr back from the end: only their bytes are read).
-    private static func startOfLast(_ count: Int, of file: FollowedFile, identity: FileIdentity, path: RelativePath,
-                                    indexes: LineIndexes) throws(FileAccessError) -> Int64 {
+    private static func startOfLast(
+        _ count: Int, of file: FollowedFile, identity: FileIdentity, path: RelativePath,
+        indexes: LineIndexes
+    ) throws(FileAccessError) -> Int64 {
         let region = try MappedRegion.reading(file.descriptor)
         let indexed = LineIndexes.File(path: path, device: identity.device, inode: identity.inode)
         do {

@@ -33,8 +33,10 @@ struct FileLines: Sendable {
             ifModifiedSince: request.header("If-Modified-Since"), ifUnmodifiedSince: request.header("If-Unmodified-Since"))
         switch ConditionalRequest.evaluate(conditions, isSafe: true, current: validators, now: Int64(time(nil))) {
         case .preconditionFailed:
-            return .respond(Response.problem(
-                .preconditionFailed("This view's current validators do not satisfy the request's preconditions."), headers: validators.headers))
+            return .respond(
+                Response.problem(
+                    .preconditionFailed("This view's current validators do not satisfy the request's preconditions."),
+                    headers: validators.headers))
         case .notModified:
             return .respond(Response(status: 304, headers: validators.headers))
         case .proceed:
@@ -57,8 +59,9 @@ struct FileLines: Sendable {
                     span = try indexes.tail(count, numbered: numbered, of: indexed, in: bytes, deadline: deadline)
                 }
             } catch .budgetExceeded {
-                return Response.problem(.serviceUnavailable(
-                    "Counting this file's lines took longer than the time budget; what was counted is kept, so a retry gets further."),
+                return Response.problem(
+                    .serviceUnavailable(
+                        "Counting this file's lines took longer than the time budget; what was counted is kept, so a retry gets further."),
                     headers: [("Retry-After", "1")])
             } catch {
                 return Response.problem(for: error)
@@ -67,8 +70,9 @@ struct FileLines: Sendable {
             // The lines view answers whole, never in ranges (Range is ignored), and says so.
             let headers = [("Content-Type", contentType), ("Accept-Ranges", "none")] + validators.headers + served.headers
             guard let span, !span.bytes.isEmpty else { return Response(status: 200, headers: headers) }
-            return Response(status: 200, headers: headers,
-                            body: .borrowed(UnsafeRawBufferPointer(rebasing: bytes[span.bytes]), owner: region))
+            return Response(
+                status: 200, headers: headers,
+                body: .borrowed(UnsafeRawBufferPointer(rebasing: bytes[span.bytes]), owner: region))
         }
     }
 }

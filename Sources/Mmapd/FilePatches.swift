@@ -38,8 +38,10 @@ struct FilePatches: Sendable {
             return .respond(Response.problem(.badRequest("The request has more than one Content-Range header.")))
         }
         if let coding = request.header("Content-Encoding"), coding.lowercased() != "identity" {
-            return .respond(Response.problem(.unsupportedMediaType(
-                "A PATCH body with Content-Encoding '\(coding.prefix(64))' would be written still encoded; send it unencoded.")))
+            return .respond(
+                Response.problem(
+                    .unsupportedMediaType(
+                        "A PATCH body with Content-Encoding '\(coding.prefix(64))' would be written still encoded; send it unencoded.")))
         }
         let form: PatchForm
         do {
@@ -66,9 +68,11 @@ struct FilePatches: Sendable {
         }
         if let declared, declared > limit { return .respond(Self.tooLarge(declared, limit)) }
         let conditions = ConditionalHeaders(writing: request)
-        return .waitForTurn(PatchTurn(patches: self, path: file.path, key: writableFiles.key(of: file.path),
-                                      form: form, conditions: conditions,
-                                      streamedLength: declared == nil ? nil : form.rawLength, bufferLimit: limit))
+        return .waitForTurn(
+            PatchTurn(
+                patches: self, path: file.path, key: writableFiles.key(of: file.path),
+                form: form, conditions: conditions,
+                streamedLength: declared == nil ? nil : form.rawLength, bufferLimit: limit))
     }
 
     static func tooLarge(_ size: UInt64, _ limit: UInt64) -> Response {
@@ -108,8 +112,10 @@ final class PatchTurn: Turn, @unchecked Sendable {
     /// The file's size when the turn came: a write that leaves it shorter rewrote its end.
     private var sizeAtStart: UInt64?
 
-    init(patches: FilePatches, path: RelativePath, key: FileKey?, form: PatchForm, conditions: ConditionalHeaders,
-         streamedLength: UInt64?, bufferLimit: UInt64) {
+    init(
+        patches: FilePatches, path: RelativePath, key: FileKey?, form: PatchForm, conditions: ConditionalHeaders,
+        streamedLength: UInt64?, bufferLimit: UInt64
+    ) {
         self.patches = patches
         self.path = path
         self.key = key
@@ -161,14 +167,16 @@ final class PatchTurn: Turn, @unchecked Sendable {
             writing = identity
             let validators = Validators(identity, generation: patches.generations.current(identity))
             if ConditionalRequest.evaluate(conditions, isSafe: false, current: validators, now: Int64(time(nil))) != .proceed {
-                throw ProblemDetails.preconditionFailed("The file changed: its validators no longer satisfy If-Match / If-Unmodified-Since.")
+                throw ProblemDetails.preconditionFailed(
+                    "The file changed: its validators no longer satisfy If-Match / If-Unmodified-Since.")
             }
             if case .resize(let length) = form {
                 return resize(file, to: length)
             }
             if case .contentRange(let start, let length, let complete) = form, let streamedLength {
-                let plan = try PatchPlan([PatchPart(start: start, data: 0..<Int(streamedLength), completeLength: complete)],
-                                         currentSize: file.size)
+                let plan = try PatchPlan(
+                    [PatchPart(start: start, data: 0..<Int(streamedLength), completeLength: complete)],
+                    currentSize: file.size)
                 try Self.checked { () throws(FileAccessError) in try file.reserve(upTo: plan.finalSize) }
                 return .receiveBody(StreamingPatch(turn: self, file: file, offset: start, length: length))
             }

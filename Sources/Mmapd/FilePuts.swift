@@ -27,15 +27,19 @@ struct FilePuts: Sendable {
         guard !file.isDirectory else { return .respond(Response.problem(.conflict("A PUT cannot replace a directory."))) }
         // RFC 9110 §14.5: a partial PUT must be refused, not applied as a whole-file write.
         guard request.header("Content-Range") == nil else {
-            return .respond(Response.problem(.badRequest("A PUT replaces the whole file and takes no Content-Range; write a part with PATCH.")))
+            return .respond(
+                Response.problem(.badRequest("A PUT replaces the whole file and takes no Content-Range; write a part with PATCH.")))
         }
         if let coding = request.header("Content-Encoding"), coding.lowercased() != "identity" {
-            return .respond(Response.problem(.unsupportedMediaType(
-                "A PUT body with Content-Encoding '\(coding.prefix(64))' would be stored still encoded; send it unencoded.")))
+            return .respond(
+                Response.problem(
+                    .unsupportedMediaType(
+                        "A PUT body with Content-Encoding '\(coding.prefix(64))' would be stored still encoded; send it unencoded.")))
         }
         let limit = writes.maxBodyBytes
         if let declared = request.declaredBodyLength, declared > limit {
-            return .respond(Response.problem(.contentTooLarge("The body is \(declared) bytes; this server accepts at most \(limit) in a PUT.")))
+            return .respond(
+                Response.problem(.contentTooLarge("The body is \(declared) bytes; this server accepts at most \(limit) in a PUT.")))
         }
         let turn: EntryTurn
         do throws(ResolvedEntry.Failure) {
@@ -43,8 +47,10 @@ struct FilePuts: Sendable {
         } catch {
             return .respond(Response.problem(for: error))
         }
-        return turn.start(PutWrite(puts: self, path: file.path, conditions: ConditionalHeaders(writing: request),
-                                   declaredLength: request.declaredBodyLength))
+        return turn.start(
+            PutWrite(
+                puts: self, path: file.path, conditions: ConditionalHeaders(writing: request),
+                declaredLength: request.declaredBodyLength))
     }
 }
 
@@ -66,7 +72,8 @@ final class PutWrite: EntryWrite {
     func proceed(_ turn: EntryTurn, existing: (identity: FileIdentity, raw: stat)?) -> Disposition {
         do throws(ProblemDetails) {
             if let existing, !existing.identity.isRegularFile {
-                throw existing.identity.isDirectory ? .conflict("A directory has this name; a PUT cannot replace it.")
+                throw existing.identity.isDirectory
+                    ? .conflict("A directory has this name; a PUT cannot replace it.")
                     : .conflict("Something other than a regular file has this name; a PUT does not replace it.")
             }
             try puts.writes.check(conditions, against: existing?.identity)

@@ -47,8 +47,9 @@ struct FileReads: Sendable {
         let now = Int64(time(nil))
         switch ConditionalRequest.evaluate(conditions, isSafe: true, current: validators, now: now) {
         case .preconditionFailed:
-            return Response.problem(.preconditionFailed("The file's current validators do not satisfy the request's preconditions."),
-                                     headers: validators.headers)
+            return Response.problem(
+                .preconditionFailed("The file's current validators do not satisfy the request's preconditions."),
+                headers: validators.headers)
         case .notModified:
             return prepared(cached.notModified, lease.region)
         case .proceed:
@@ -57,7 +58,8 @@ struct FileReads: Sendable {
         let region = lease.region
 
         guard let rangeValue = request.header("Range"),
-              ConditionalRequest.rangeApplies(ifRange: conditions.ifRange, current: validators, now: now) else {
+            ConditionalRequest.rangeApplies(ifRange: conditions.ifRange, current: validators, now: now)
+        else {
             return whole(request, file, lease, cached)
         }
         let resolution: RangeResolution
@@ -77,10 +79,12 @@ struct FileReads: Sendable {
             return Response(
                 status: 206, shared: cached.typedHeaders,
                 headers: [("Content-Range", ContentRange(range: range, completeLength: size).headerValue)],
-                body: sent(request, file, lease, offset: range.start, count: range.length) ?? .borrowed(slice(region, range), owner: region))
+                body: sent(request, file, lease, offset: range.start, count: range.length) ?? .borrowed(slice(region, range), owner: region)
+            )
         case .multiple(let ranges):
-            let multipart = MultipartByteranges(ranges: ranges, size: size, contentType: cached.contentType,
-                                                boundary: MultipartByteranges.makeBoundary())
+            let multipart = MultipartByteranges(
+                ranges: ranges, size: size, contentType: cached.contentType,
+                boundary: MultipartByteranges.makeBoundary())
             // The framing bound: merged parts never hold more than the file, but many tiny parts of
             // a small file could still make an answer several times its size (256 one-byte ranges
             // of a 1 KiB file: 30 KiB of part headers). The whole file is then the smaller answer.
@@ -92,14 +96,17 @@ struct FileReads: Sendable {
                 pieces.append(.borrowed(slice(region, range)))
             }
             pieces.append(.bytes(multipart.closing))
-            return Response(status: 206, headers: cached.headers + [("Content-Type", multipart.contentTypeHeader)],
-                            body: .pieces(pieces, owner: region))
+            return Response(
+                status: 206, headers: cached.headers + [("Content-Type", multipart.contentTypeHeader)],
+                body: .pieces(pieces, owner: region))
         }
     }
 
     /// The whole file: the prepared answer, or a body at the sendfile threshold through sendfile.
-    private func whole(_ request: Request, _ file: FileTarget, _ lease: MappingPool.Lease,
-                       _ cached: WholeFileAnswers.Entry) -> Response {
+    private func whole(
+        _ request: Request, _ file: FileTarget, _ lease: MappingPool.Lease,
+        _ cached: WholeFileAnswers.Entry
+    ) -> Response {
         guard let body = sent(request, file, lease, offset: 0, count: lease.identity.size) else { return prepared(cached.ok, lease.region) }
         return Response(status: 200, shared: cached.typedHeaders, body: body)
     }
@@ -107,10 +114,13 @@ struct FileReads: Sendable {
     /// `count` bytes from `offset` as a sendfile body when that is large enough and is to be sent
     /// at all (HEAD sends none); nil to send them from the mapping instead, also when the path no
     /// longer shows the leased file.
-    private func sent(_ request: Request, _ file: FileTarget, _ lease: MappingPool.Lease,
-                      offset: UInt64, count: UInt64) -> Response.Body? {
+    private func sent(
+        _ request: Request, _ file: FileTarget, _ lease: MappingPool.Lease,
+        offset: UInt64, count: UInt64
+    ) -> Response.Body? {
         guard let sendfileThreshold, count >= sendfileThreshold, request.method != .head,
-              let descriptor = pool.descriptor(file.path, showing: lease) else { return nil }
+            let descriptor = pool.descriptor(file.path, showing: lease)
+        else { return nil }
         return .file(OpenFile(descriptor: descriptor), offset: offset, count: Int(count))
     }
 

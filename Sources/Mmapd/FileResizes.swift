@@ -12,18 +12,22 @@ extension PatchTurn {
     func resize(_ file: WritableFile, to length: UInt64) -> Disposition {
         let limit = patches.maxBodyBytes
         if length > file.size, length - file.size > limit {
-            return .respond(fail(.contentTooLarge(
-                "The resize would grow the file by \(length - file.size) bytes; this server grows a file by at most \(limit) per request.")))
+            return .respond(
+                fail(
+                    .contentTooLarge(
+                        "The resize would grow the file by \(length - file.size) bytes; this server grows a file by at most \(limit) per request."
+                    )))
         }
         let file = HandOff(file)
-        return .receiveBody(NoBodyThen(detail: PatchForm.resizeBodyDetail, cancel: release) { resumption in
-            do throws(ProblemDetails) {
-                try PatchTurn.checked { () throws(FileAccessError) in try file.value.resize(to: length) }
-            } catch {
-                resumption.answer(self.fail(error))
-                return
-            }
-            self.commit(file.value, answer: resumption)
-        })
+        return .receiveBody(
+            NoBodyThen(detail: PatchForm.resizeBodyDetail, cancel: release) { resumption in
+                do throws(ProblemDetails) {
+                    try PatchTurn.checked { () throws(FileAccessError) in try file.value.resize(to: length) }
+                } catch {
+                    resumption.answer(self.fail(error))
+                    return
+                }
+                self.commit(file.value, answer: resumption)
+            })
     }
 }

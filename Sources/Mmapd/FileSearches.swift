@@ -59,12 +59,14 @@ struct FileSearches: Sendable {
         }
         // The answer names the version it searched; a stale If-Match is refused before the scan.
         let validators = Validators(lease.identity, generation: generations.current(lease.identity))
-        let conditions = ConditionalHeaders(ifMatch: request.header("If-Match"), ifNoneMatch: nil, ifModifiedSince: nil,
-                                            ifUnmodifiedSince: request.header("If-Unmodified-Since"), ifRange: nil)
+        let conditions = ConditionalHeaders(
+            ifMatch: request.header("If-Match"), ifNoneMatch: nil, ifModifiedSince: nil,
+            ifUnmodifiedSince: request.header("If-Unmodified-Since"), ifRange: nil)
         if case .preconditionFailed = ConditionalRequest.evaluate(conditions, isSafe: true, current: validators, now: Int64(time(nil))) {
-            return .respond(Response.problem(
-                .preconditionFailed("The file is no longer the version the If-Match header names; search it again without it."),
-                headers: validators.headers))
+            return .respond(
+                Response.problem(
+                    .preconditionFailed("The file is no longer the version the If-Match header names; search it again without it."),
+                    headers: validators.headers))
         }
         let versionHeaders: [(name: String, value: String)] = [("ETag", validators.etag.headerValue)]
         // The stat of this lease is what the answer describes, even if the file grew since it was mapped.
@@ -75,14 +77,19 @@ struct FileSearches: Sendable {
         guard let window = SearchWindow.resolveOrNil(start: parameters.start, end: parameters.end, size: size) else {
             let nothing = SearchOutcome(matches: [], count: 0, truncated: false, next: nil, bytesScanned: 0)
             if ndjson {
-                return .respond(Response(status: 200, headers: [("Content-Type", "application/x-ndjson")] + versionHeaders,
-                                         body: .bytes(SearchResultsNDJSON.summary(count: 0, truncated: false, next: nil))))
+                return .respond(
+                    Response(
+                        status: 200, headers: [("Content-Type", "application/x-ndjson")] + versionHeaders,
+                        body: .bytes(SearchResultsNDJSON.summary(count: 0, truncated: false, next: nil))))
             }
             do {
                 // No matches: no line is read from the (empty) buffer.
-                return .respond(Response.json(try SearchResultsJSON.encode(path: path, size: size, outcome: nothing, searcher: searcher,
-                                                                            bytes: UnsafeRawBufferPointer(start: nil, count: 0)),
-                                               headers: versionHeaders))
+                return .respond(
+                    Response.json(
+                        try SearchResultsJSON.encode(
+                            path: path, size: size, outcome: nothing, searcher: searcher,
+                            bytes: UnsafeRawBufferPointer(start: nil, count: 0)),
+                        headers: versionHeaders))
             } catch {
                 return .respond(Response.problem(for: error))
             }
@@ -107,15 +114,18 @@ struct FileSearches: Sendable {
                 do throws(SearchError) {
                     let budget = SearchBudget(timeout: timeout, cancellation: cancellation)
                     if let slot {
-                        return SearchResultsNDJSON.response(searcher: searcher, search: search, bytes: bytes, owner: region,
-                                                            budget: budget, pace: pace, slot: slot, metrics: metrics,
-                                                            rendering: rendering, headers: versionHeaders)
+                        return SearchResultsNDJSON.response(
+                            searcher: searcher, search: search, bytes: bytes, owner: region,
+                            budget: budget, pace: pace, slot: slot, metrics: metrics,
+                            rendering: rendering, headers: versionHeaders)
                     }
                     let outcome = try searcher.search(search, in: bytes, budget: budget)
                     metrics.searchBytes.increment(by: Int64(outcome.bytesScanned))
-                    return Response.json(try SearchResultsJSON.encode(path: path, size: bytes.count, outcome: outcome,
-                                                                       searcher: searcher, bytes: bytes, rendering: rendering),
-                                          headers: versionHeaders)
+                    return Response.json(
+                        try SearchResultsJSON.encode(
+                            path: path, size: bytes.count, outcome: outcome,
+                            searcher: searcher, bytes: bytes, rendering: rendering),
+                        headers: versionHeaders)
                 } catch {
                     return Response.problem(for: error)
                 }

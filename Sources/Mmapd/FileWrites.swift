@@ -32,8 +32,10 @@ struct FileWrites: Sendable {
         }
         let validators = Validators(current, generation: generations.current(current))
         guard ConditionalRequest.evaluate(conditions, isSafe: false, current: validators, now: Int64(time(nil))) == .proceed else {
-            throw .preconditionFailed(conditions.ifNoneMatch != nil && conditions.ifMatch == nil
-                ? "The file exists (If-None-Match)." : "The file changed: its validators no longer satisfy If-Match / If-Unmodified-Since.")
+            throw .preconditionFailed(
+                conditions.ifNoneMatch != nil && conditions.ifMatch == nil
+                    ? "The file exists (If-None-Match)."
+                    : "The file changed: its validators no longer satisfy If-Match / If-Unmodified-Since.")
         }
     }
 
@@ -57,7 +59,8 @@ struct FileWrites: Sendable {
 extension ConditionalHeaders {
     /// The preconditions a write honours, from the request.
     init(writing request: Request) {
-        self.init(ifMatch: request.header("If-Match"), ifNoneMatch: request.header("If-None-Match"),
-                  ifUnmodifiedSince: request.header("If-Unmodified-Since"))
+        self.init(
+            ifMatch: request.header("If-Match"), ifNoneMatch: request.header("If-None-Match"),
+            ifUnmodifiedSince: request.header("If-Unmodified-Since"))
     }
 }

@@ -164,14 +164,17 @@ final class FollowSearchStream: PullSource, Follower {
                 if state.ending == .now || state.delivered >= query.limit { return .finish(truncated: true) }
                 state.again = false
                 guard let file = state.file else { return .stop }
-                return .search(file, next: state.next, line: state.line, drain: state.ending == .afterTheBytes,
-                               remaining: query.limit - state.delivered)
+                return .search(
+                    file, next: state.next, line: state.line, drain: state.ending == .afterTheBytes,
+                    remaining: query.limit - state.delivered)
             }
             switch plan {
             case .stop:
                 return
             case .finish(let truncated):
-                finish { state in SearchResultsNDJSON.summary(count: state.delivered, truncated: truncated, next: truncated ? state.next : nil) }
+                finish { state in
+                    SearchResultsNDJSON.summary(count: state.delivered, truncated: truncated, next: truncated ? state.next : nil)
+                }
             case .search(let file, let next, let line, let drain, let remaining):
                 let step: Step
                 do throws(SearchError) {
@@ -199,7 +202,8 @@ final class FollowSearchStream: PullSource, Follower {
                 }
                 reached.store(Int64(step.next), ordering: .relaxed)
                 switch step.outcome {
-                case .limitReached: finish { state in SearchResultsNDJSON.summary(count: state.delivered, truncated: true, next: state.next) }
+                case .limitReached:
+                    finish { state in SearchResultsNDJSON.summary(count: state.delivered, truncated: true, next: state.next) }
                 case .drained: finish { state in SearchResultsNDJSON.summary(count: state.delivered, truncated: false, next: nil) }
                 case .more, .caughtUp: if !step.output.isEmpty { wakeReader() }
                 }
@@ -284,8 +288,10 @@ final class FollowSearchStream: PullSource, Follower {
             while lineStart < lines.count {
                 let lineEnd = try Self.endOfLine(in: lines, from: lineStart)
                 let subject = UnsafeRawBufferPointer(rebasing: lines[lineStart..<lineEnd])
-                if let resume = try page(subject, origin: origin + lineStart, line: number, remaining: remaining - step.delivered,
-                                         budget: budget, into: &step) {
+                if let resume = try page(
+                    subject, origin: origin + lineStart, line: number, remaining: remaining - step.delivered,
+                    budget: budget, into: &step)
+                {
                     step.outcome = .limitReached(resume)
                     return step
                 }
@@ -305,8 +311,10 @@ final class FollowSearchStream: PullSource, Follower {
 
     /// Every match in `subject` page by page into `step`; the offset to resume from when
     /// `remaining` ran out first.
-    private func page(_ subject: UnsafeRawBufferPointer, origin: Int, line: Int, remaining: Int, budget: SearchBudget,
-                      into step: inout Step) throws(SearchError) -> Int? {
+    private func page(
+        _ subject: UnsafeRawBufferPointer, origin: Int, line: Int, remaining: Int, budget: SearchBudget,
+        into step: inout Step
+    ) throws(SearchError) -> Int? {
         var from = 0
         var remaining = remaining
         while true {

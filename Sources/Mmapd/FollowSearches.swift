@@ -16,8 +16,9 @@ struct FollowSearches: Sendable {
     let timeout: Duration
 
     func begin(_ request: Request, file: FileTarget, parameters: SearchParameters) -> Disposition {
-        let search = SearchRequest(pattern: parameters.pattern, isRegex: parameters.isRegex, caseInsensitive: parameters.isCaseInsensitive,
-                                   limit: 0, window: 0..<0, lineNumbers: parameters.lineNumbers)
+        let search = SearchRequest(
+            pattern: parameters.pattern, isRegex: parameters.isRegex, caseInsensitive: parameters.isCaseInsensitive,
+            limit: 0, window: 0..<0, lineNumbers: parameters.lineNumbers)
         do {
             try searcher.validate(search)
         } catch {
@@ -26,8 +27,10 @@ struct FollowSearches: Sendable {
         guard let slot = followers.slots.reserve() else {
             return .respond(Response.problem(followers.slots.refusal, headers: [("Retry-After", "5")]))
         }
-        let stream = FollowSearchStream(followers: followers, slot: slot, query: .init(
-            searcher: searcher, request: search, rendering: MatchRendering(parameters), limit: parameters.limit, timeout: timeout))
+        let stream = FollowSearchStream(
+            followers: followers, slot: slot,
+            query: .init(
+                searcher: searcher, request: search, rendering: MatchRendering(parameters), limit: parameters.limit, timeout: timeout))
         let (followers, indexes, timeout, path) = (self.followers, self.indexes, self.timeout, file.path)
         return .deferred {
             let registered: (file: FollowedFile, identity: FileIdentity)
@@ -39,24 +42,29 @@ struct FollowSearches: Sendable {
             let followed = registered.file
             let start: (offset: Int, line: Int)
             do throws(ProblemDetails) {
-                start = try Self.start(of: followed, identity: registered.identity, path: path, given: parameters.start,
-                                       numbered: parameters.lineNumbers, indexes: indexes, deadline: ContinuousClock.now + timeout)
+                start = try Self.start(
+                    of: followed, identity: registered.identity, path: path, given: parameters.start,
+                    numbered: parameters.lineNumbers, indexes: indexes, deadline: ContinuousClock.now + timeout)
             } catch {
                 followers.leave(stream, file: followed)
                 return Response.problem(error, headers: error.status == 503 ? [("Retry-After", "1")] : [])
             }
             let body = PulledBody(source: stream, stallAllowance: followers.slots.pace.stallTimeout)
             stream.start(followed, at: start.offset, line: start.line) { [weak body] in body?.wake() }
-            return Response(status: 200, headers: [
-                ("Content-Type", "application/x-ndjson"), ("Cache-Control", "no-store"), ("X-Accel-Buffering", "no"),
-                (FileFollows.offsetHeader, String(start.offset)),
-            ], body: .pulled(body))
+            return Response(
+                status: 200,
+                headers: [
+                    ("Content-Type", "application/x-ndjson"), ("Cache-Control", "no-store"), ("X-Accel-Buffering", "no"),
+                    (FileFollows.offsetHeader, String(start.offset))
+                ], body: .pulled(body))
         }
     }
 
     /// Where the search starts (`given`, or the start of the line incomplete now) and that line's number.
-    private static func start(of file: FollowedFile, identity: FileIdentity, path: RelativePath, given: Int64?, numbered: Bool,
-                              indexes: LineIndexes, deadline: ContinuousClock.Instant) throws(ProblemDetails) -> (offset: Int, line: Int) {
+    private static func start(
+        of file: FollowedFile, identity: FileIdentity, path: RelativePath, given: Int64?, numbered: Bool,
+        indexes: LineIndexes, deadline: ContinuousClock.Instant
+    ) throws(ProblemDetails) -> (offset: Int, line: Int) {
         let region: MappedRegion
         do {
             region = try MappedRegion.reading(file.descriptor)
@@ -84,7 +92,8 @@ struct FollowSearches: Sendable {
             let line = numbered ? try indexes.lineNumber(at: offset, of: indexed, in: bytes, deadline: deadline) : 1
             return (offset, line)
         } catch .budgetExceeded {
-            throw .serviceUnavailable("Counting this file's lines took longer than the time budget; what was counted is kept, so a retry gets further.")
+            throw .serviceUnavailable(
+                "Counting this file's lines took longer than the time budget; what was counted is kept, so a retry gets further.")
         } catch {
             throw error.problem
         }

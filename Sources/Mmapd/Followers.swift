@@ -33,8 +33,10 @@ final class Followers: Sendable {
 
     init(root: FileRoot, limit: Int, pace: ReaderPace) throws(SettingsError) {
         self.root = root
-        slots = StreamSlots(limit: limit, pace: pace, refusal: .serviceUnavailable(
-            "\(limit) follow streams are open, the most this server allows (--max-followers); retry later."))
+        slots = StreamSlots(
+            limit: limit, pace: pace,
+            refusal: .serviceUnavailable(
+                "\(limit) follow streams are open, the most this server allows (--max-followers); retry later."))
         do {
             let watcher = try FileWatcher(queue: queue) { [weak self] watches in self?.changed(watches) }
             self.watcher.withLock { $0 = watcher }
@@ -79,8 +81,9 @@ final class Followers: Sendable {
             } catch {
                 return .failure(.file(error))
             }
-            let file = FollowedFile(key: key, descriptor: fd, path: path, watch: watch, size: Int64(identity.size),
-                                    writingEnd: state.writes[key]?.end)
+            let file = FollowedFile(
+                key: key, descriptor: fd, path: path, watch: watch, size: Int64(identity.size),
+                writingEnd: state.writes[key]?.end)
             file.followers.withLock { $0[ObjectIdentifier(follower)] = follower }
             state.files[key] = file
             state.byWatch[watch] = file

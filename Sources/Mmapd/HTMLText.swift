@@ -7,7 +7,9 @@ enum HTMLText {
             guard !buffer.contains(where: needsEscape) else { return false }
             output.append(contentsOf: buffer)
             return true
-        }) == true { return }
+        }) == true {
+            return
+        }
         for byte in bytes {
             switch byte {
             case UInt8(ascii: "&"): output += Array("&amp;".utf8)

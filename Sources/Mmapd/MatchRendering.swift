@@ -36,8 +36,10 @@ struct MatchRendering: Sendable {
     ///
     /// - Throws: ``SearchError/answerTooLarge(limit:)`` when `out` then holds more than
     ///   ``answerLimit`` bytes; the context, the large part, is checked before it is rendered.
-    func append(_ match: SearchMatch, path: [UInt8]? = nil, bytes: UnsafeRawBufferPointer, origin: Int = 0,
-                to out: inout [UInt8]) throws(SearchError) {
+    func append(
+        _ match: SearchMatch, path: [UInt8]? = nil, bytes: UnsafeRawBufferPointer, origin: Int = 0,
+        to out: inout [UInt8]
+    ) throws(SearchError) {
         let line = try Searcher.lineText(at: match.offset, length: match.length, in: bytes)
         out.append(UInt8(ascii: "{"))
         if let path {

@@ -25,38 +25,50 @@ public final class MmapdService: Sendable {
         } catch {
             throw SettingsError(error.reason)
         }
-        let pool = MappingPool(root: root, limits: .init(maxMappings: settings.maxMappings,
-                                                         maxMappedBytes: UInt64(settings.maxMappedBytes),
-                                                         revalidationInterval: .milliseconds(settings.revalidateMilliseconds)))
+        let pool = MappingPool(
+            root: root,
+            limits: .init(
+                maxMappings: settings.maxMappings,
+                maxMappedBytes: UInt64(settings.maxMappedBytes),
+                revalidationInterval: .milliseconds(settings.revalidateMilliseconds)))
         let generations = WriteGenerations()
         var links: SignedLinks?
         if let keyFile = settings.signingKeyFile { links = try SignedLinks(keyFile: keyFile) }
         let metrics = ServiceMetrics()
         // The routes are made before the server they serve; /metrics reads the server through this.
         let serverBox = ServerBox()
-        let lineIndexes = LineIndexes(memoryLimit: settings.lineIndexBytes, configuration: SearchConfiguration(
-            memoryBoundConcurrency: settings.literalSearchThreads, backgroundPriority: true,
-            foregroundActivity: ForegroundActivity { [serverBox] in serverBox.server?.requestsStarted ?? 0 }))
-        let searcher = Searcher(configuration: SearchConfiguration(
-            memoryBoundConcurrency: settings.literalSearchThreads, maxPatternLength: settings.maxPatternBytes,
-            backgroundPriority: true,
-            // A literal scan's helpers give the memory bandwidth back to clients.
-            foregroundActivity: ForegroundActivity { [serverBox] in serverBox.server?.requestsStarted ?? 0 }))
+        let lineIndexes = LineIndexes(
+            memoryLimit: settings.lineIndexBytes,
+            configuration: SearchConfiguration(
+                memoryBoundConcurrency: settings.literalSearchThreads, backgroundPriority: true,
+                foregroundActivity: ForegroundActivity { [serverBox] in serverBox.server?.requestsStarted ?? 0 }))
+        let searcher = Searcher(
+            configuration: SearchConfiguration(
+                memoryBoundConcurrency: settings.literalSearchThreads, maxPatternLength: settings.maxPatternBytes,
+                backgroundPriority: true,
+                // A literal scan's helpers give the memory bandwidth back to clients.
+                foregroundActivity: ForegroundActivity { [serverBox] in serverBox.server?.requestsStarted ?? 0 }))
         let pace = ReaderPace(stallTimeout: .seconds(settings.streamStallSeconds), minimumRate: settings.minStreamRate)
         let followers = try Followers(root: root, limit: settings.maxFollowers, pace: pace)
         self.followers = followers
         let writableFiles = WritableFileCache(root: root)
-        let fileTurns = WriteQueue<FileKey>(), entryTurns = WriteQueue<RelativePath>()
-        let writes = FileWrites(root: root, entries: entryTurns, files: fileTurns, pool: pool, writableFiles: writableFiles,
-                                generations: generations, maxBodyBytes: UInt64(settings.maxBodyBytes), metrics: metrics)
+        let fileTurns = WriteQueue<FileKey>()
+        let entryTurns = WriteQueue<RelativePath>()
+        let writes = FileWrites(
+            root: root, entries: entryTurns, files: fileTurns, pool: pool, writableFiles: writableFiles,
+            generations: generations, maxBodyBytes: UInt64(settings.maxBodyBytes), metrics: metrics)
         let routes = Routes(
-            files: FileReads(pool: pool, generations: generations, answers: WholeFileAnswers(), maxRanges: settings.maxRanges,
-                             sendfileThreshold: FileReads.descriptorThreshold(configured: settings.sendfileThreshold,
-                                                                              tls: settings.tlsCert != nil)),
+            files: FileReads(
+                pool: pool, generations: generations, answers: WholeFileAnswers(), maxRanges: settings.maxRanges,
+                sendfileThreshold: FileReads.descriptorThreshold(
+                    configured: settings.sendfileThreshold,
+                    tls: settings.tlsCert != nil)),
             listings: DirectoryListings(root: root, enabled: settings.listings, maxEntries: settings.maxListingEntries),
-            views: FileViews(lines: FileLines(pool: pool, generations: generations, indexes: lineIndexes,
-                                              timeout: .milliseconds(settings.searchTimeoutMilliseconds)),
-                             follows: FileFollows(followers: followers, indexes: lineIndexes)),
+            views: FileViews(
+                lines: FileLines(
+                    pool: pool, generations: generations, indexes: lineIndexes,
+                    timeout: .milliseconds(settings.searchTimeoutMilliseconds)),
+                follows: FileFollows(followers: followers, indexes: lineIndexes)),
             patches: FilePatches(
                 writableFiles: writableFiles, pool: pool, queue: fileTurns, generations: generations, lineIndexes: lineIndexes,
                 followers: followers, writable: settings.writable,
@@ -66,24 +78,28 @@ public final class MmapdService: Sendable {
             deletes: FileDeletes(writes: writes),
             searches: FileSearches(
                 pool: pool, searcher: searcher,
-                maxResults: settings.maxSearchResults, maxAnswerBytes: settings.maxSearchAnswerBytes, timeout: .milliseconds(settings.searchTimeoutMilliseconds),
+                maxResults: settings.maxSearchResults, maxAnswerBytes: settings.maxSearchAnswerBytes,
+                timeout: .milliseconds(settings.searchTimeoutMilliseconds),
                 metrics: metrics, generations: generations, maxFiles: settings.maxSearchFiles,
                 streams: .searches(limit: settings.maxSearchStreams, pace: pace),
-                follows: FollowSearches(followers: followers, searcher: searcher, indexes: lineIndexes,
-                                        timeout: .milliseconds(settings.searchTimeoutMilliseconds))),
+                follows: FollowSearches(
+                    followers: followers, searcher: searcher, indexes: lineIndexes,
+                    timeout: .milliseconds(settings.searchTimeoutMilliseconds))),
             viewer: ViewerPages(pool: pool, generations: generations), assets: PageAssets(),
             accessLog: AccessLog(logger: logger, headerBytes: settings.logHeaderBytes), metrics: metrics,
             crossOrigin: CrossOrigin(allowedOrigins: Set(settings.corsOrigins)),
             allowedHosts: AllowedHosts(settings.allowedHosts),
-            access: AccessControl(writeTokens: BearerTokens(settings.tokens), readTokens: BearerTokens(settings.readTokens),
-                                  links: links),
+            access: AccessControl(
+                writeTokens: BearerTokens(settings.tokens), readTokens: BearerTokens(settings.readTokens),
+                links: links),
             scrape: { [serverBox] in
                 let server = serverBox.server
-                return metrics.scrape(pool: pool.statistics, connections: server?.connections ?? 0,
-                                      cutOff: server?.connectionsCutOff ?? 0,
-                                      leases: server?.responsesHoldingMemory ?? 0, regions: MappedRegion.aliveCount,
-                                      writersWaiting: fileTurns.waitingCount + entryTurns.waitingCount,
-                                      followers: followers.count)
+                return metrics.scrape(
+                    pool: pool.statistics, connections: server?.connections ?? 0,
+                    cutOff: server?.connectionsCutOff ?? 0,
+                    leases: server?.responsesHoldingMemory ?? 0, regions: MappedRegion.aliveCount,
+                    writersWaiting: fileTurns.waitingCount + entryTurns.waitingCount,
+                    followers: followers.count)
             })
         if settings.writable { Self.sweepTemporaryUploads(root, logger: logger) }
         let options = ServerOptions(

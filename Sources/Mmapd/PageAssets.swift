@@ -25,7 +25,7 @@ struct PageAssets: Sendable {
         "pages.js": Asset(contentType: "text/javascript; charset=utf-8", bytes: PackageResources.pages_js),
         "listing.js": Asset(contentType: "text/javascript; charset=utf-8", bytes: PackageResources.listing_js),
         "viewer.js": Asset(contentType: "text/javascript; charset=utf-8", bytes: PackageResources.viewer_js),
-        "favicon.svg": Asset(contentType: "image/svg+xml", bytes: PackageResources.favicon_svg),
+        "favicon.svg": Asset(contentType: "image/svg+xml", bytes: PackageResources.favicon_svg)
     ]
 
     /// The URL pages link: versioned, so it may be cached forever.
@@ -41,7 +41,7 @@ struct PageAssets: Sendable {
         let headers: [(name: String, value: String)] = [
             ("ETag", etag.headerValue),
             ("Cache-Control", versioned ? "public, max-age=31536000, immutable" : "no-cache"),
-            ("X-Content-Type-Options", "nosniff"),
+            ("X-Content-Type-Options", "nosniff")
         ]
         if let ifNoneMatch = request.header("If-None-Match"), EntityTag.list(ifNoneMatch, matches: etag, strongly: false) == true {
             return Response(status: 304, headers: headers)

@@ -40,8 +40,10 @@ struct Routes: RequestHandler {
         if method == .options { return .respond(crossOrigin.preflight(origin: request.header("Origin"), methods: allowed)) }
         guard allowed.contains(method) else {
             if method.writes, case .files = target.route, !patches.writable {
-                return .respond(Response.problem(.methodNotAllowed("This server is read-only; start it with --writable to allow \(method)."),
-                                                  headers: [("Allow", allowed.allowField)]))
+                return .respond(
+                    Response.problem(
+                        .methodNotAllowed("This server is read-only; start it with --writable to allow \(method)."),
+                        headers: [("Allow", allowed.allowField)]))
             }
             return .respond(Response.methodNotAllowed(method, allowed: allowed))
         }
@@ -76,13 +78,15 @@ struct Routes: RequestHandler {
         case .home:
             return .respond(Response(status: 302, headers: [("Location", "/files/" + (target.query.map { "?" + $0 } ?? ""))]))
         case .metrics:
-            return .respond(Response.text(String(decoding: scrape(), as: UTF8.self), contentType: "text/plain; version=0.0.4; charset=utf-8"))
+            return .respond(
+                Response.text(String(decoding: scrape(), as: UTF8.self), contentType: "text/plain; version=0.0.4; charset=utf-8"))
         }
     }
 
     func stopping(_ request: Request) -> Response {
-        Response.problem(.serviceUnavailable("The server is shutting down; retry on a new connection."),
-                          headers: [("Retry-After", "1")])
+        Response.problem(
+            .serviceUnavailable("The server is shutting down; retry on a new connection."),
+            headers: [("Retry-After", "1")])
     }
 
     /// The methods each route answers: the one list behind 405's Allow and CORS preflights.
@@ -103,8 +107,9 @@ struct Routes: RequestHandler {
     private static let readMethods: [RequestMethod] = [.get, .head, .options]
 
     func completed(_ request: Request) {
-        metrics.recordRequest(route: request.route, method: request.method, status: request.status, bytes: request.bodyLength,
-                              duration: request.elapsed)
+        metrics.recordRequest(
+            route: request.route, method: request.method, status: request.status, bytes: request.bodyLength,
+            duration: request.elapsed)
         accessLog.completed(request)
     }
 

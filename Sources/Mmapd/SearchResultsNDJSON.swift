@@ -13,23 +13,28 @@ enum SearchResultsNDJSON {
     /// `slot` is held until the producer is done, and given back before the last byte is. The
     /// client's departure (libmicrohttpd freeing the response) abandons the search at once, even
     /// inside one long regex call.
-    static func response(searcher: Searcher, search: SearchRequest, bytes: UnsafeRawBufferPointer, owner: AnyObject,
-                         budget: SearchBudget, pace: ReaderPace, slot: StreamSlots.Slot,
-                         metrics: ServiceMetrics, rendering: MatchRendering = .plain,
-                         headers: [(name: String, value: String)] = []) -> Response {
+    static func response(
+        searcher: Searcher, search: SearchRequest, bytes: UnsafeRawBufferPointer, owner: AnyObject,
+        budget: SearchBudget, pace: ReaderPace, slot: StreamSlots.Slot,
+        metrics: ServiceMetrics, rendering: MatchRendering = .plain,
+        headers: [(name: String, value: String)] = []
+    ) -> Response {
         let cancellation = budget.cancellation
         let body = StreamingBody(pace: pace, onCancel: { cancellation?.abandon() })
         let source = Borrowed(bytes: bytes, owner: owner)
         producers.async {
-            produce(into: body, searcher: searcher, search: search, source: source, budget: budget, metrics: metrics,
-                    rendering: rendering, slot: slot)
+            produce(
+                into: body, searcher: searcher, search: search, source: source, budget: budget, metrics: metrics,
+                rendering: rendering, slot: slot)
         }
         return Response(status: 200, headers: [("Content-Type", "application/x-ndjson")] + headers, body: .stream(body))
     }
 
-    private static func produce(into body: StreamingBody, searcher: Searcher, search: SearchRequest, source: Borrowed,
-                                budget: SearchBudget, metrics: ServiceMetrics, rendering: MatchRendering,
-                                slot: StreamSlots.Slot) {
+    private static func produce(
+        into body: StreamingBody, searcher: Searcher, search: SearchRequest, source: Borrowed,
+        budget: SearchBudget, metrics: ServiceMetrics, rendering: MatchRendering,
+        slot: StreamSlots.Slot
+    ) {
         defer {
             slot.release()
             body.finish()

@@ -28,18 +28,27 @@ final class ServiceMetrics: Sendable {
     static let methods = RequestMethod.answered.map(\.name) + ["other"]
 
     init() {
-        let latency: [Duration] = [.microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(5),
-                                   .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(2), .seconds(10)]
-        bodyBytes = registry.makeCounter(descriptor: Self.name("response_body_bytes", "total", "Body bytes answered (HEAD and 304 count 0)."))
-        duration = registry.makeDurationHistogram(descriptor: Self.name("request_duration", "seconds", "Time from request line to completion."),
-                                                  buckets: latency)
+        let latency: [Duration] = [
+            .microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(5),
+            .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(2), .seconds(10)
+        ]
+        bodyBytes = registry.makeCounter(
+            descriptor: Self.name("response_body_bytes", "total", "Body bytes answered (HEAD and 304 count 0)."))
+        duration = registry.makeDurationHistogram(
+            descriptor: Self.name("request_duration", "seconds", "Time from request line to completion."),
+            buckets: latency)
         searchBytes = registry.makeCounter(descriptor: Self.name("search_scanned_bytes", "total", "Bytes scanned by searches."))
-        searchDuration = registry.makeDurationHistogram(descriptor: Self.name("search_duration", "seconds", "Time spent searching."),
-                                                        buckets: latency)
+        searchDuration = registry.makeDurationHistogram(
+            descriptor: Self.name("search_duration", "seconds", "Time spent searching."),
+            buckets: latency)
         patchBytes = registry.makeCounter(descriptor: Self.name("patch_written_bytes", "total", "Bytes written by acknowledged PATCHes."))
-        putBytes = registry.makeCounter(descriptor: Self.name("put_written_bytes", "total", "Bytes of files created or replaced by acknowledged PUTs."))
+        putBytes = registry.makeCounter(
+            descriptor: Self.name("put_written_bytes", "total", "Bytes of files created or replaced by acknowledged PUTs."))
         flushDuration = registry.makeDurationHistogram(
-            descriptor: Self.name("patch_flush_duration", "seconds", "Time from a PATCH's stored bytes to the end of the fdatasync that covers them (group commit: it may wait for a flush under way first)."), buckets: latency)
+            descriptor: Self.name(
+                "patch_flush_duration", "seconds",
+                "Time from a PATCH's stored bytes to the end of the fdatasync that covers them (group commit: it may wait for a flush under way first)."
+            ), buckets: latency)
     }
 
     /// Clients choose the method (and the status follows from what they send): only known methods
@@ -51,9 +60,12 @@ final class ServiceMetrics: Sendable {
         let key = (routeIndex * 8 + methodIndex) << 16 | min(max(status, 0), 0xFFFF)
         let counter = requestCounters.withLock { counters in
             if let counter = counters[key] { return counter }
-            let counter = registry.makeCounter(descriptor: Self.name("requests", "total", "Requests answered, by route, method and status."),
-                                               labels: [("route", Self.routes[routeIndex]), ("method", Self.methods[methodIndex]),
-                                                        ("status", String(status))])
+            let counter = registry.makeCounter(
+                descriptor: Self.name("requests", "total", "Requests answered, by route, method and status."),
+                labels: [
+                    ("route", Self.routes[routeIndex]), ("method", Self.methods[methodIndex]),
+                    ("status", String(status))
+                ])
             counters[key] = counter
             return counter
         }
@@ -63,8 +75,10 @@ final class ServiceMetrics: Sendable {
     }
 
     /// The exposition text, with pool and connection figures read now.
-    func scrape(pool: MappingPool.Statistics, connections: Int, cutOff: Int, leases: Int, regions: Int,
-                writersWaiting: Int, followers: Int) -> [UInt8] {
+    func scrape(
+        pool: MappingPool.Statistics, connections: Int, cutOff: Int, leases: Int, regions: Int,
+        writersWaiting: Int, followers: Int
+    ) -> [UInt8] {
         gauge("pool_mappings", "", "Mappings cached in the pool.").set(Int64(pool.mappings))
         gauge("pool_mapped", "bytes", "Bytes of address space the cached mappings cover.").set(Int64(pool.mappedBytes))
         gauge("connections", "", "Open client connections.").set(Int64(connections))
@@ -77,8 +91,11 @@ final class ServiceMetrics: Sendable {
             defer { previous = (pool, cutOff) }
             return previous
         }
-        counter("connections_cut_off", "Connections shut down because a request head or body came too slowly, or a stream's reader stopped reading.")
-            .increment(by: Int64(cutOff - previousCutOff))
+        counter(
+            "connections_cut_off",
+            "Connections shut down because a request head or body came too slowly, or a stream's reader stopped reading."
+        )
+        .increment(by: Int64(cutOff - previousCutOff))
         counter("pool_hits", "Leases served by a cached mapping.").increment(by: Int64(pool.hits - previous.hits))
         counter("pool_misses", "Leases that had to map the file.").increment(by: Int64(pool.misses - previous.misses))
         counter("pool_evictions", "Mappings evicted by the pool's limits.").increment(by: Int64(pool.evictions - previous.evictions))

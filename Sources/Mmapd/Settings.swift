@@ -119,9 +119,12 @@ public struct Settings: Sendable {
         text("root", "directory whose files are served", \.root),
         boolean("writable", "allow PATCH, PUT and DELETE", \.writable),
         tokens("token", "bearer token writes require (repeatable; comma-separated in the environment)", \.tokens),
-        tokens("readToken", "bearer token every request but /healthz then requires; a write token also reads (repeatable; comma-separated in the environment)",
-               \.readTokens),
-        optionalText("signingKeyFile", "file holding the signed-link key (at least 32 bytes, mode 600); also restricts reads", \.signingKeyFile),
+        tokens(
+            "readToken",
+            "bearer token every request but /healthz then requires; a write token also reads (repeatable; comma-separated in the environment)",
+            \.readTokens),
+        optionalText(
+            "signingKeyFile", "file holding the signed-link key (at least 32 bytes, mode 600); also restricts reads", \.signingKeyFile),
         optionalText("tlsCert", "PEM certificate (chain) file: serve HTTPS (with --tls-key)", \.tlsCert),
         optionalText("tlsKey", "PEM private key file of --tls-cert", \.tlsKey),
         text("tlsPriorities", "GnuTLS priority string for HTTPS", \.tlsPriorities),
@@ -134,11 +137,14 @@ public struct Settings: Sendable {
         integer("maxHeaderBytes", "bytes for the request line and headers per connection", \.maxHeaderBytes, 4096...(16 << 20)),
         integer("maxMappings", "cached file mappings at most", \.maxMappings, 0...60_000),
         integer("maxMappedBytes", "bytes of address space the cached mappings may cover", \.maxMappedBytes, 0...Int.max),
-        integer("revalidateMilliseconds", "how long a cached file's stat stays good (0: stat on every request)",
-                \.revalidateMilliseconds, 0...86_400_000),
+        integer(
+            "revalidateMilliseconds", "how long a cached file's stat stays good (0: stat on every request)",
+            \.revalidateMilliseconds, 0...86_400_000),
         integer("maxRanges", "ranges per request after merging; more serves the whole file", \.maxRanges, 1...10_000),
-        integer("sendfileThreshold", "bytes from which a body is sent with sendfile(2) instead of from the mapping (0: never; ignored with TLS)",
-                \.sendfileThreshold, 0...Int.max),
+        integer(
+            "sendfileThreshold",
+            "bytes from which a body is sent with sendfile(2) instead of from the mapping (0: never; ignored with TLS)",
+            \.sendfileThreshold, 0...Int.max),
         integer("maxBodyBytes", "largest PATCH or PUT body (and most a resize grows a file)", \.maxBodyBytes, 0...Int.max),
         Option(key: "newFileMode", help: "permissions, in octal, of files PUT creates (a replaced file keeps its own)") {
             settings, reader throws(SettingsError) in
@@ -149,27 +155,37 @@ public struct Settings: Sendable {
             }
             settings.newFileMode = mode
         },
-        integer("maxBufferedBodyBytes", "largest multipart or message/byterange PATCH body (held in memory)", \.maxBufferedBodyBytes, 0...Int.max),
+        integer(
+            "maxBufferedBodyBytes", "largest multipart or message/byterange PATCH body (held in memory)", \.maxBufferedBodyBytes,
+            0...Int.max),
         integer("maxPatternBytes", "longest search pattern", \.maxPatternBytes, 1...(1 << 20)),
         integer("maxSearchResults", "largest search limit a client may ask for", \.maxSearchResults, 1...10_000_000),
-        integer("maxSearchAnswerBytes", "largest JSON search answer in bytes; a bigger one answers 422 (NDJSON streams any size)",
-                \.maxSearchAnswerBytes, (1 << 16)...Int.max),
+        integer(
+            "maxSearchAnswerBytes", "largest JSON search answer in bytes; a bigger one answers 422 (NDJSON streams any size)",
+            \.maxSearchAnswerBytes, (1 << 16)...Int.max),
         integer("searchTimeoutMilliseconds", "time budget of one search", \.searchTimeoutMilliseconds, 1...3_600_000),
         integer("maxSearchFiles", "files one tree search opens at most", \.maxSearchFiles, 1...100_000_000),
         integer("maxSearchStreams", "NDJSON search streams at once (503 above)", \.maxSearchStreams, 1...100_000),
-        integer("streamStallSeconds", "seconds a search or follow stream may wait for a reader that does not read before it is cut",
-                \.streamStallSeconds, 1...3600),
-        integer("minStreamRate", "bytes per second a search stream's reader must average while the search waits for it, or it is cut",
-                \.minStreamRate, 1...(1 << 30)),
+        integer(
+            "streamStallSeconds", "seconds a search or follow stream may wait for a reader that does not read before it is cut",
+            \.streamStallSeconds, 1...3600),
+        integer(
+            "minStreamRate", "bytes per second a search stream's reader must average while the search waits for it, or it is cut",
+            \.minStreamRate, 1...(1 << 30)),
         integer("maxFollowers", "follow streams (?follow=true) open at once (503 above)", \.maxFollowers, 1...1_000_000),
         integer("literalSearchThreads", "threads one literal search (and line counting) may use", \.literalSearchThreads, 1...256),
         boolean("listings", "answer GET on a directory with a listing (HTML, or JSON by Accept or ?format=json)", \.listings),
-        integer("maxListingEntries", "entries a directory listing may have; a bigger directory answers 403", \.maxListingEntries, 1...10_000_000),
+        integer(
+            "maxListingEntries", "entries a directory listing may have; a bigger directory answers 403", \.maxListingEntries, 1...10_000_000
+        ),
         Option(key: "corsOrigins", help: "origins allowed to call from a browser, or * (repeatable; comma-separated in the environment)") {
             settings, reader throws(SettingsError) in
             if let origins = reader.stringArray(forKey: "corsOrigins") { settings.corsOrigins = origins.filter { !$0.isEmpty } }
         },
-        Option(key: "allowedHosts", help: "Host names /files and /search answer for, e.g. localhost (repeatable; comma-separated in the environment; default: any)") {
+        Option(
+            key: "allowedHosts",
+            help: "Host names /files and /search answer for, e.g. localhost (repeatable; comma-separated in the environment; default: any)"
+        ) {
             settings, reader throws(SettingsError) in
             guard let hosts = reader.stringArray(forKey: "allowedHosts") else { return }
             for host in hosts where !host.isEmpty && HostHeader.name(of: host) == nil {
@@ -180,7 +196,7 @@ public struct Settings: Sendable {
         integer("lineIndexBytes", "bytes the line indexes of all files may take (8 per MiB of file)", \.lineIndexBytes, 4096...Int.max),
         text("logLevel", "trace, debug, info, notice, warning, error or critical", \.logLevel),
         integer("logHeaderBytes", "bytes of a Range or User-Agent header an access-log line keeps", \.logHeaderBytes, 16...65_536),
-        integer("shutdownGrace", "seconds in-flight requests get to finish on SIGTERM", \.shutdownGrace, 0...3600),
+        integer("shutdownGrace", "seconds in-flight requests get to finish on SIGTERM", \.shutdownGrace, 0...3600)
     ]
 
     /// Reads every option from `reader`, rejecting values that are present but malformed or out of
@@ -223,11 +239,15 @@ public struct Settings: Sendable {
         }
     }
 
-    private static func integer(_ key: String, _ help: String, _ field: WritableKeyPath<Settings, Int> & Sendable,
-                                _ range: ClosedRange<Int>) -> Option {
+    private static func integer(
+        _ key: String, _ help: String, _ field: WritableKeyPath<Settings, Int> & Sendable,
+        _ range: ClosedRange<Int>
+    ) -> Option {
         Option(key: key, help: help) { settings, reader throws(SettingsError) in
             if let value = reader.int(forKey: ConfigKey(key)) {
-                guard range.contains(value) else { throw SettingsError("\(key) must be within \(range.lowerBound)...\(range.upperBound), got \(value)") }
+                guard range.contains(value) else {
+                    throw SettingsError("\(key) must be within \(range.lowerBound)...\(range.upperBound), got \(value)")
+                }
                 settings[keyPath: field] = value
             } else if let text = reader.string(forKey: ConfigKey(key)) {
                 throw SettingsError("\(key) must be a whole number, got '\(text)'")

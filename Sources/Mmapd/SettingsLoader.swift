@@ -6,18 +6,21 @@ extension Settings {
     ///
     /// `arguments` are the option flags only (`--port 0 --writable`); an unknown flag is an error,
     /// since a misspelt limit silently ignored is worse than a refusal to start.
-    public static func load(arguments: [String], environment: [String: String], configFile: String?) async throws(SettingsError) -> Settings {
+    public static func load(arguments: [String], environment: [String: String], configFile: String?) async throws(SettingsError) -> Settings
+    {
         let known = Set(options.map(\.flag))
         for argument in arguments where argument.hasPrefix("--") {
             let flag = String(argument.prefix { $0 != "=" })
             guard known.contains(flag) else { throw SettingsError("unknown option '\(flag)' (see --help)") }
         }
         var providers: [any ConfigProvider] = [
-            CommandLineArgumentsProvider(arguments: ["mmapd"] + lastOccurrences(arguments), secretsSpecifier: .specific(["--token", "--read-token"])),
+            CommandLineArgumentsProvider(
+                arguments: ["mmapd"] + lastOccurrences(arguments), secretsSpecifier: .specific(["--token", "--read-token"])),
             KeyMappingProvider(
-                upstream: EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["MMAPD_TOKEN", "MMAPD_READ_TOKEN"])),
+                upstream: EnvironmentVariablesProvider(
+                    environmentVariables: environment, secretsSpecifier: .specific(["MMAPD_TOKEN", "MMAPD_READ_TOKEN"])),
                 keyMapper: { key in key.prepending(["mmapd"]) }
-            ),
+            )
         ]
         if let configFile {
             do {
@@ -42,7 +45,9 @@ extension Settings {
         }
         var kept: [String] = []
         for (index, group) in groups.enumerated()
-        where ["--token", "--read-token", "--cors-origins", "--allowed-hosts"].contains(group.flag) || !groups[(index + 1)...].contains(where: { $0.flag == group.flag }) {
+        where ["--token", "--read-token", "--cors-origins", "--allowed-hosts"].contains(group.flag)
+            || !groups[(index + 1)...].contains(where: { $0.flag == group.flag })
+        {
             kept += group.words
         }
         return kept

@@ -34,8 +34,9 @@ public struct SignedLinks: Sendable {
         var key = Array(bytes[..<count])
         if key.last == UInt8(ascii: "\n") { key.removeLast() }
         guard key.count >= Self.minimumKeyBytes else {
-            throw SettingsError("signingKeyFile '\(path)' holds \(key.count) bytes; a signing key needs at least \(Self.minimumKeyBytes) "
-                                + "(e.g. head -c 32 /dev/urandom > FILE)")
+            throw SettingsError(
+                "signingKeyFile '\(path)' holds \(key.count) bytes; a signing key needs at least \(Self.minimumKeyBytes) "
+                    + "(e.g. head -c 32 /dev/urandom > FILE)")
         }
         self.init(key: key)
     }
@@ -45,14 +46,19 @@ public struct SignedLinks: Sendable {
     public func link(for path: String, expires: Int64) throws(SettingsError) -> String {
         let target: FileTarget
         do {
-            guard case .files(let parsed) = try RequestTarget(parsing: "/files/" + Self.percentEncoded(path)).route else { throw ProblemDetails.notFound() }
+            guard case .files(let parsed) = try RequestTarget(parsing: "/files/" + Self.percentEncoded(path)).route else {
+                throw ProblemDetails.notFound()
+            }
             target = parsed
         } catch {
             throw SettingsError("cannot sign '\(path)': not a path below the root ('..' and NUL are never allowed)")
         }
         let scope = SignedLink.scope(path: target.path.string, isDirectory: target.isDirectory)
-        let parameters = SignedLink.Parameters(expires: expires, signature: Array(HMAC<SHA256>.authenticationCode(
-            for: SignedLink.message(scope: scope, expires: expires), using: key)))
+        let parameters = SignedLink.Parameters(
+            expires: expires,
+            signature: Array(
+                HMAC<SHA256>.authenticationCode(
+                    for: SignedLink.message(scope: scope, expires: expires), using: key)))
         let encoded = target.path.segments.map(Self.percentEncoded).joined(separator: "/")
         let directorySlash = target.isDirectory && !encoded.isEmpty ? "/" : ""
         return "/files/" + encoded + directorySlash + "?" + parameters.query
@@ -88,7 +94,7 @@ public struct SignedLinks: Sendable {
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"):
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"):
                 encoded.append(byte)
             default:
                 encoded += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]

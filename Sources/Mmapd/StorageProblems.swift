@@ -46,15 +46,19 @@ extension SearchError: ProblemConvertible {
         case .patternTooLong(let limit):
             .badRequest("The pattern is longer than \(limit) bytes, the most this server accepts.")
         case .budgetExceeded:
-            ProblemDetails(status: 422, title: "Search Budget Exceeded",
-                           detail: "The search needed more time or backtracking than this server allows; narrow the window or simplify the pattern.")
+            ProblemDetails(
+                status: 422, title: "Search Budget Exceeded",
+                detail: "The search needed more time or backtracking than this server allows; narrow the window or simplify the pattern.")
         case .fileChanged:
             ProblemDetails(status: 409, title: "Conflict", detail: "The file was truncated while it was being searched; retry the search.")
         case .matchFailed(let message):
             .internalServerError("The search failed: \(message).")
         case .answerTooLarge(let limit):
-            ProblemDetails(status: 422, title: "Search Answer Too Large",
-                           detail: "The matches with their lines and context would take more than \(limit) bytes, the most this server builds for one answer (--max-search-answer-bytes); lower 'limit', 'before' or 'after', or stream the matches with 'Accept: application/x-ndjson'.")
+            ProblemDetails(
+                status: 422, title: "Search Answer Too Large",
+                detail:
+                    "The matches with their lines and context would take more than \(limit) bytes, the most this server builds for one answer (--max-search-answer-bytes); lower 'limit', 'before' or 'after', or stream the matches with 'Accept: application/x-ndjson'."
+            )
         case .cancelled:
             // Nobody reads this answer: the client is gone. It shows in the access log and metrics.
             .serviceUnavailable("The search was stopped because the client disconnected.")

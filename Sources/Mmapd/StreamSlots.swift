@@ -23,8 +23,10 @@ final class StreamSlots: Sendable {
 
     /// The NDJSON search streams' slots.
     static func searches(limit: Int, pace: ReaderPace) -> StreamSlots {
-        StreamSlots(limit: limit, pace: pace, refusal: .serviceUnavailable(
-            "\(limit) search streams are running, the most this server allows; retry shortly or ask for a JSON answer."))
+        StreamSlots(
+            limit: limit, pace: pace,
+            refusal: .serviceUnavailable(
+                "\(limit) search streams are running, the most this server allows; retry shortly or ask for a JSON answer."))
     }
 
     /// One stream's place; given back by ``release()`` or when the last reference to it goes.

@@ -28,7 +28,9 @@ enum TreeSearchJSON {
         JSONText.appendStringLiteral(Array(path.utf8), to: &out)
         let count = summary.count.map(String.init) ?? "null"
         let next = summary.next.map { "\"\($0.encoded)\"" } ?? "null"
-        out += Array(#","files_searched":\#(summary.filesSearched),"files_matched":\#(summary.filesMatched),"bytes_searched":\#(summary.bytesSearched),"skipped":\#(summary.skipped),"count":\#(count),"truncated":\#(summary.truncated),"next":\#(next)"#.utf8)
+        out += Array(
+            #","files_searched":\#(summary.filesSearched),"files_matched":\#(summary.filesMatched),"bytes_searched":\#(summary.bytesSearched),"skipped":\#(summary.skipped),"count":\#(count),"truncated":\#(summary.truncated),"next":\#(next)"#
+                .utf8)
         return out
     }
 

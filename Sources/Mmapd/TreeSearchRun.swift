@@ -77,8 +77,10 @@ final class TreeSearchRun: @unchecked Sendable {
     private var merged = false
     private let coordinatorBuffer = ReadBuffer()
 
-    init(walk: TreeWalk, files: TreeFileSearch, cursor: TreeSearchCursor?, fingerprint: UInt64, limit: Int,
-         maxFiles: Int, concurrency: Int, sink: @escaping Sink, streamer: Streamer? = nil) {
+    init(
+        walk: TreeWalk, files: TreeFileSearch, cursor: TreeSearchCursor?, fingerprint: UInt64, limit: Int,
+        maxFiles: Int, concurrency: Int, sink: @escaping Sink, streamer: Streamer? = nil
+    ) {
         self.walk = walk
         self.files = files
         self.cursor = cursor
@@ -155,8 +157,10 @@ final class TreeSearchRun: @unchecked Sendable {
                         let index = next.add(1, ordering: .relaxed).oldValue
                         guard index < batch.count else { return }
                         guard case .file(let file, let start) = batch[index] else { continue }
-                        results.store(files.search(file, from: start, limit: limit, buffer: buffers[worker],
-                                                   begun: opening && index == 0), at: index)
+                        results.store(
+                            files.search(
+                                file, from: start, limit: limit, buffer: buffers[worker],
+                                begun: opening && index == 0), at: index)
                     }
                 }
             }
@@ -250,16 +254,19 @@ final class TreeSearchRun: @unchecked Sendable {
     }
 
     /// One searched file; true when the search ends here (cut, or the client left).
-    private func take(_ file: WalkedFile, start: Int, size: Int, outcome: SearchOutcome,
-                      rendered: TreeFileSearch.RenderedMatches, workerLimit: Int) throws(SearchError) -> Bool {
+    private func take(
+        _ file: WalkedFile, start: Int, size: Int, outcome: SearchOutcome,
+        rendered: TreeFileSearch.RenderedMatches, workerLimit: Int
+    ) throws(SearchError) -> Bool {
         var (outcome, rendered) = (outcome, rendered)
         // The worker's answer is the page's when it asked for exactly what the page still takes,
         // or when it holds the file's every match and they all fit.
         let complete = outcome.count.map { $0 <= workerLimit && $0 <= remaining } ?? false
         if remaining == 0, let total = outcome.count, total > 0 {
             // Count only (the page is full): what a `limit=0` search says, from any page of it.
-            outcome = SearchOutcome(matches: [], count: total, truncated: true, next: outcome.matches.first?.offset ?? outcome.next,
-                                    bytesScanned: outcome.bytesScanned)
+            outcome = SearchOutcome(
+                matches: [], count: total, truncated: true, next: outcome.matches.first?.offset ?? outcome.next,
+                bytesScanned: outcome.bytesScanned)
         } else if workerLimit != remaining && !complete && (outcome.count ?? 1) > 0 {
             if let streamer {
                 return try stream(file, start: start, size: size, streamer)

@@ -28,8 +28,9 @@ struct TreeSearches: Sendable {
             return .respond(Response.problem(error))
         }
         let search = parameters.search
-        let template = SearchRequest(pattern: search.pattern, isRegex: search.isRegex, caseInsensitive: search.isCaseInsensitive,
-                                     limit: search.limit, window: 0..<0, lineNumbers: search.lineNumbers)
+        let template = SearchRequest(
+            pattern: search.pattern, isRegex: search.isRegex, caseInsensitive: search.isCaseInsensitive,
+            limit: search.limit, window: 0..<0, lineNumbers: search.lineNumbers)
         do {
             try searcher.validate(template)
         } catch {
@@ -44,10 +45,12 @@ struct TreeSearches: Sendable {
         let cancellation = SearchCancellation(isGone: request.departureProbe())
         // A worker holds one file's rendered page in memory, JSON or stream: it is bounded like an answer.
         let rendering = MatchRendering(search, answerLimit: searches.maxAnswerBytes)
-        let files = TreeFileSearch(searcher: searcher, pool: pool, template: template, rendering: rendering,
-                                   binary: parameters.binary, budget: SearchBudget(timeout: timeout, cancellation: cancellation))
-        let run = Preparation(pool: pool, directory: directory, parameters: parameters, files: files, maxFiles: searches.maxFiles,
-                              metrics: metrics, slot: slot, pace: searches.streams.pace)
+        let files = TreeFileSearch(
+            searcher: searcher, pool: pool, template: template, rendering: rendering,
+            binary: parameters.binary, budget: SearchBudget(timeout: timeout, cancellation: cancellation))
+        let run = Preparation(
+            pool: pool, directory: directory, parameters: parameters, files: files, maxFiles: searches.maxFiles,
+            metrics: metrics, slot: slot, pace: searches.streams.pace)
         return .deferred {
             ndjson ? run.streamed() : run.answered()
         }
@@ -68,14 +71,17 @@ struct TreeSearches: Sendable {
 
         func walk() throws(FileAccessError) -> TreeWalk {
             let filter = parameters.filter
-            return try TreeWalk(root: pool.root, directory: directory.string, options: .init(
-                hidden: parameters.hidden, includesFile: { filter.includesFile($0) }, walksDirectory: { filter.walksDirectory($0) }))
+            return try TreeWalk(
+                root: pool.root, directory: directory.string,
+                options: .init(
+                    hidden: parameters.hidden, includesFile: { filter.includesFile($0) }, walksDirectory: { filter.walksDirectory($0) }))
         }
 
         func run(sink: @escaping TreeSearchRun.Sink, streamer: TreeSearchRun.Streamer? = nil) throws(FileAccessError) -> TreeSearchRun {
-            TreeSearchRun(walk: try walk(), files: files, cursor: parameters.cursor, fingerprint: parameters.fingerprint,
-                          limit: parameters.search.limit, maxFiles: maxFiles, concurrency: files.searcher.configuration.concurrency,
-                          sink: sink, streamer: streamer)
+            TreeSearchRun(
+                walk: try walk(), files: files, cursor: parameters.cursor, fingerprint: parameters.fingerprint,
+                limit: parameters.search.limit, maxFiles: maxFiles, concurrency: files.searcher.configuration.concurrency,
+                sink: sink, streamer: streamer)
         }
 
         /// The JSON answer, built whole (its matches are bounded by the result limit).
@@ -104,16 +110,18 @@ struct TreeSearches: Sendable {
             let body = StreamingBody(pace: pace, onCancel: { cancellation?.abandon() })
             let search: TreeSearchRun
             do {
-                search = try run(sink: { rendered, count in
-                    var out: [UInt8] = []
-                    for index in 0..<count {
-                        out += rendered.match(index)
-                        out.append(UInt8(ascii: "\n"))
-                    }
-                    return body.write(out)
-                }, streamer: { file, start, limit, buffer throws(SearchError) in
-                    try stream(file, from: start, limit: limit, buffer: buffer, into: body)
-                })
+                search = try run(
+                    sink: { rendered, count in
+                        var out: [UInt8] = []
+                        for index in 0..<count {
+                            out += rendered.match(index)
+                            out.append(UInt8(ascii: "\n"))
+                        }
+                        return body.write(out)
+                    },
+                    streamer: { file, start, limit, buffer throws(SearchError) in
+                        try stream(file, from: start, limit: limit, buffer: buffer, into: body)
+                    })
             } catch {
                 return Response.problem(for: error)
             }
@@ -136,8 +144,10 @@ struct TreeSearches: Sendable {
         }
 
         /// One file's matches streamed into `body` (nil when the client left).
-        private func stream(_ file: WalkedFile, from start: Int, limit: Int, buffer: ReadBuffer,
-                            into body: StreamingBody) throws(SearchError) -> StreamSummary? {
+        private func stream(
+            _ file: WalkedFile, from start: Int, limit: Int, buffer: ReadBuffer,
+            into body: StreamingBody
+        ) throws(SearchError) -> StreamSummary? {
             var failure: SearchError?
             var left = false
             // Streamed matches are sent as they are rendered: no answer bound applies to them.

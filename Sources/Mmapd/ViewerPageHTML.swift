@@ -38,7 +38,8 @@ struct ViewerPageHTML {
         out += links.breadcrumbs(path.segments, isDirectory: false)
         out += "<h1>\(HTMLText.escaped(name))</h1>\n"
         out += "<p class=\"facts\">\(ByteCountText.human(size)) (\(size) bytes) · \(HTMLText.escaped(contentType))"
-        out += " · modified \(HTTPDate.format(modified)) · <a class=\"raw\" href=\"\(HTMLText.escaped("/files/" + encoded + own))\">raw file</a></p>\n"
+        out +=
+            " · modified \(HTTPDate.format(modified)) · <a class=\"raw\" href=\"\(HTMLText.escaped("/files/" + encoded + own))\">raw file</a></p>\n"
         out += "</header>\n"
 
         out += "<main id=\"viewer\" data-file=\"/files/\(HTMLText.escaped(encoded))\" data-search=\"/search/\(HTMLText.escaped(encoded))\""
@@ -70,7 +71,8 @@ struct ViewerPageHTML {
         out += "<input class=\"position\" type=\"range\" min=\"0\" max=\"\(size)\" value=\"0\" aria-label=\"Position in the file\">\n"
         out += "</div>\n<p class=\"status\" role=\"status\" aria-live=\"polite\">Loading…</p>\n"
         out += "<section class=\"hits\" aria-label=\"Search results\" hidden></section>\n</main>\n"
-        out += "<noscript><p>The viewer needs JavaScript. Without it, read <a href=\"\(HTMLText.escaped("/files/" + encoded + "?lines=1-1000" + (links.query.isEmpty ? "" : "&" + links.query)))\">the first 1,000 lines</a>"
+        out +=
+            "<noscript><p>The viewer needs JavaScript. Without it, read <a href=\"\(HTMLText.escaped("/files/" + encoded + "?lines=1-1000" + (links.query.isEmpty ? "" : "&" + links.query)))\">the first 1,000 lines</a>"
         out += " or <a href=\"\(HTMLText.escaped("/files/" + encoded + own))\">the raw file</a>.</p></noscript>\n"
         out += "</body>\n</html>\n"
         return Array(out.utf8)

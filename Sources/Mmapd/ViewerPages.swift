@@ -39,8 +39,9 @@ struct ViewerPages: Sendable {
             path: file.path, size: identity.size, etag: validators.etag.headerValue, modified: identity.modifiedSeconds,
             contentType: MediaType.contentType(forFileName: String(file.path.lastSegment)), parameters: parameters,
             links: PageLinks(grant: grant))
-        return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")] + Self.pageHeaders,
-                        body: .bytes(page.render()))
+        return Response(
+            status: 200, headers: [("Content-Type", "text/html; charset=utf-8")] + Self.pageHeaders,
+            body: .bytes(page.render()))
     }
 
     /// What every generated page sends: never cached without revalidation (the ETag it embeds
@@ -49,10 +50,12 @@ struct ViewerPages: Sendable {
     static let pageHeaders: [(name: String, value: String)] = [
         ("Cache-Control", "no-cache"),
         ("X-Content-Type-Options", "nosniff"),
-        ("Content-Security-Policy",
-         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
-             + "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
-        ("Referrer-Policy", "same-origin"),
+        (
+            "Content-Security-Policy",
+            "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+                + "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        ),
+        ("Referrer-Policy", "same-origin")
     ]
 
     /// To the listing, with the grant that allowed this request when it reaches the directory.

@@ -56,7 +56,8 @@ final class WholeFileAnswers: Sendable {
     func entry(for lease: MappingPool.Lease, generation: UInt64, contentType: () -> String) -> Entry {
         let key = lease.region.serial
         if let hit = entries.withLock({ $0[key] }), hit.identity == lease.identity,
-           hit.generation == generation {
+            hit.generation == generation
+        {
             return hit
         }
         let entry = Entry(region: lease.region, identity: lease.identity, generation: generation, contentType: contentType())

@@ -65,13 +65,15 @@ do {
 } catch {
     Command.exit(withError: error)
 }
-let environment = ProcessEnvironment.variables((0..<Int(1 << 16)).lazy.map { environ[$0] }.prefix { $0 != nil }.map { String(cString: $0!) })
+let environment = ProcessEnvironment.variables(
+    (0..<Int(1 << 16)).lazy.map { environ[$0] }.prefix { $0 != nil }.map { String(cString: $0!) })
 
 if let sign = command as? Sign {
     guard (1...(10 * 366 * 86_400)).contains(sign.expires) else { fail("--expires must be within 1...\(10 * 366 * 86_400) seconds") }
     do {
-        let settings = try await Settings.load(arguments: sign.options, environment: environment,
-                                               configFile: sign.config ?? environment["MMAPD_CONFIG"])
+        let settings = try await Settings.load(
+            arguments: sign.options, environment: environment,
+            configFile: sign.config ?? environment["MMAPD_CONFIG"])
         guard let keyFile = settings.signingKeyFile else { fail("sign needs signingKeyFile (--signing-key-file FILE)") }
         print(try SignedLinks(keyFile: keyFile).link(for: sign.path, expires: Int64(time(nil)) + sign.expires))
     } catch {
@@ -91,8 +93,9 @@ guard let serve = command as? Serve else {
 }
 let settings: Settings
 do {
-    settings = try await Settings.load(arguments: serve.options, environment: environment,
-                                       configFile: serve.config ?? environment["MMAPD_CONFIG"])
+    settings = try await Settings.load(
+        arguments: serve.options, environment: environment,
+        configFile: serve.config ?? environment["MMAPD_CONFIG"])
 } catch {
     fail(error.description)
 }
@@ -102,7 +105,9 @@ LoggingSystem.bootstrap { label in
     handler.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
     return handler
 }
-guard Logger.Level(rawValue: settings.logLevel) != nil else { fail("logLevel must be one of trace, debug, info, notice, warning, error, critical") }
+guard Logger.Level(rawValue: settings.logLevel) != nil else {
+    fail("logLevel must be one of trace, debug, info, notice, warning, error, critical")
+}
 let service: MmapdService
 do {
     service = try MmapdService(settings: settings, logger: Logger(label: "mmapd"))

@@ -10,17 +10,19 @@ import Testing
 
     /// The file shrinks under the mapping: every kind of search reports `fileChanged`, and the
     /// process lives on.
-    @Test(arguments: [
-        SearchRequest(pattern: Array("zzz".utf8), window: 0..<(4 << 20)),
-        SearchRequest(pattern: Array("zzz".utf8), reverse: true, window: 0..<(4 << 20)),
-        SearchRequest(pattern: Array("ZzZ".utf8), caseInsensitive: true, window: 0..<(4 << 20)),
-        SearchRequest(pattern: Array("z+q".utf8), isRegex: true, window: 0..<(4 << 20)),
-        SearchRequest(pattern: Array("z+q".utf8), isRegex: true, reverse: true, window: 0..<(4 << 20)),
-    ], [false, true])
+    @Test(
+        arguments: [
+            SearchRequest(pattern: Array("zzz".utf8), window: 0..<(4 << 20)),
+            SearchRequest(pattern: Array("zzz".utf8), reverse: true, window: 0..<(4 << 20)),
+            SearchRequest(pattern: Array("ZzZ".utf8), caseInsensitive: true, window: 0..<(4 << 20)),
+            SearchRequest(pattern: Array("z+q".utf8), isRegex: true, window: 0..<(4 << 20)),
+            SearchRequest(pattern: Array("z+q".utf8), isRegex: true, reverse: true, window: 0..<(4 << 20))
+        ], [false, true])
     func truncatedFileThrowsFileChanged(request: SearchRequest, parallel: Bool) throws {
         let file = try MappedTempFile(contents: Self.contents())
         file.truncate(to: 4096)
-        let configuration = parallel
+        let configuration =
+            parallel
             ? SearchConfiguration(concurrency: 2, parallelThreshold: 1 << 20, chunkSize: 1 << 20)
             : SearchConfiguration()
         let searcher = Searcher(configuration: configuration)

@@ -11,7 +11,8 @@ import Testing
     /// 100 ms budget must still end the search within a second or so (minutes before).
     @Test(arguments: [false, true])
     func aDeadlineStopsOneLongRegexCall(parallel: Bool) throws {
-        let configuration = parallel
+        let configuration =
+            parallel
             ? SearchConfiguration(concurrency: 2, parallelThreshold: 1 << 18, chunkSize: 1 << 18) : SearchConfiguration()
         let searcher = Searcher(configuration: configuration)
         let request = SearchRequest(pattern: Array("(?=a*b)".utf8), isRegex: true, limit: 0, window: 0..<Self.aaa.count)

@@ -61,7 +61,9 @@ import Testing
         for reverse in [false, true] {
             for limit in [0, 1, 700, 5000] {
                 let request = SearchRequest(pattern: pattern, isRegex: regex, reverse: reverse, limit: limit, window: 0..<data.count)
-                #expect(try chunked.search(request, in: data).answer == sequential.search(request, in: data).answer, "limit \(limit) reverse \(reverse)")
+                #expect(
+                    try chunked.search(request, in: data).answer == sequential.search(request, in: data).answer,
+                    "limit \(limit) reverse \(reverse)")
             }
         }
     }

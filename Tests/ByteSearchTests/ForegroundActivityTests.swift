@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+
 @testable import ByteSearch
 
 /// The helpers of a memory-bound scan retire once other work shows up; the first worker must then

@@ -93,7 +93,8 @@ import Testing
         let window = 0..<data.count
         let outcome = try searcher.all(
             SearchRequest(pattern: needle, caseInsensitive: icase, reverse: reverse, window: window), in: data)
-        let expected = reverse
+        let expected =
+            reverse
             ? Reference.rfindAll(data, needle, window, icase: icase)
             : Reference.findAll(data, needle, window, icase: icase)
         #expect(outcome.matches.map(\.offset) == expected, "needle \(needle)")
@@ -139,7 +140,7 @@ import Testing
         ("haystack", false, false, 0..<42, true),
         ("NEEDLE", false, true, 0..<42, false),  // case-insensitive: not proven here
         ("NEEDLE", false, true, 0..<9, false),
-        ("zz+", true, false, 0..<42, false),  // a regex: never
+        ("zz+", true, false, 0..<42, false)  // a regex: never
     ])
     func provesAbsenceOnlyOfPlainLiterals(pattern: String, regex: Bool, icase: Bool, window: Range<Int>, absent: Bool) throws {
         let request = SearchRequest(pattern: Array(pattern.utf8), isRegex: regex, caseInsensitive: icase, window: window)

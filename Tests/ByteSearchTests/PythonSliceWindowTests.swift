@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ByteSearch
 
 /// Python's `mmap.find(sub, start, end)` slice rules, case by case (moved here from the HTTP
@@ -28,7 +29,7 @@ import Testing
         (0, nil, nil, 0..<0),
         (0, -1, 5, 0..<0),
         (0, 3, -3, 0..<0),
-        (1, -1, nil, 0..<1),
+        (1, -1, nil, 0..<1)
     ]
 
     @Test(arguments: windows)

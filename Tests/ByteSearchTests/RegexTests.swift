@@ -8,7 +8,7 @@ import Testing
         "a", "ab", "a+", "a*", "b*", "x*", "a?", "a??", "a*?", "(a|ab)", "(ab|a)", "a|b\\n", "[ab]{2}",
         "\\b", "\\B", "\\bab", "(?m)^", "(?m)$", "(?m)^a", "(?m)b$", "^", "$", "a$", "\\n",
         "(?<=a)b", "b(?=a)", "(?<!a)b", "(?s).{0,3}", ".", "\\w+", "\\W", "(a|b)*?b", "(?s)a.*?b",
-        "(?m)^.*$", "(?:)", "(?i)A", "AB",
+        "(?m)^.*$", "(?:)", "(?i)A", "AB"
     ]
 
     /// Every pattern, random data and windows, every configuration, against Python's finditer.
@@ -21,7 +21,8 @@ import Testing
         var requests: [SearchRequest] = []
         for pattern in Self.patterns {
             for round in 0..<6 {
-                let window = round == 0
+                let window =
+                    round == 0
                     ? 0..<data.count
                     : SearchWindow.resolve(
                         start: random.bound(size: data.count), end: random.bound(size: data.count), size: data.count)

@@ -6,7 +6,7 @@ import Testing
         ("ab", false, false), ("ab", false, true), ("a+", true, false), ("a+", true, true),
         ("x*", true, false), ("x*", true, true), ("(?m)^", true, true),
         // Empty matches right after a match ending at the same offset: reverse pages carry the pair.
-        ("b*", true, true), ("(?:ab)*", true, true),
+        ("b*", true, true), ("(?:ab)*", true, true)
     ]
 
     /// Streaming delivers, in order and in bounded batches, exactly what `search` returns.
@@ -63,7 +63,8 @@ import Testing
         let searcher = Searcher()
         var seen = 0
         let summary = try data.withUnsafeBytes { buffer in
-            try searcher.stream(SearchRequest(pattern: Array("a".utf8), limit: Int.max, window: 0..<data.count), in: buffer, batchSize: 100) {
+            try searcher.stream(SearchRequest(pattern: Array("a".utf8), limit: Int.max, window: 0..<data.count), in: buffer, batchSize: 100)
+            {
                 seen += $0.count
                 return seen < 300
             }

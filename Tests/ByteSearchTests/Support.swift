@@ -162,7 +162,7 @@ enum Configurations {
         tiny(chunk: 1, block: 1, threads: 1),
         tiny(chunk: 3, block: 2, threads: 2),
         tiny(chunk: 7, block: 5, threads: 2),
-        tiny(chunk: 16, block: 64, threads: 1),
+        tiny(chunk: 16, block: 64, threads: 1)
     ]
 }
 

@@ -3,20 +3,21 @@ import Foundation
 import Testing
 
 @Suite struct WindowTests {
-    @Test(arguments: [
-        // (start, end, size, expected lower, expected upper)
-        (nil, nil, 10, 0, 10),
-        (3, nil, 10, 3, 10),
-        (nil, 4, 10, 0, 4),
-        (-3, nil, 10, 7, 10),
-        (nil, -3, 10, 0, 7),
-        (-30, 30, 10, 0, 10),
-        (12, 20, 10, 10, 10),
-        (6, 2, 10, 6, 6),
-        (-1, -5, 10, 9, 9),
-        (0, 0, 0, 0, 0),
-        (-1, 1, 0, 0, 0),
-    ] as [(Int64?, Int64?, Int, Int, Int)])
+    @Test(
+        arguments: [
+            // (start, end, size, expected lower, expected upper)
+            (nil, nil, 10, 0, 10),
+            (3, nil, 10, 3, 10),
+            (nil, 4, 10, 0, 4),
+            (-3, nil, 10, 7, 10),
+            (nil, -3, 10, 0, 7),
+            (-30, 30, 10, 0, 10),
+            (12, 20, 10, 10, 10),
+            (6, 2, 10, 6, 6),
+            (-1, -5, 10, 9, 9),
+            (0, 0, 0, 0, 0),
+            (-1, 1, 0, 0, 0)
+        ] as [(Int64?, Int64?, Int, Int, Int)])
     func resolvesLikePython(start: Int64?, end: Int64?, size: Int, lower: Int, upper: Int) {
         #expect(SearchWindow.resolve(start: start, end: end, size: size) == lower..<upper)
     }

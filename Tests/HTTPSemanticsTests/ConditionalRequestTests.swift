@@ -38,101 +38,130 @@ struct ConditionalRequestTests {
         Case("other tag", .init(ifMatch: #""v2""#), safe: .preconditionFailed, unsafe: .preconditionFailed),
         Case("match later in the list", .init(ifMatch: #""v0", "v2", "v1""#), safe: .proceed, unsafe: .proceed),
         Case("star", .init(ifMatch: "*"), safe: .proceed, unsafe: .proceed),
-        Case("weak form of the current tag", .init(ifMatch: #"W/"v1""#),
-             safe: .preconditionFailed, unsafe: .preconditionFailed),
-        Case("opaque tags are case-sensitive", .init(ifMatch: #""V1""#),
-             safe: .preconditionFailed, unsafe: .preconditionFailed),
+        Case(
+            "weak form of the current tag", .init(ifMatch: #"W/"v1""#),
+            safe: .preconditionFailed, unsafe: .preconditionFailed),
+        Case(
+            "opaque tags are case-sensitive", .init(ifMatch: #""V1""#),
+            safe: .preconditionFailed, unsafe: .preconditionFailed),
         Case("empty list", .init(ifMatch: ""), safe: .preconditionFailed, unsafe: .preconditionFailed),
-        Case("unquoted tag is malformed and fails", .init(ifMatch: "v1"),
-             safe: .preconditionFailed, unsafe: .preconditionFailed),
-        Case("star mixed with tags is malformed and fails", .init(ifMatch: #"*, "v1""#),
-             safe: .preconditionFailed, unsafe: .preconditionFailed),
-        Case("match ignores a failing If-Unmodified-Since",
-             .init(ifMatch: #""v1""#, ifUnmodifiedSince: secondBefore), safe: .proceed, unsafe: .proceed),
-        Case("mismatch fails despite a passing If-Unmodified-Since",
-             .init(ifMatch: #""v2""#, ifUnmodifiedSince: secondAfter),
-             safe: .preconditionFailed, unsafe: .preconditionFailed),
+        Case(
+            "unquoted tag is malformed and fails", .init(ifMatch: "v1"),
+            safe: .preconditionFailed, unsafe: .preconditionFailed),
+        Case(
+            "star mixed with tags is malformed and fails", .init(ifMatch: #"*, "v1""#),
+            safe: .preconditionFailed, unsafe: .preconditionFailed),
+        Case(
+            "match ignores a failing If-Unmodified-Since",
+            .init(ifMatch: #""v1""#, ifUnmodifiedSince: secondBefore), safe: .proceed, unsafe: .proceed),
+        Case(
+            "mismatch fails despite a passing If-Unmodified-Since",
+            .init(ifMatch: #""v2""#, ifUnmodifiedSince: secondAfter),
+            safe: .preconditionFailed, unsafe: .preconditionFailed)
     ]
 
     static let ifUnmodifiedSinceCases: [Case] = [
         Case("date equal to Last-Modified", .init(ifUnmodifiedSince: atModified), safe: .proceed, unsafe: .proceed),
         Case("date after Last-Modified", .init(ifUnmodifiedSince: secondAfter), safe: .proceed, unsafe: .proceed),
-        Case("date one second before Last-Modified", .init(ifUnmodifiedSince: secondBefore),
-             safe: .preconditionFailed, unsafe: .preconditionFailed),
-        Case("RFC 850 date before", .init(ifUnmodifiedSince: secondBeforeRFC850),
-             safe: .preconditionFailed, unsafe: .preconditionFailed),
-        Case("asctime date before", .init(ifUnmodifiedSince: secondBeforeAsctime),
-             safe: .preconditionFailed, unsafe: .preconditionFailed),
+        Case(
+            "date one second before Last-Modified", .init(ifUnmodifiedSince: secondBefore),
+            safe: .preconditionFailed, unsafe: .preconditionFailed),
+        Case(
+            "RFC 850 date before", .init(ifUnmodifiedSince: secondBeforeRFC850),
+            safe: .preconditionFailed, unsafe: .preconditionFailed),
+        Case(
+            "asctime date before", .init(ifUnmodifiedSince: secondBeforeAsctime),
+            safe: .preconditionFailed, unsafe: .preconditionFailed),
         Case("asctime date equal", .init(ifUnmodifiedSince: atModifiedAsctime), safe: .proceed, unsafe: .proceed),
-        Case("much older date", .init(ifUnmodifiedSince: "Thu, 01 Jan 1970 00:00:00 GMT"),
-             safe: .preconditionFailed, unsafe: .preconditionFailed),
+        Case(
+            "much older date", .init(ifUnmodifiedSince: "Thu, 01 Jan 1970 00:00:00 GMT"),
+            safe: .preconditionFailed, unsafe: .preconditionFailed),
         Case("garbage date is ignored", .init(ifUnmodifiedSince: "yesterday"), safe: .proceed, unsafe: .proceed),
         Case("empty date is ignored", .init(ifUnmodifiedSince: ""), safe: .proceed, unsafe: .proceed),
-        Case("a list of dates is ignored", .init(ifUnmodifiedSince: secondBefore + ", " + secondBefore),
-             safe: .proceed, unsafe: .proceed),
+        Case(
+            "a list of dates is ignored", .init(ifUnmodifiedSince: secondBefore + ", " + secondBefore),
+            safe: .proceed, unsafe: .proceed)
     ]
 
     static let ifNoneMatchCases: [Case] = [
         Case("matching tag", .init(ifNoneMatch: #""v1""#), safe: .notModified, unsafe: .preconditionFailed),
-        Case("weak form matches by weak comparison", .init(ifNoneMatch: #"W/"v1""#),
-             safe: .notModified, unsafe: .preconditionFailed),
+        Case(
+            "weak form matches by weak comparison", .init(ifNoneMatch: #"W/"v1""#),
+            safe: .notModified, unsafe: .preconditionFailed),
         Case("other tag", .init(ifNoneMatch: #""v2""#), safe: .proceed, unsafe: .proceed),
-        Case("match later in the list", .init(ifNoneMatch: #""baz", W/"v1""#),
-             safe: .notModified, unsafe: .preconditionFailed),
+        Case(
+            "match later in the list", .init(ifNoneMatch: #""baz", W/"v1""#),
+            safe: .notModified, unsafe: .preconditionFailed),
         Case("no match in a list", .init(ifNoneMatch: #""a", W/"b", "c""#), safe: .proceed, unsafe: .proceed),
         Case("star", .init(ifNoneMatch: "*"), safe: .notModified, unsafe: .preconditionFailed),
         Case("opaque tags are case-sensitive", .init(ifNoneMatch: #""V1""#), safe: .proceed, unsafe: .proceed),
         Case("empty list matches nothing", .init(ifNoneMatch: ""), safe: .proceed, unsafe: .proceed),
         Case("only commas matches nothing", .init(ifNoneMatch: ","), safe: .proceed, unsafe: .proceed),
-        Case("unquoted tag is malformed and matches nothing", .init(ifNoneMatch: "v1"),
-             safe: .proceed, unsafe: .proceed),
+        Case(
+            "unquoted tag is malformed and matches nothing", .init(ifNoneMatch: "v1"),
+            safe: .proceed, unsafe: .proceed)
     ]
 
     static let ifModifiedSinceCases: [Case] = [
-        Case("date equal to Last-Modified", .init(ifModifiedSince: atModified),
-             safe: .notModified, unsafe: .proceed),
+        Case(
+            "date equal to Last-Modified", .init(ifModifiedSince: atModified),
+            safe: .notModified, unsafe: .proceed),
         Case("date after Last-Modified", .init(ifModifiedSince: secondAfter), safe: .notModified, unsafe: .proceed),
-        Case("far-future date", .init(ifModifiedSince: "Fri, 31 Dec 9999 23:59:59 GMT"),
-             safe: .notModified, unsafe: .proceed),
+        Case(
+            "far-future date", .init(ifModifiedSince: "Fri, 31 Dec 9999 23:59:59 GMT"),
+            safe: .notModified, unsafe: .proceed),
         Case("date one second before", .init(ifModifiedSince: secondBefore), safe: .proceed, unsafe: .proceed),
         Case("RFC 850 date equal", .init(ifModifiedSince: atModifiedRFC850), safe: .notModified, unsafe: .proceed),
         Case("RFC 850 date before", .init(ifModifiedSince: secondBeforeRFC850), safe: .proceed, unsafe: .proceed),
         Case("asctime date equal", .init(ifModifiedSince: atModifiedAsctime), safe: .notModified, unsafe: .proceed),
         Case("asctime date before", .init(ifModifiedSince: secondBeforeAsctime), safe: .proceed, unsafe: .proceed),
         Case("garbage date is ignored", .init(ifModifiedSince: "wrong"), safe: .proceed, unsafe: .proceed),
-        Case("lowercase zone is not a date", .init(ifModifiedSince: "Sun, 06 Nov 1994 08:49:37 gmt"),
-             safe: .proceed, unsafe: .proceed),
-        Case("ignored when If-None-Match does not match",
-             .init(ifNoneMatch: #""v2""#, ifModifiedSince: atModified), safe: .proceed, unsafe: .proceed),
-        Case("ignored when If-None-Match is malformed",
-             .init(ifNoneMatch: "v1", ifModifiedSince: atModified), safe: .proceed, unsafe: .proceed),
-        Case("If-None-Match decides even when the date says modified",
-             .init(ifNoneMatch: #""v1""#, ifModifiedSince: secondBefore),
-             safe: .notModified, unsafe: .preconditionFailed),
+        Case(
+            "lowercase zone is not a date", .init(ifModifiedSince: "Sun, 06 Nov 1994 08:49:37 gmt"),
+            safe: .proceed, unsafe: .proceed),
+        Case(
+            "ignored when If-None-Match does not match",
+            .init(ifNoneMatch: #""v2""#, ifModifiedSince: atModified), safe: .proceed, unsafe: .proceed),
+        Case(
+            "ignored when If-None-Match is malformed",
+            .init(ifNoneMatch: "v1", ifModifiedSince: atModified), safe: .proceed, unsafe: .proceed),
+        Case(
+            "If-None-Match decides even when the date says modified",
+            .init(ifNoneMatch: #""v1""#, ifModifiedSince: secondBefore),
+            safe: .notModified, unsafe: .preconditionFailed)
     ]
 
     static let orderCases: [Case] = [
         Case("no preconditions", .init(), safe: .proceed, unsafe: .proceed),
         Case("If-Range alone is not evaluated here", .init(ifRange: #""other""#), safe: .proceed, unsafe: .proceed),
-        Case("If-Match failure wins over If-None-Match match",
-             .init(ifMatch: #""v2""#, ifNoneMatch: #""v1""#),
-             safe: .preconditionFailed, unsafe: .preconditionFailed),
-        Case("If-Unmodified-Since failure wins over If-None-Match match",
-             .init(ifNoneMatch: #""v1""#, ifUnmodifiedSince: secondBefore),
-             safe: .preconditionFailed, unsafe: .preconditionFailed),
-        Case("If-Unmodified-Since failure wins over If-Modified-Since",
-             .init(ifModifiedSince: atModified, ifUnmodifiedSince: secondBefore),
-             safe: .preconditionFailed, unsafe: .preconditionFailed),
-        Case("If-Match passes, then If-None-Match matches",
-             .init(ifMatch: #""v1""#, ifNoneMatch: #""v1""#), safe: .notModified, unsafe: .preconditionFailed),
+        Case(
+            "If-Match failure wins over If-None-Match match",
+            .init(ifMatch: #""v2""#, ifNoneMatch: #""v1""#),
+            safe: .preconditionFailed, unsafe: .preconditionFailed),
+        Case(
+            "If-Unmodified-Since failure wins over If-None-Match match",
+            .init(ifNoneMatch: #""v1""#, ifUnmodifiedSince: secondBefore),
+            safe: .preconditionFailed, unsafe: .preconditionFailed),
+        Case(
+            "If-Unmodified-Since failure wins over If-Modified-Since",
+            .init(ifModifiedSince: atModified, ifUnmodifiedSince: secondBefore),
+            safe: .preconditionFailed, unsafe: .preconditionFailed),
+        Case(
+            "If-Match passes, then If-None-Match matches",
+            .init(ifMatch: #""v1""#, ifNoneMatch: #""v1""#), safe: .notModified, unsafe: .preconditionFailed),
         Case("both stars", .init(ifMatch: "*", ifNoneMatch: "*"), safe: .notModified, unsafe: .preconditionFailed),
-        Case("If-Match passes, If-None-Match does not match",
-             .init(ifMatch: #""v1""#, ifNoneMatch: #""v0""#), safe: .proceed, unsafe: .proceed),
-        Case("If-Unmodified-Since passes, then If-Modified-Since says not modified",
-             .init(ifModifiedSince: atModified, ifUnmodifiedSince: atModified), safe: .notModified, unsafe: .proceed),
-        Case("all four pass", .init(ifMatch: #""v1""#, ifNoneMatch: #""v0""#, ifModifiedSince: secondBefore,
-                                    ifUnmodifiedSince: secondAfter),
-             safe: .proceed, unsafe: .proceed),
+        Case(
+            "If-Match passes, If-None-Match does not match",
+            .init(ifMatch: #""v1""#, ifNoneMatch: #""v0""#), safe: .proceed, unsafe: .proceed),
+        Case(
+            "If-Unmodified-Since passes, then If-Modified-Since says not modified",
+            .init(ifModifiedSince: atModified, ifUnmodifiedSince: atModified), safe: .notModified, unsafe: .proceed),
+        Case(
+            "all four pass",
+            .init(
+                ifMatch: #""v1""#, ifNoneMatch: #""v0""#, ifModifiedSince: secondBefore,
+                ifUnmodifiedSince: secondAfter),
+            safe: .proceed, unsafe: .proceed)
     ]
 
     @Test("If-Match (strong comparison)", arguments: ifMatchCases)
@@ -151,15 +180,19 @@ struct ConditionalRequestTests {
     func order(_ testCase: Case) { check(testCase, current: Self.strongCurrent) }
 
     static let weakCurrentCases: [Case] = [
-        Case("If-Match with the same weak tag fails", .init(ifMatch: #"W/"v1""#),
-             safe: .preconditionFailed, unsafe: .preconditionFailed),
-        Case("If-Match with the strong form fails", .init(ifMatch: #""v1""#),
-             safe: .preconditionFailed, unsafe: .preconditionFailed),
+        Case(
+            "If-Match with the same weak tag fails", .init(ifMatch: #"W/"v1""#),
+            safe: .preconditionFailed, unsafe: .preconditionFailed),
+        Case(
+            "If-Match with the strong form fails", .init(ifMatch: #""v1""#),
+            safe: .preconditionFailed, unsafe: .preconditionFailed),
         Case("If-Match star passes", .init(ifMatch: "*"), safe: .proceed, unsafe: .proceed),
-        Case("If-None-Match with the weak tag matches", .init(ifNoneMatch: #"W/"v1""#),
-             safe: .notModified, unsafe: .preconditionFailed),
-        Case("If-None-Match with the strong form matches", .init(ifNoneMatch: #""v1""#),
-             safe: .notModified, unsafe: .preconditionFailed),
+        Case(
+            "If-None-Match with the weak tag matches", .init(ifNoneMatch: #"W/"v1""#),
+            safe: .notModified, unsafe: .preconditionFailed),
+        Case(
+            "If-None-Match with the strong form matches", .init(ifNoneMatch: #""v1""#),
+            safe: .notModified, unsafe: .preconditionFailed)
     ]
 
     @Test("a weak current ETag", arguments: weakCurrentCases)
@@ -184,8 +217,9 @@ struct ConditionalRequestTests {
         // Without a clock "69" is 2069 (after Last-Modified); seen from 1994 it is 1969 (before).
         let headers = ConditionalHeaders(ifUnmodifiedSince: "Wednesday, 01-Jan-69 00:00:00 GMT")
         #expect(ConditionalRequest.evaluate(headers, isSafe: false, current: Self.strongCurrent) == .proceed)
-        #expect(ConditionalRequest.evaluate(headers, isSafe: false, current: Self.strongCurrent, now: Self.modified)
-            == .preconditionFailed)
+        #expect(
+            ConditionalRequest.evaluate(headers, isSafe: false, current: Self.strongCurrent, now: Self.modified)
+                == .preconditionFailed)
     }
 
     struct IfRangeCase: Sendable, CustomTestStringConvertible {
@@ -221,13 +255,14 @@ struct ConditionalRequestTests {
         IfRangeCase(ifRange: atModified, now: modified - 5, expected: false),
         IfRangeCase(ifRange: secondAfter, now: modified + 10, expected: false),
         // The clock does not matter for entity tags.
-        IfRangeCase(ifRange: #""v1""#, now: modified, expected: true),
+        IfRangeCase(ifRange: #""v1""#, now: modified, expected: true)
     ]
 
     @Test("If-Range: strong ETag or exact date", arguments: ifRangeCases)
     func ifRange(_ testCase: IfRangeCase) {
-        #expect(ConditionalRequest.rangeApplies(ifRange: testCase.ifRange, current: Self.strongCurrent, now: testCase.now)
-            == testCase.expected)
+        #expect(
+            ConditionalRequest.rangeApplies(ifRange: testCase.ifRange, current: Self.strongCurrent, now: testCase.now)
+                == testCase.expected)
     }
 
     @Test("If-Range never matches a weak current ETag", arguments: [#"W/"v1""#, #""v1""#])

@@ -33,8 +33,10 @@ struct FuzzRegressionTests {
     /// and at that size the length adds up without overflow.
     @Test func multipartLengthOfTheLargestPossibleFileDoesNotOverflow() {
         let size = UInt64(Int64.max)
-        guard case .multiple(let ranges) = RangeResolution.resolve(
-            [.fromTo(2, nil), .fromTo(0, 0)], size: size, maxRanges: 9) else {
+        guard
+            case .multiple(let ranges) = RangeResolution.resolve(
+                [.fromTo(2, nil), .fromTo(0, 0)], size: size, maxRanges: 9)
+        else {
             Issue.record("two disjoint ranges expected")
             return
         }

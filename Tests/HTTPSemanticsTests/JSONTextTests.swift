@@ -69,7 +69,7 @@ struct JSONTextTests {
         ([0xC3, 0xA9, 0xA9], #""é\\xa9""#),
         // mixed
         ([0xC3, 0xA9, 0xFF, 0xE2, 0x82, 0xAC, 0x0A], #""é\\xff€\n""#),
-        (Array(#"C:\x41"#.utf8), #""C:\\x41""#),
+        (Array(#"C:\x41"#.utf8), #""C:\\x41""#)
     ]
 
     @Test("exact output", arguments: exact)
@@ -110,7 +110,9 @@ struct JSONTextTests {
         for _ in 0..<200 {
             let length = Int.random(in: 0..<64, using: &generator)
             // Bias towards interesting bytes: ASCII, controls, UTF-8 lead and continuation bytes.
-            let palette: [UInt8] = [0x00, 0x0A, 0x22, 0x5C, 0x41, 0x7F, 0x80, 0xA9, 0xBF, 0xC3, 0xE2, 0x82, 0xAC, 0xED, 0xA0, 0xF0, 0x9F, 0xF4, 0x90, 0xFF]
+            let palette: [UInt8] = [
+                0x00, 0x0A, 0x22, 0x5C, 0x41, 0x7F, 0x80, 0xA9, 0xBF, 0xC3, 0xE2, 0x82, 0xAC, 0xED, 0xA0, 0xF0, 0x9F, 0xF4, 0x90, 0xFF
+            ]
             let input = (0..<length).map { _ in
                 Bool.random(using: &generator) ? palette.randomElement(using: &generator)! : UInt8.random(in: 0...255, using: &generator)
             }

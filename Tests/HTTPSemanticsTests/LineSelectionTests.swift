@@ -7,22 +7,26 @@ struct LineSelectionTests {
         try LineSelection(parsing: Array(value.utf8))
     }
 
-    @Test("every accepted form", arguments: [
-        ("1", .range(first: 1, last: 1)), ("7", .range(first: 7, last: 7)), ("007", .range(first: 7, last: 7)),
-        ("1-1", .range(first: 1, last: 1)), ("3-9", .range(first: 3, last: 9)), ("10-", .range(first: 10, last: nil)),
-        ("1-", .range(first: 1, last: nil)), ("-1", .last(count: 1)), ("-100", .last(count: 100)), ("-0005", .last(count: 5)),
-        ("9223372036854775807", .range(first: Int.max, last: Int.max)), ("2-9223372036854775807", .range(first: 2, last: Int.max)),
-        ("-9223372036854775807", .last(count: Int.max)),
-    ] as [(String, LineSelection)])
+    @Test(
+        "every accepted form",
+        arguments: [
+            ("1", .range(first: 1, last: 1)), ("7", .range(first: 7, last: 7)), ("007", .range(first: 7, last: 7)),
+            ("1-1", .range(first: 1, last: 1)), ("3-9", .range(first: 3, last: 9)), ("10-", .range(first: 10, last: nil)),
+            ("1-", .range(first: 1, last: nil)), ("-1", .last(count: 1)), ("-100", .last(count: 100)), ("-0005", .last(count: 5)),
+            ("9223372036854775807", .range(first: Int.max, last: Int.max)), ("2-9223372036854775807", .range(first: 2, last: Int.max)),
+            ("-9223372036854775807", .last(count: Int.max))
+        ] as [(String, LineSelection)])
     func accepted(value: String, expected: LineSelection) throws {
         #expect(try parse(value) == expected)
     }
 
-    @Test("every refused form is a 400 that quotes the value", arguments: [
-        "", "-", "--", "0", "00", "0-", "0-5", "5-0", "-0", "3-2", "10-9", "a", "1a", "a-2", "1-b", "+1", "1+", "1-2-3",
-        "1--2", "--1", "1,2", " 1", "1 ", "1- 2", "1.5", "1e3", "0x10", "٣", "9223372036854775808", "1-9223372036854775808",
-        "-99999999999999999999", "1-\u{0}", "\u{0}",
-    ])
+    @Test(
+        "every refused form is a 400 that quotes the value",
+        arguments: [
+            "", "-", "--", "0", "00", "0-", "0-5", "5-0", "-0", "3-2", "10-9", "a", "1a", "a-2", "1-b", "+1", "1+", "1-2-3",
+            "1--2", "--1", "1,2", " 1", "1 ", "1- 2", "1.5", "1e3", "0x10", "٣", "9223372036854775808", "1-9223372036854775808",
+            "-99999999999999999999", "1-\u{0}", "\u{0}"
+        ])
     func refused(value: String) {
         let error = problem { () throws(ProblemDetails) in try parse(value) }
         #expect(error?.status == 400, "\(value) was accepted")
@@ -42,13 +46,15 @@ struct LineSelectionTests {
         #expect(try !parse("1").entityTag(of: file).isWeak)
     }
 
-    @Test("served headers", arguments: [
-        (ServedLines(lines: 2...3, bytes: 4..<10, fileSize: 20), ["Mmapd-Lines: 2-3", "Mmapd-Byte-Span: 4-9/20"]),
-        (ServedLines(lines: 1...1, bytes: 0..<1, fileSize: 1), ["Mmapd-Lines: 1-1", "Mmapd-Byte-Span: 0-0/1"]),
-        (ServedLines(lines: nil, bytes: 5..<20, fileSize: 20), ["Mmapd-Byte-Span: 5-19/20"]),
-        (ServedLines(lines: nil, bytes: 20..<20, fileSize: 20), ["Mmapd-Byte-Span: */20"]),
-        (ServedLines(lines: 3...3, bytes: 0..<0, fileSize: 0), ["Mmapd-Byte-Span: */0"]),
-    ] as [(ServedLines, [String])])
+    @Test(
+        "served headers",
+        arguments: [
+            (ServedLines(lines: 2...3, bytes: 4..<10, fileSize: 20), ["Mmapd-Lines: 2-3", "Mmapd-Byte-Span: 4-9/20"]),
+            (ServedLines(lines: 1...1, bytes: 0..<1, fileSize: 1), ["Mmapd-Lines: 1-1", "Mmapd-Byte-Span: 0-0/1"]),
+            (ServedLines(lines: nil, bytes: 5..<20, fileSize: 20), ["Mmapd-Byte-Span: 5-19/20"]),
+            (ServedLines(lines: nil, bytes: 20..<20, fileSize: 20), ["Mmapd-Byte-Span: */20"]),
+            (ServedLines(lines: 3...3, bytes: 0..<0, fileSize: 0), ["Mmapd-Byte-Span: */0"])
+        ] as [(ServedLines, [String])])
     func headers(served: ServedLines, expected: [String]) {
         #expect(served.headers.map { "\($0.name): \($0.value)" } == expected)
     }
@@ -60,30 +66,35 @@ struct FileViewParametersTests {
         try FileViewParameters.parse(QueryParameters(parsing: raw))
     }
 
-    @Test("no view: the file itself", arguments: [nil, "", "x=1", "follow=false", "offset=5", "line_numbers=false", "lines_x=1"] as [String?])
+    @Test(
+        "no view: the file itself", arguments: [nil, "", "x=1", "follow=false", "offset=5", "line_numbers=false", "lines_x=1"] as [String?])
     func none(raw: String?) throws {
         #expect(try parse(raw) == nil)
     }
 
-    @Test("views", arguments: [
-        ("lines=2-3", FileViewParameters(lines: .range(first: 2, last: 3))),
-        ("lines=-4&line_numbers=false", FileViewParameters(lines: .last(count: 4), isNumbered: false)),
-        ("lines=5&offset=9", FileViewParameters(lines: .range(first: 5, last: 5))),
-        ("follow=true", FileViewParameters(follow: true)),
-        ("follow=1&offset=0", FileViewParameters(follow: true, offset: 0)),
-        ("follow=True&offset=123", FileViewParameters(follow: true, offset: 123)),
-        ("follow=true&lines=-10", FileViewParameters(lines: .last(count: 10), follow: true)),
-        ("lines=1&lines=-2", FileViewParameters(lines: .last(count: 2))),
-    ] as [(String, FileViewParameters)])
+    @Test(
+        "views",
+        arguments: [
+            ("lines=2-3", FileViewParameters(lines: .range(first: 2, last: 3))),
+            ("lines=-4&line_numbers=false", FileViewParameters(lines: .last(count: 4), isNumbered: false)),
+            ("lines=5&offset=9", FileViewParameters(lines: .range(first: 5, last: 5))),
+            ("follow=true", FileViewParameters(follow: true)),
+            ("follow=1&offset=0", FileViewParameters(follow: true, offset: 0)),
+            ("follow=True&offset=123", FileViewParameters(follow: true, offset: 123)),
+            ("follow=true&lines=-10", FileViewParameters(lines: .last(count: 10), follow: true)),
+            ("lines=1&lines=-2", FileViewParameters(lines: .last(count: 2)))
+        ] as [(String, FileViewParameters)])
     func views(raw: String, expected: FileViewParameters) throws {
         #expect(try parse(raw) == expected)
     }
 
-    @Test("refused combinations and values", arguments: [
-        "lines=0", "lines=", "follow=maybe", "follow=", "follow=true&offset=-1", "follow=true&offset=x",
-        "follow=true&lines=1-2", "follow=true&lines=3-", "follow=true&lines=-2&offset=0", "lines=1&line_numbers=2",
-        "follow=true&offset=99999999999999999999", "lines=%ZZ",
-    ])
+    @Test(
+        "refused combinations and values",
+        arguments: [
+            "lines=0", "lines=", "follow=maybe", "follow=", "follow=true&offset=-1", "follow=true&offset=x",
+            "follow=true&lines=1-2", "follow=true&lines=3-", "follow=true&lines=-2&offset=0", "lines=1&line_numbers=2",
+            "follow=true&offset=99999999999999999999", "lines=%ZZ"
+        ])
     func refused(raw: String) {
         #expect(problem { () throws(ProblemDetails) in try parse(raw) }?.status == 400, "\(raw)")
     }

@@ -35,7 +35,7 @@ struct MediaTypeTests {
         ("module.wasm", "application/wasm"),
         ("font.woff2", "font/woff2"),
         ("été.TXT", "text/plain; charset=utf-8"),
-        ("a.b.c.json", "application/json"),
+        ("a.b.c.json", "application/json")
     ]
 
     @Test("Content-Type by extension", arguments: byFileName)
@@ -43,9 +43,11 @@ struct MediaTypeTests {
         #expect(MediaType.contentType(forFileName: fileName) == expected)
     }
 
-    @Test("unknown or missing extensions are application/octet-stream", arguments: [
-        "", "noext", "Makefile", ".bashrc", ".txt", "a.", "a.unknownext", "a.tx", "a.txt.bak", "a.exe", "a. txt",
-    ])
+    @Test(
+        "unknown or missing extensions are application/octet-stream",
+        arguments: [
+            "", "noext", "Makefile", ".bashrc", ".txt", "a.", "a.unknownext", "a.tx", "a.txt.bak", "a.exe", "a. txt"
+        ])
     func octetStream(fileName: String) {
         #expect(MediaType.contentType(forFileName: fileName) == "application/octet-stream")
     }
@@ -66,7 +68,7 @@ struct MediaTypeTests {
         ("text/plain; a=\"q\\\"uote\\\\d\"", "text", "plain", ["a": "q\"uote\\d"]),
         ("text/plain; a=\"semi;colon=eq\"", "text", "plain", ["a": "semi;colon=eq"]),
         ("application/vnd.api+json", "application", "vnd.api+json", [:]),
-        ("application/x-www-form-urlencoded; charset=utf-8", "application", "x-www-form-urlencoded", ["charset": "utf-8"]),
+        ("application/x-www-form-urlencoded; charset=utf-8", "application", "x-www-form-urlencoded", ["charset": "utf-8"])
     ]
 
     @Test("parses type, subtype and parameters", arguments: parses)
@@ -81,13 +83,15 @@ struct MediaTypeTests {
         }
     }
 
-    @Test("refuses malformed values", arguments: [
-        "", " ", "text", "text/", "/plain", "text/plain/x", "text /plain", "text/ plain", "text/plain x",
-        "text/plain; a", "text/plain; a=", "text/plain; =b", "text/plain; a =b", "text/plain; a= b",
-        "text/plain; a=\"unterminated", "text/plain; a=b c", "text/plain; a=\"x\"y", "text/plain, text/html",
-        "text/plain; a=1; A=2", "text/plain; boundary=a; boundary=b", "tëxt/plain", "text/plain; a=b\u{1}",
-        "text/plain; a=\"b\u{1}\"", "text/plain; a=\"b\\", "text/plain; a=@", "(comment)text/plain",
-    ])
+    @Test(
+        "refuses malformed values",
+        arguments: [
+            "", " ", "text", "text/", "/plain", "text/plain/x", "text /plain", "text/ plain", "text/plain x",
+            "text/plain; a", "text/plain; a=", "text/plain; =b", "text/plain; a =b", "text/plain; a= b",
+            "text/plain; a=\"unterminated", "text/plain; a=b c", "text/plain; a=\"x\"y", "text/plain, text/html",
+            "text/plain; a=1; A=2", "text/plain; boundary=a; boundary=b", "tëxt/plain", "text/plain; a=b\u{1}",
+            "text/plain; a=\"b\u{1}\"", "text/plain; a=\"b\\", "text/plain; a=@", "(comment)text/plain"
+        ])
     func malformed(header: String) {
         #expect(MediaType(parsing: header) == nil)
     }

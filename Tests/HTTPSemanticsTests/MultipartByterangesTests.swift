@@ -21,7 +21,8 @@ struct MultipartByterangesTests {
             ranges: [ByteRange(start: 0, length: 3), ByteRange(start: 30, length: 6)],
             size: 36, contentType: "text/plain; charset=utf-8", boundary: "3d6b6a416f9b5"
         )
-        let expected = "--3d6b6a416f9b5\r\n"
+        let expected =
+            "--3d6b6a416f9b5\r\n"
             + "Content-Type: text/plain; charset=utf-8\r\n"
             + "Content-Range: bytes 0-2/36\r\n"
             + "\r\n"
@@ -45,22 +46,30 @@ struct MultipartByterangesTests {
             size: 10, contentType: "application/octet-stream", boundary: "B"
         )
         #expect(multipart.partHeaders.count == 3)
-        #expect(multipart.partHeaders[0] == Array("--B\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes 1-1/10\r\n\r\n".utf8))
-        #expect(multipart.partHeaders[1] == Array("\r\n--B\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes 3-3/10\r\n\r\n".utf8))
-        #expect(multipart.partHeaders[2] == Array("\r\n--B\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes 5-5/10\r\n\r\n".utf8))
+        #expect(
+            multipart.partHeaders[0] == Array("--B\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes 1-1/10\r\n\r\n".utf8))
+        #expect(
+            multipart.partHeaders[1]
+                == Array("\r\n--B\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes 3-3/10\r\n\r\n".utf8))
+        #expect(
+            multipart.partHeaders[2]
+                == Array("\r\n--B\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes 5-5/10\r\n\r\n".utf8))
         #expect(multipart.closing == Array("\r\n--B--\r\n".utf8))
         #expect(multipart.boundary == "B")
     }
 
-    @Test("Content-Length is exact", arguments: [
-        [ByteRange(start: 0, length: 1)],
-        [ByteRange(start: 0, length: 1), ByteRange(start: 35, length: 1)],
-        [ByteRange(start: 0, length: 10), ByteRange(start: 11, length: 10), ByteRange(start: 22, length: 14)],
-        (0..<18).map { ByteRange(start: UInt64($0 * 2), length: 1) },
-    ])
+    @Test(
+        "Content-Length is exact",
+        arguments: [
+            [ByteRange(start: 0, length: 1)],
+            [ByteRange(start: 0, length: 1), ByteRange(start: 35, length: 1)],
+            [ByteRange(start: 0, length: 10), ByteRange(start: 11, length: 10), ByteRange(start: 22, length: 14)],
+            (0..<18).map { ByteRange(start: UInt64($0 * 2), length: 1) }
+        ])
     func contentLength(ranges: [ByteRange]) {
-        let multipart = MultipartByteranges(ranges: ranges, size: 36, contentType: "text/plain",
-                                            boundary: MultipartByteranges.makeBoundary())
+        let multipart = MultipartByteranges(
+            ranges: ranges, size: 36, contentType: "text/plain",
+            boundary: MultipartByteranges.makeBoundary())
         #expect(multipart.contentLength == UInt64(Self.body(multipart, file: Self.file).count))
     }
 
@@ -78,17 +87,18 @@ struct MultipartByterangesTests {
     @Test("a resolved Range header framed end to end")
     func resolvedHeader() {
         guard case .specs(let specs) = RangeHeader.parse("bytes=-3, 0-1, 2-3, 10-12"),
-              case .multiple(let ranges) = RangeResolution.resolve(specs, size: 36, maxRanges: 10)
+            case .multiple(let ranges) = RangeResolution.resolve(specs, size: 36, maxRanges: 10)
         else {
             Issue.record("expected a multipart resolution")
             return
         }
         let multipart = MultipartByteranges(ranges: ranges, size: 36, contentType: "text/plain", boundary: "b0")
         let text = String(decoding: Self.body(multipart, file: Self.file), as: UTF8.self)
-        #expect(text == "--b0\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-3/36\r\n\r\n0123"
-            + "\r\n--b0\r\nContent-Type: text/plain\r\nContent-Range: bytes 10-12/36\r\n\r\nabc"
-            + "\r\n--b0\r\nContent-Type: text/plain\r\nContent-Range: bytes 33-35/36\r\n\r\nxyz"
-            + "\r\n--b0--\r\n")
+        #expect(
+            text == "--b0\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-3/36\r\n\r\n0123"
+                + "\r\n--b0\r\nContent-Type: text/plain\r\nContent-Range: bytes 10-12/36\r\n\r\nabc"
+                + "\r\n--b0\r\nContent-Type: text/plain\r\nContent-Range: bytes 33-35/36\r\n\r\nxyz"
+                + "\r\n--b0--\r\n")
     }
 
     @Test("part headers never contain a delimiter, whatever the boundary", arguments: ["a", "C", "Content-Type", "-", "0"])
@@ -113,8 +123,11 @@ struct MultipartByterangesTests {
         let boundaries = (0..<200).map { _ in MultipartByteranges.makeBoundary() }
         for boundary in boundaries {
             #expect(boundary.utf8.count == 32)
-            #expect(boundary.utf8.allSatisfy { ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
-                    || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f")) })
+            #expect(
+                boundary.utf8.allSatisfy {
+                    ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
+                        || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f"))
+                })
         }
         #expect(Set(boundaries).count == boundaries.count)
     }
@@ -125,10 +138,12 @@ struct MultipartByterangesTests {
         mutating func next() -> UInt64 { values.removeFirst() }
     }
 
-    @Test("makeBoundary uses 128 bits of the generator, zero-padded", arguments: [
-        ([UInt64(0), UInt64.max], "0000000000000000ffffffffffffffff"),
-        ([0x0123_4567_89AB_CDEF, 0xF], "0123456789abcdef000000000000000f"),
-    ] as [([UInt64], String)])
+    @Test(
+        "makeBoundary uses 128 bits of the generator, zero-padded",
+        arguments: [
+            ([UInt64(0), UInt64.max], "0000000000000000ffffffffffffffff"),
+            ([0x0123_4567_89AB_CDEF, 0xF], "0123456789abcdef000000000000000f")
+        ] as [([UInt64], String)])
     func boundaryFromGenerator(values: [UInt64], expected: String) {
         var generator = FixedGenerator(values: values)
         #expect(MultipartByteranges.makeBoundary(using: &generator) == expected)

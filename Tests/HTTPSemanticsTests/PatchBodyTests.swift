@@ -5,21 +5,25 @@ import Testing
 struct PatchBodyTests {
     // MARK: Choosing the form from the headers
 
-    @Test("a Content-Range header selects the raw form", arguments: [
-        ("bytes 0-4/*", nil, 0, 5, nil),
-        ("bytes 2-6/25", "text/plain", 2, 5, 25),
-        ("bytes 0-0/1", "application/octet-stream", 0, 1, 1),
-        ("bytes 100-199/*", "garbage type", 100, 100, nil),
-        ("bytes 9223372036854775805-9223372036854775806/*", nil, 9_223_372_036_854_775_805, 2, nil),
-    ] as [(String, String?, UInt64, UInt64, UInt64?)])
+    @Test(
+        "a Content-Range header selects the raw form",
+        arguments: [
+            ("bytes 0-4/*", nil, 0, 5, nil),
+            ("bytes 2-6/25", "text/plain", 2, 5, 25),
+            ("bytes 0-0/1", "application/octet-stream", 0, 1, 1),
+            ("bytes 100-199/*", "garbage type", 100, 100, nil),
+            ("bytes 9223372036854775805-9223372036854775806/*", nil, 9_223_372_036_854_775_805, 2, nil)
+        ] as [(String, String?, UInt64, UInt64, UInt64?)])
     func rawForm(contentRange: String, contentType: String?, start: UInt64, length: UInt64, completeLength: UInt64?) throws {
         let form = try PatchForm(contentType: contentType, contentRange: contentRange)
         #expect(form == .contentRange(start: start, length: length, completeLength: completeLength))
     }
 
-    @Test("bytes */N is a resize to N", arguments: [
-        ("bytes */100", UInt64(100)), ("bytes */0", 0), ("BYTES */7", 7), (" bytes */9223372036854775807 ", UInt64(Int64.max)),
-    ])
+    @Test(
+        "bytes */N is a resize to N",
+        arguments: [
+            ("bytes */100", UInt64(100)), ("bytes */0", 0), ("BYTES */7", 7), (" bytes */9223372036854775807 ", UInt64(Int64.max))
+        ])
     func resizeForm(contentRange: String, length: UInt64) throws {
         #expect(try PatchForm(contentType: "text/plain", contentRange: contentRange) == .resize(length: length))
         #expect(try PatchBody.parts(of: [], form: .resize(length: length)).isEmpty)
@@ -27,64 +31,82 @@ struct PatchBodyTests {
         #expect(problem.status == 400 && problem.detail.contains("no body"))
     }
 
-    @Test("a Content-Range header that cannot be written is 400", arguments: [
-        "bytes */*", "bytes */9223372036854775808", "bytes */-1", "bytes */", "bytes 5-4/*", "bytes 0-4/4", "bytes 0-4/3", "bytes=0-4", "items 0-4/*", "bytes 0-/*",
-        "bytes -5/*", "", "bytes 0-4", "bytes a-b/*", "bytes 0-18446744073709551615/*",
-        "bytes 9223372036854775807-9223372036854775807/*", "bytes 0-9223372036854775807/*",
-    ])
+    @Test(
+        "a Content-Range header that cannot be written is 400",
+        arguments: [
+            "bytes */*", "bytes */9223372036854775808", "bytes */-1", "bytes */", "bytes 5-4/*", "bytes 0-4/4", "bytes 0-4/3", "bytes=0-4",
+            "items 0-4/*", "bytes 0-/*",
+            "bytes -5/*", "", "bytes 0-4", "bytes a-b/*", "bytes 0-18446744073709551615/*",
+            "bytes 9223372036854775807-9223372036854775807/*", "bytes 0-9223372036854775807/*"
+        ])
     func rawFormInvalid(contentRange: String) throws {
-        let problem = try #require(problem { () throws(ProblemDetails) in
-            try PatchForm(contentType: nil, contentRange: contentRange)
-        })
+        let problem = try #require(
+            problem { () throws(ProblemDetails) in
+                try PatchForm(contentType: nil, contentRange: contentRange)
+            })
         #expect(problem.status == 400)
         #expect(problem.detail.contains("Content-Range"))
     }
 
-    @Test("a Content-Range header with an envelope type is ambiguous: 400", arguments: [
-        "message/byterange", "multipart/byteranges; boundary=abc", "Multipart/ByteRanges; boundary=x",
-    ])
+    @Test(
+        "a Content-Range header with an envelope type is ambiguous: 400",
+        arguments: [
+            "message/byterange", "multipart/byteranges; boundary=abc", "Multipart/ByteRanges; boundary=x"
+        ])
     func rawFormWithEnvelope(contentType: String) throws {
-        let problem = try #require(problem { () throws(ProblemDetails) in
-            try PatchForm(contentType: contentType, contentRange: "bytes 0-4/*")
-        })
+        let problem = try #require(
+            problem { () throws(ProblemDetails) in
+                try PatchForm(contentType: contentType, contentRange: "bytes 0-4/*")
+            })
         #expect(problem.status == 400)
     }
 
-    @Test("the envelope types are recognised", arguments: [
-        ("message/byterange", PatchForm.messageByterange),
-        ("Message/ByteRange", .messageByterange),
-        ("message/byterange; charset=utf-8", .messageByterange),
-        ("multipart/byteranges; boundary=THIS_STRING_SEPARATES", .multipartByteranges(boundary: "THIS_STRING_SEPARATES")),
-        ("multipart/byteranges; boundary=\"a b:c\"", .multipartByteranges(boundary: "a b:c")),
-        ("MULTIPART/BYTERANGES; BOUNDARY=CaSe", .multipartByteranges(boundary: "CaSe")),
-        ("multipart/byteranges; boundary=\(String(repeating: "x", count: 70))", .multipartByteranges(boundary: String(repeating: "x", count: 70))),
-        ("multipart/byteranges; boundary=\"'()+_,-./:=?\"", .multipartByteranges(boundary: "'()+_,-./:=?")),
-    ])
+    @Test(
+        "the envelope types are recognised",
+        arguments: [
+            ("message/byterange", PatchForm.messageByterange),
+            ("Message/ByteRange", .messageByterange),
+            ("message/byterange; charset=utf-8", .messageByterange),
+            ("multipart/byteranges; boundary=THIS_STRING_SEPARATES", .multipartByteranges(boundary: "THIS_STRING_SEPARATES")),
+            ("multipart/byteranges; boundary=\"a b:c\"", .multipartByteranges(boundary: "a b:c")),
+            ("MULTIPART/BYTERANGES; BOUNDARY=CaSe", .multipartByteranges(boundary: "CaSe")),
+            (
+                "multipart/byteranges; boundary=\(String(repeating: "x", count: 70))",
+                .multipartByteranges(boundary: String(repeating: "x", count: 70))
+            ),
+            ("multipart/byteranges; boundary=\"'()+_,-./:=?\"", .multipartByteranges(boundary: "'()+_,-./:=?"))
+        ])
     func envelopeForms(contentType: String, expected: PatchForm) throws {
         #expect(try PatchForm(contentType: contentType, contentRange: nil) == expected)
     }
 
-    @Test("without Content-Range, any other type is 415", arguments: [
-        nil, "", "text/plain", "application/json", "application/octet-stream", "multipart/form-data; boundary=x",
-        "message/http", "garbage", "multipart/byteranges/x",
-    ] as [String?])
+    @Test(
+        "without Content-Range, any other type is 415",
+        arguments: [
+            nil, "", "text/plain", "application/json", "application/octet-stream", "multipart/form-data; boundary=x",
+            "message/http", "garbage", "multipart/byteranges/x"
+        ] as [String?])
     func unsupportedTypes(contentType: String?) throws {
-        let problem = try #require(problem { () throws(ProblemDetails) in
-            try PatchForm(contentType: contentType, contentRange: nil)
-        })
+        let problem = try #require(
+            problem { () throws(ProblemDetails) in
+                try PatchForm(contentType: contentType, contentRange: nil)
+            })
         #expect(problem.status == 415)
     }
 
-    @Test("multipart/byteranges needs a valid boundary", arguments: [
-        "multipart/byteranges", "multipart/byteranges; charset=utf-8", "multipart/byteranges; boundary=\"\"",
-        "multipart/byteranges; boundary=\(String(repeating: "x", count: 71))", "multipart/byteranges; boundary=\"abc \"",
-        "multipart/byteranges; boundary=\"a@b\"", "multipart/byteranges; boundary=\"a\\\"b\"", "multipart/byteranges; boundary=a!b",
-        "multipart/byteranges; boundary=\"é\"",
-    ])
+    @Test(
+        "multipart/byteranges needs a valid boundary",
+        arguments: [
+            "multipart/byteranges", "multipart/byteranges; charset=utf-8", "multipart/byteranges; boundary=\"\"",
+            "multipart/byteranges; boundary=\(String(repeating: "x", count: 71))", "multipart/byteranges; boundary=\"abc \"",
+            "multipart/byteranges; boundary=\"a@b\"", "multipart/byteranges; boundary=\"a\\\"b\"", "multipart/byteranges; boundary=a!b",
+            "multipart/byteranges; boundary=\"é\""
+        ])
     func invalidBoundary(contentType: String) throws {
-        let problem = try #require(problem { () throws(ProblemDetails) in
-            try PatchForm(contentType: contentType, contentRange: nil)
-        })
+        let problem = try #require(
+            problem { () throws(ProblemDetails) in
+                try PatchForm(contentType: contentType, contentRange: nil)
+            })
         #expect(problem.status == 400)
         #expect(problem.detail.contains("boundary"))
     }
@@ -133,7 +155,7 @@ struct PatchBodyTests {
         ("Content-Range: bytes 0-4/*\r\nContent-Transfer-Encoding: binary\r\n\r\nhello", 0, "hello"),
         ("Content-Range: bytes 0-3/*\r\nX-Empty:\r\n\r\n\r\n\r\n", 0, "\r\n\r\n"),
         ("Content-Range: bytes 0-5/*\r\n\r\n--x\r\n\r", 0, "--x\r\n\r"),
-        ("Content-Range: bytes 0-4/*\r\nX-Obs-Text: caf\u{E9}\r\n\r\n\u{E9}t\u{E9}", 0, "\u{E9}t\u{E9}"),
+        ("Content-Range: bytes 0-4/*\r\nX-Obs-Text: caf\u{E9}\r\n\r\n\u{E9}t\u{E9}", 0, "\u{E9}t\u{E9}")
     ]
 
     @Test("valid message/byterange bodies", arguments: validMessages)
@@ -178,14 +200,15 @@ struct PatchBodyTests {
         ("Content-Range: bytes=0-4\r\n\r\nhello", 400, "malformed"),
         ("Content-Range: bytes 0-4/3\r\n\r\nhello", 400, "Content-Range"),
         ("Content-Range: bytes 0-4/*\r\nContent-Encoding: gzip\r\n\r\nhello", 415, "Content-Encoding"),
-        ("Content-Range: bytes 0-4/*\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=", 415, "Content-Transfer-Encoding"),
+        ("Content-Range: bytes 0-4/*\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=", 415, "Content-Transfer-Encoding")
     ]
 
     @Test("invalid message/byterange bodies", arguments: invalidMessages)
     func invalidMessage(body: String, status: Int, phrase: String) throws {
-        let problem = try #require(problem { () throws(ProblemDetails) in
-            try PatchBody.parts(of: bytes(body), form: .messageByterange)
-        })
+        let problem = try #require(
+            problem { () throws(ProblemDetails) in
+                try PatchBody.parts(of: bytes(body), form: .messageByterange)
+            })
         #expect(problem.status == status)
         #expect(problem.detail.contains(phrase), "\(problem.detail)")
         #expect(problem.detail.contains("message/byterange"), "\(problem.detail)")
@@ -194,7 +217,8 @@ struct PatchBodyTests {
     // MARK: multipart/byteranges
 
     /// The draft's example, byte for byte.
-    static let draftExample = "--THIS_STRING_SEPARATES\r\nContent-Range: bytes 2-6/25\r\nContent-Type: text/plain\r\n\r\n23456\r\n"
+    static let draftExample =
+        "--THIS_STRING_SEPARATES\r\nContent-Range: bytes 2-6/25\r\nContent-Type: text/plain\r\n\r\n23456\r\n"
         + "--THIS_STRING_SEPARATES\r\nContent-Range: bytes 17-21/25\r\nContent-Type: text/plain\r\n\r\n78901\r\n"
         + "--THIS_STRING_SEPARATES--"
 
@@ -227,7 +251,10 @@ struct PatchBodyTests {
         // the CRLF ending the preamble belongs to the first delimiter
         ("\r\n--B\r\nContent-Range: bytes 0-2/*\r\n\r\nabc\r\n--B--", [(0, "abc")]),
         // transport padding after boundaries
-        ("--B \t \r\nContent-Range: bytes 0-2/*\r\n\r\nabc\r\n--B\t\r\nContent-Range: bytes 3-3/*\r\n\r\nd\r\n--B-- \t", [(0, "abc"), (3, "d")]),
+        (
+            "--B \t \r\nContent-Range: bytes 0-2/*\r\n\r\nabc\r\n--B\t\r\nContent-Range: bytes 3-3/*\r\n\r\nd\r\n--B-- \t",
+            [(0, "abc"), (3, "d")]
+        ),
         // closing delimiter followed by CRLF, or by padding and CRLF
         ("--B\r\nContent-Range: bytes 0-2/*\r\n\r\nabc\r\n--B--\r\n", [(0, "abc")]),
         ("--B\r\nContent-Range: bytes 0-2/*\r\n\r\nabc\r\n--B--  \r\n", [(0, "abc")]),
@@ -235,12 +262,14 @@ struct PatchBodyTests {
         ("--B\r\nContent-Range: bytes 0-9/*\r\n\r\n\r\n-\r\nx--B\n\r\n--B--", [(0, "\r\n-\r\nx--B\n")]),
         ("--B\r\nContent-Range: bytes 0-5/*\r\n\r\n\r\n\r\n\r\n\r\n--B--", [(0, "\r\n\r\n\r\n")]),
         // parts out of order, adjacent, with and without complete lengths
-        ("--B\r\nContent-Range: bytes 10-12/*\r\n\r\nxyz\r\n--B\r\nContent-Range: bytes 0-1/20\r\n\r\nab\r\n--B\r\nContent-Range: bytes 2-9/20\r\n\r\n01234567\r\n--B--",
-         [(10, "xyz"), (0, "ab"), (2, "01234567")]),
+        (
+            "--B\r\nContent-Range: bytes 10-12/*\r\n\r\nxyz\r\n--B\r\nContent-Range: bytes 0-1/20\r\n\r\nab\r\n--B\r\nContent-Range: bytes 2-9/20\r\n\r\n01234567\r\n--B--",
+            [(10, "xyz"), (0, "ab"), (2, "01234567")]
+        ),
         // Content-Length agreeing with Content-Range, and an unknown header
         ("--B\r\nX-Note: hi\r\nContent-Length: 3\r\ncontent-range: bytes 5-7/*\r\n\r\nabc\r\n--B--", [(5, "abc")]),
         // a part without headers other than Content-Range, at the largest writable offset
-        ("--B\r\nContent-Range: bytes 9223372036854775806-9223372036854775806/*\r\n\r\nz\r\n--B--", [(9_223_372_036_854_775_806, "z")]),
+        ("--B\r\nContent-Range: bytes 9223372036854775806-9223372036854775806/*\r\n\r\nz\r\n--B--", [(9_223_372_036_854_775_806, "z")])
     ]
 
     @Test("valid multipart bodies", arguments: validMultiparts)
@@ -305,39 +334,70 @@ struct PatchBodyTests {
         // part headers
         ("--B\r\n\r\nabc\r\n--B--", 400, "Part 1 has no Content-Range"),
         ("--B\r\nContent-Type: text/plain\r\n\r\nabc\r\n--B--", 400, "Part 1 has no Content-Range"),
-        ("--B\r\nContent-Range: bytes 0-2/*\r\n\r\nabc\r\n--B\r\nContent-Type: text/plain\r\n\r\ndef\r\n--B--", 400, "Part 2 has no Content-Range"),
+        (
+            "--B\r\nContent-Range: bytes 0-2/*\r\n\r\nabc\r\n--B\r\nContent-Type: text/plain\r\n\r\ndef\r\n--B--", 400,
+            "Part 2 has no Content-Range"
+        ),
         ("--B\r\nContent-Range: bytes 0-2/*\r\n\r\nabc\r\n--B\r\n\r\n--B--", 400, "Part 2 has no Content-Range"),
         ("--B\r\nContent-Range: bytes 0-2/*\nX: y\r\n\r\nabc\r\n--B--", 400, "bare LF"),
         ("--B\r\nContent-Range: bytes 0-2/*\r\n--B--", 400, "in part 1 does not end with an empty line"),
         ("--B\r\nContent-Range: bytes */25\r\n\r\nabc\r\n--B--", 400, "names no range"),
         ("--B\r\nContent-Range: bytes 0-2\r\n\r\nabc\r\n--B--", 400, "in part 1 is malformed"),
-        ("--B\r\nContent-Range: bytes 0-2/*\r\nContent-Range: bytes 0-2/*\r\n\r\nabc\r\n--B--", 400, "more than one Content-Range header in part 1"),
+        (
+            "--B\r\nContent-Range: bytes 0-2/*\r\nContent-Range: bytes 0-2/*\r\n\r\nabc\r\n--B--", 400,
+            "more than one Content-Range header in part 1"
+        ),
         ("--B\r\nContent-Range: bytes 0-2/*\r\n Folded: x\r\n\r\nabc\r\n--B--", 400, "whitespace"),
         ("--B\r\nContent-Range: bytes 0-2/*\r\nContent-Encoding: gzip\r\n\r\nabc\r\n--B--", 415, "in part 1"),
         // part lengths
-        ("--B\r\nContent-Range: bytes 0-4/*\r\n\r\nabc\r\n--B--", 400, "Part 1 carries 3 bytes, but its Content-Range 'bytes 0-4' covers 5 bytes"),
+        (
+            "--B\r\nContent-Range: bytes 0-4/*\r\n\r\nabc\r\n--B--", 400,
+            "Part 1 carries 3 bytes, but its Content-Range 'bytes 0-4' covers 5 bytes"
+        ),
         ("--B\r\nContent-Range: bytes 0-1/*\r\n\r\nabc\r\n--B--", 400, "Part 1 carries 3 bytes"),
-        ("--B\r\nContent-Range: bytes 0-2/*\r\n\r\nabc\r\n--B\r\nContent-Range: bytes 3-9/*\r\n\r\nde\r\n--B--", 400, "Part 2 carries 2 bytes"),
+        (
+            "--B\r\nContent-Range: bytes 0-2/*\r\n\r\nabc\r\n--B\r\nContent-Range: bytes 3-9/*\r\n\r\nde\r\n--B--", 400,
+            "Part 2 carries 2 bytes"
+        ),
         ("--B\r\nContent-Range: bytes 0-2/*\r\n\r\n\r\n--B--", 400, "Part 1 carries 0 bytes"),
         ("--B\r\nContent-Range: bytes 0-2/*\r\n\r\n--B--", 400, "Part 1 carries 0 bytes"),
         ("--B\r\nContent-Range: bytes 0-2/*\r\nContent-Length: 2\r\n\r\nabc\r\n--B--", 400, "Part 1 has Content-Length 2"),
         // the boundary inside the data cuts the part short
         ("--B\r\nContent-Range: bytes 0-6/*\r\n\r\nab\r\n--Bcd\r\n--B--", 400, "Part 1 carries 2 bytes"),
         // overlaps
-        ("--B\r\nContent-Range: bytes 0-4/*\r\n\r\nabcde\r\n--B\r\nContent-Range: bytes 3-7/*\r\n\r\nfghij\r\n--B--", 400, "Parts 1 and 2 overlap (bytes 0-4 and bytes 3-7)"),
-        ("--B\r\nContent-Range: bytes 0-4/*\r\n\r\nabcde\r\n--B\r\nContent-Range: bytes 0-4/*\r\n\r\nabcde\r\n--B--", 400, "Parts 1 and 2 overlap"),
-        ("--B\r\nContent-Range: bytes 0-9/*\r\n\r\n0123456789\r\n--B\r\nContent-Range: bytes 2-3/*\r\n\r\nab\r\n--B--", 400, "Parts 1 and 2 overlap"),
-        ("--B\r\nContent-Range: bytes 10-14/*\r\n\r\nabcde\r\n--B\r\nContent-Range: bytes 0-4/*\r\n\r\nabcde\r\n--B\r\nContent-Range: bytes 4-8/*\r\n\r\nabcde\r\n--B--", 400, "Parts 2 and 3 overlap"),
-        ("--B\r\nContent-Range: bytes 5-9/*\r\n\r\nabcde\r\n--B\r\nContent-Range: bytes 20-20/*\r\n\r\nx\r\n--B\r\nContent-Range: bytes 0-5/*\r\n\r\nabcdef\r\n--B--", 400, "Parts 1 and 3 overlap"),
+        (
+            "--B\r\nContent-Range: bytes 0-4/*\r\n\r\nabcde\r\n--B\r\nContent-Range: bytes 3-7/*\r\n\r\nfghij\r\n--B--", 400,
+            "Parts 1 and 2 overlap (bytes 0-4 and bytes 3-7)"
+        ),
+        (
+            "--B\r\nContent-Range: bytes 0-4/*\r\n\r\nabcde\r\n--B\r\nContent-Range: bytes 0-4/*\r\n\r\nabcde\r\n--B--", 400,
+            "Parts 1 and 2 overlap"
+        ),
+        (
+            "--B\r\nContent-Range: bytes 0-9/*\r\n\r\n0123456789\r\n--B\r\nContent-Range: bytes 2-3/*\r\n\r\nab\r\n--B--", 400,
+            "Parts 1 and 2 overlap"
+        ),
+        (
+            "--B\r\nContent-Range: bytes 10-14/*\r\n\r\nabcde\r\n--B\r\nContent-Range: bytes 0-4/*\r\n\r\nabcde\r\n--B\r\nContent-Range: bytes 4-8/*\r\n\r\nabcde\r\n--B--",
+            400, "Parts 2 and 3 overlap"
+        ),
+        (
+            "--B\r\nContent-Range: bytes 5-9/*\r\n\r\nabcde\r\n--B\r\nContent-Range: bytes 20-20/*\r\n\r\nx\r\n--B\r\nContent-Range: bytes 0-5/*\r\n\r\nabcdef\r\n--B--",
+            400, "Parts 1 and 3 overlap"
+        ),
         // complete lengths that disagree
-        ("--B\r\nContent-Range: bytes 0-0/600\r\n\r\na\r\n--B\r\nContent-Range: bytes 1-1/*\r\n\r\nb\r\n--B\r\nContent-Range: bytes 2-2/700\r\n\r\nc\r\n--B--", 400, "Parts 1 and 3 announce different complete lengths (600 and 700)"),
+        (
+            "--B\r\nContent-Range: bytes 0-0/600\r\n\r\na\r\n--B\r\nContent-Range: bytes 1-1/*\r\n\r\nb\r\n--B\r\nContent-Range: bytes 2-2/700\r\n\r\nc\r\n--B--",
+            400, "Parts 1 and 3 announce different complete lengths (600 and 700)"
+        )
     ]
 
     @Test("invalid multipart bodies", arguments: invalidMultiparts)
     func invalidMultipart(body: String, status: Int, phrase: String) throws {
-        let problem = try #require(problem { () throws(ProblemDetails) in
-            try PatchBody.parts(of: bytes(body), form: .multipartByteranges(boundary: "B"))
-        })
+        let problem = try #require(
+            problem { () throws(ProblemDetails) in
+                try PatchBody.parts(of: bytes(body), form: .multipartByteranges(boundary: "B"))
+            })
         #expect(problem.status == status)
         #expect(problem.detail.contains(phrase), "\(problem.detail)")
     }
@@ -353,9 +413,10 @@ struct PatchBodyTests {
     @Test("details quote at most a short prefix of a huge header value")
     func longHeaderValueIsCut() throws {
         let body = bytes("Content-Range: bytes \(String(repeating: "9", count: 5000))\r\n\r\nx")
-        let problem = try #require(problem { () throws(ProblemDetails) in
-            try PatchBody.parts(of: body, form: .messageByterange)
-        })
+        let problem = try #require(
+            problem { () throws(ProblemDetails) in
+                try PatchBody.parts(of: body, form: .messageByterange)
+            })
         #expect(problem.detail.utf8.count < 300)
     }
 

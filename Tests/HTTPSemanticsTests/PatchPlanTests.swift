@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HTTPSemantics
 
 @Suite struct PatchPlanTests {
@@ -10,21 +11,21 @@ import Testing
 
     /// (writes, current size, final size or nil when refused with 416/400)
     static let cases: [([Write], UInt64, UInt64?)] = [
-        ([(0, 4, nil)], 10, 10),                        // overwrite inside
-        ([(10, 5, nil)], 10, 15),                       // append at the end
-        ([(8, 5, nil)], 10, 13),                        // runs past the end: grows
-        ([(11, 1, nil)], 10, nil),                      // starts beyond the end: hole
-        ([(0, 1, nil)], 0, 1),                          // first byte of an empty file
-        ([(1, 1, nil)], 0, nil),                        // hole in an empty file
-        ([(10, 5, nil), (15, 5, nil)], 10, 20),         // contiguous appends
-        ([(15, 5, nil), (10, 5, nil)], 10, 20),         // ...in any order
-        ([(10, 5, nil), (16, 5, nil)], 10, nil),        // a gap between appends
-        ([(0, 4, 10)], 10, 10),                         // complete length agrees
-        ([(0, 4, 11)], 10, nil),                        // complete length disagrees
-        ([(10, 2, 12)], 10, 12),                        // append with the right complete length
+        ([(0, 4, nil)], 10, 10),  // overwrite inside
+        ([(10, 5, nil)], 10, 15),  // append at the end
+        ([(8, 5, nil)], 10, 13),  // runs past the end: grows
+        ([(11, 1, nil)], 10, nil),  // starts beyond the end: hole
+        ([(0, 1, nil)], 0, 1),  // first byte of an empty file
+        ([(1, 1, nil)], 0, nil),  // hole in an empty file
+        ([(10, 5, nil), (15, 5, nil)], 10, 20),  // contiguous appends
+        ([(15, 5, nil), (10, 5, nil)], 10, 20),  // ...in any order
+        ([(10, 5, nil), (16, 5, nil)], 10, nil),  // a gap between appends
+        ([(0, 4, 10)], 10, 10),  // complete length agrees
+        ([(0, 4, 11)], 10, nil),  // complete length disagrees
+        ([(10, 2, 12)], 10, 12),  // append with the right complete length
         ([(10, 2, 11)], 10, nil),
         ([(0, 2, 12), (10, 2, 12)], 10, 12),
-        ([(0, 2, 10), (10, 2, 12)], 10, nil),           // one part's statement is stale
+        ([(0, 2, 10), (10, 2, 12)], 10, nil)  // one part's statement is stale
     ]
 
     @Test(arguments: cases)

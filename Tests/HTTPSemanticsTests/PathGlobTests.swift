@@ -5,38 +5,40 @@ import Testing
 struct PathGlobTests {
     private func glob(_ pattern: String) throws -> PathGlob { try PathGlob(Array(pattern.utf8)) }
 
-    @Test("matches", arguments: [
-        // Literal names and separators.
-        ("a.txt", "a.txt", true), ("a.txt", "b.txt", false), ("a/b", "a/b", true), ("a/b", "a/b/c", false),
-        ("a/b/c", "a/b", false), ("./a//b", "a/b", true), ("/a", "a", true),
-        // `*` within one name, never across `/`.
-        ("*.txt", "a.txt", true), ("*.txt", ".txt", true), ("*.txt", "d/a.txt", false), ("*", "a", true),
-        ("*", "a/b", false), ("a*", "a", true), ("a*b", "ab", true), ("a*b", "axxb", true), ("a*b", "axxbc", false),
-        ("*a*a*", "aa", true), ("*a*a*", "a", false), ("a*b*c", "abbbc", true), ("a*b*c", "acb", false),
-        ("**.txt", "a.txt", true), ("**.txt", "d/a.txt", false),
-        // `?` is one character: a whole UTF-8 sequence, or one stray byte.
-        ("?", "a", true), ("?", "", false), ("?", "ab", false), ("a?c", "abc", true), ("a?c", "a/c", false),
-        ("?", "é", true), ("??", "é", false), ("caf?", "café", true),
-        // Sets.
-        ("[abc]", "b", true), ("[abc]", "d", false), ("[a-c]x", "bx", true), ("[!a-c]x", "dx", true),
-        ("[^a-c]x", "ax", false), ("[]]", "]", true), ("[!]]", "a", true), ("[!]]", "]", false), ("[a-]", "-", true),
-        ("[a\\]]", "]", true), ("[é]", "é", true), ("[a-z]", "é", false), ("[!a-z]", "é", true),
-        ("f[0-9][0-9].log", "f07.log", true), ("f[0-9][0-9].log", "f7.log", false),
-        // Escapes.
-        ("\\*", "*", true), ("\\*", "a", false), ("a\\?", "a?", true), ("a\\?", "ab", false),
-        // `**` as whole names.
-        ("**/a", "a", true), ("**/a", "x/a", true), ("**/a", "x/y/a", true), ("**/a", "xa", false),
-        ("a/**/b", "a/b", true), ("a/**/b", "a/x/b", true), ("a/**/b", "a/x/y/b", true), ("a/**/b", "a/x/y/c", false),
-        ("a/**/b", "b", false), ("**/*.c", "x.c", true), ("**/*.c", "d/e/x.c", true), ("**/*.c", "d/e/x.h", false),
-        ("**/d/**/*.c", "x/d/y/z.c", true), ("**/d/**/*.c", "d/z.c", true), ("**/d/**/*.c", "x/dd/z.c", false),
-        ("a/**/b/**/c", "a/b/c", true), ("a/**/b/**/c", "a/x/b/y/b/z/c", true), ("**/**/a", "a", true),
-        // A trailing `/**`: everything below, not the directory itself.
-        ("a/**", "a/b", true), ("a/**", "a/b/c", true), ("a/**", "a", false), ("a/**", "ab/c", false),
-        ("**", "a", true), ("**", "a/b/c", true), ("a/**/**", "a/b", true), ("a/**/**", "a", false),
-        ("**/x/**", "x/y", true), ("**/x/**", "a/x/y/z", true), ("**/x/**", "a/x", false),
-        // An empty path has no name to match.
-        ("*", "", false), ("a", "", false),
-    ])
+    @Test(
+        "matches",
+        arguments: [
+            // Literal names and separators.
+            ("a.txt", "a.txt", true), ("a.txt", "b.txt", false), ("a/b", "a/b", true), ("a/b", "a/b/c", false),
+            ("a/b/c", "a/b", false), ("./a//b", "a/b", true), ("/a", "a", true),
+            // `*` within one name, never across `/`.
+            ("*.txt", "a.txt", true), ("*.txt", ".txt", true), ("*.txt", "d/a.txt", false), ("*", "a", true),
+            ("*", "a/b", false), ("a*", "a", true), ("a*b", "ab", true), ("a*b", "axxb", true), ("a*b", "axxbc", false),
+            ("*a*a*", "aa", true), ("*a*a*", "a", false), ("a*b*c", "abbbc", true), ("a*b*c", "acb", false),
+            ("**.txt", "a.txt", true), ("**.txt", "d/a.txt", false),
+            // `?` is one character: a whole UTF-8 sequence, or one stray byte.
+            ("?", "a", true), ("?", "", false), ("?", "ab", false), ("a?c", "abc", true), ("a?c", "a/c", false),
+            ("?", "é", true), ("??", "é", false), ("caf?", "café", true),
+            // Sets.
+            ("[abc]", "b", true), ("[abc]", "d", false), ("[a-c]x", "bx", true), ("[!a-c]x", "dx", true),
+            ("[^a-c]x", "ax", false), ("[]]", "]", true), ("[!]]", "a", true), ("[!]]", "]", false), ("[a-]", "-", true),
+            ("[a\\]]", "]", true), ("[é]", "é", true), ("[a-z]", "é", false), ("[!a-z]", "é", true),
+            ("f[0-9][0-9].log", "f07.log", true), ("f[0-9][0-9].log", "f7.log", false),
+            // Escapes.
+            ("\\*", "*", true), ("\\*", "a", false), ("a\\?", "a?", true), ("a\\?", "ab", false),
+            // `**` as whole names.
+            ("**/a", "a", true), ("**/a", "x/a", true), ("**/a", "x/y/a", true), ("**/a", "xa", false),
+            ("a/**/b", "a/b", true), ("a/**/b", "a/x/b", true), ("a/**/b", "a/x/y/b", true), ("a/**/b", "a/x/y/c", false),
+            ("a/**/b", "b", false), ("**/*.c", "x.c", true), ("**/*.c", "d/e/x.c", true), ("**/*.c", "d/e/x.h", false),
+            ("**/d/**/*.c", "x/d/y/z.c", true), ("**/d/**/*.c", "d/z.c", true), ("**/d/**/*.c", "x/dd/z.c", false),
+            ("a/**/b/**/c", "a/b/c", true), ("a/**/b/**/c", "a/x/b/y/b/z/c", true), ("**/**/a", "a", true),
+            // A trailing `/**`: everything below, not the directory itself.
+            ("a/**", "a/b", true), ("a/**", "a/b/c", true), ("a/**", "a", false), ("a/**", "ab/c", false),
+            ("**", "a", true), ("**", "a/b/c", true), ("a/**/**", "a/b", true), ("a/**/**", "a", false),
+            ("**/x/**", "x/y", true), ("**/x/**", "a/x/y/z", true), ("**/x/**", "a/x", false),
+            // An empty path has no name to match.
+            ("*", "", false), ("a", "", false)
+        ])
     func matches(pattern: String, path: String, expected: Bool) throws {
         #expect(try glob(pattern).matches(Array(path.utf8)) == expected, "\(pattern) ~ \(path)")
     }
@@ -53,11 +55,13 @@ struct PathGlobTests {
         #expect(try PathGlob(Array("??".utf8)).matches([0xC1, 0xA1]))
     }
 
-    @Test("everything below a directory", arguments: [
-        ("a/**", "a", true), ("a/**", "b", false), ("a/**", "a/b", false), ("**", "a", true), ("**", "a/b", true),
-        ("**/node_modules/**", "x/node_modules", true), ("**/node_modules/**", "node_modules", true),
-        ("a", "a", false), ("a/*", "a", false),
-    ])
+    @Test(
+        "everything below a directory",
+        arguments: [
+            ("a/**", "a", true), ("a/**", "b", false), ("a/**", "a/b", false), ("**", "a", true), ("**", "a/b", true),
+            ("**/node_modules/**", "x/node_modules", true), ("**/node_modules/**", "node_modules", true),
+            ("a", "a", false), ("a/*", "a", false)
+        ])
     func everythingBelow(pattern: String, directory: String, expected: Bool) throws {
         #expect(try glob(pattern).matchesEverythingBelow(directory: Array(directory.utf8)) == expected)
     }
@@ -111,11 +115,13 @@ struct TreeSearchParametersTests {
         #expect(all.search.limit == 0)
     }
 
-    @Test("refusals", arguments: [
-        "q=x&start=0", "q=x&end=5", "q=x&reverse=false", "q=x&binary=maybe", "q=x&binary=", "q=x&hidden=2",
-        "q=x&glob=[", "q=x&exclude=", "q=x&glob=aaaaaaaaaaaaaaaaa", "q=x&cursor=", "q=x&cursor=00", "q=x&before=101",
-        "q=x&after=-1", "q=x&limit=1001", "q=", "regex=true", "q=x&follow=true", "q=x&follow=true&limit=1000000",
-    ])
+    @Test(
+        "refusals",
+        arguments: [
+            "q=x&start=0", "q=x&end=5", "q=x&reverse=false", "q=x&binary=maybe", "q=x&binary=", "q=x&hidden=2",
+            "q=x&glob=[", "q=x&exclude=", "q=x&glob=aaaaaaaaaaaaaaaaa", "q=x&cursor=", "q=x&cursor=00", "q=x&before=101",
+            "q=x&after=-1", "q=x&limit=1001", "q=", "regex=true", "q=x&follow=true", "q=x&follow=true&limit=1000000"
+        ])
     func refusals(raw: String) {
         #expect(problem { () throws(ProblemDetails) in try parse(raw) }?.status == 400)
     }
@@ -126,8 +132,10 @@ struct TreeSearchParametersTests {
         let cursor = TreeSearchCursor(path: Array("a/b.c".utf8), offset: 42, fingerprint: first.fingerprint).encoded
         let continued = try parse("q=x&glob=*.c&limit=5&before=3&cursor=\(cursor)")
         #expect(continued.cursor == TreeSearchCursor(path: Array("a/b.c".utf8), offset: 42, fingerprint: first.fingerprint))
-        for other in ["q=y&glob=*.c", "q=x", "q=x&glob=*.c&hidden=true", "q=x&glob=*.c&binary=text", "q=x&glob=*.c&icase=1",
-                      "q=x&glob=*.c&regex=1", "q=x&exclude=*.c", "q=x&glob=*.c&glob=*.h"] {
+        for other in [
+            "q=y&glob=*.c", "q=x", "q=x&glob=*.c&hidden=true", "q=x&glob=*.c&binary=text", "q=x&glob=*.c&icase=1",
+            "q=x&glob=*.c&regex=1", "q=x&exclude=*.c", "q=x&glob=*.c&glob=*.h"
+        ] {
             #expect(problem { () throws(ProblemDetails) in try parse(other + "&cursor=\(cursor)") }?.status == 400, "\(other)")
         }
         #expect(problem { () throws(ProblemDetails) in try parse("q=x&glob=*.c&cursor=\(cursor)", directory: "other") }?.status == 400)
@@ -144,20 +152,24 @@ struct TreeSearchParametersTests {
         let good = TreeSearchCursor(path: Array("a".utf8), offset: 1, fingerprint: 0xABCDEF).encoded
         var versionTwo = Array(good.utf8)
         versionTwo[1] = UInt8(ascii: "2")
-        for bad in ["", "0", good + "0", good.uppercased(), String(good.dropLast(2)) + "zz", String(decoding: versionTwo, as: UTF8.self),
-                    TreeSearchCursor(path: Array("a/../b".utf8), offset: 0, fingerprint: 7).encoded,
-                    TreeSearchCursor(path: Array("a//b".utf8), offset: 0, fingerprint: 7).encoded,
-                    TreeSearchCursor(path: [0x61, 0], offset: 0, fingerprint: 7).encoded,
-                    TreeSearchCursor(path: [], offset: 0, fingerprint: 7).encoded,
-                    TreeSearchCursor(path: Array("a".utf8), offset: -1, fingerprint: 7).encoded] {
+        for bad in [
+            "", "0", good + "0", good.uppercased(), String(good.dropLast(2)) + "zz", String(decoding: versionTwo, as: UTF8.self),
+            TreeSearchCursor(path: Array("a/../b".utf8), offset: 0, fingerprint: 7).encoded,
+            TreeSearchCursor(path: Array("a//b".utf8), offset: 0, fingerprint: 7).encoded,
+            TreeSearchCursor(path: [0x61, 0], offset: 0, fingerprint: 7).encoded,
+            TreeSearchCursor(path: [], offset: 0, fingerprint: 7).encoded,
+            TreeSearchCursor(path: Array("a".utf8), offset: -1, fingerprint: 7).encoded
+        ] {
             #expect(TreeSearchCursor(encoded: Array(bad.utf8)) == nil, "\(bad)")
         }
     }
 
-    @Test("walk order: names byte-wise from the top down", arguments: [
-        ("a/b", "a.txt", -1), ("a.txt", "a/b", 1), ("a", "a/b", -1), ("a/b", "a/b", 0), ("A", "a", -1),
-        ("a/z", "b/a", -1), ("ab/c", "a/z", 1), ("x/y/z", "x/y0", -1), ("é", "z", 1),
-    ])
+    @Test(
+        "walk order: names byte-wise from the top down",
+        arguments: [
+            ("a/b", "a.txt", -1), ("a.txt", "a/b", 1), ("a", "a/b", -1), ("a/b", "a/b", 0), ("A", "a", -1),
+            ("a/z", "b/a", -1), ("ab/c", "a/z", 1), ("x/y/z", "x/y0", -1), ("é", "z", 1)
+        ])
     func walkOrder(lhs: String, rhs: String, expected: Int) {
         #expect(TreeSearchCursor.walkOrder(Array(lhs.utf8), Array(rhs.utf8)) == expected)
     }

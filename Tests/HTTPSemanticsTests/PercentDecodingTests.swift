@@ -23,7 +23,7 @@ struct PercentDecodingTests {
         ("%2B", .path, Array("+".utf8)),
         ("%20", .query, Array(" ".utf8)),
         ("é", .path, [0xC3, 0xA9]),
-        ("x%3Dy%26z", .query, Array("x=y&z".utf8)),
+        ("x%3Dy%26z", .query, Array("x=y&z".utf8))
     ]
 
     @Test("decodes each escape once", arguments: decodingTable)
@@ -32,10 +32,12 @@ struct PercentDecodingTests {
         #expect(try PercentDecoding.decode(Array(encoded.utf8), as: component) == expected)
     }
 
-    @Test("a '%' not followed by two hex digits is an error at its offset", arguments: [
-        ("%", 0), ("%2", 0), ("%zz", 0), ("%2g", 0), ("%g2", 0), ("a%", 1), ("ab%4", 2), ("%41%", 3),
-        ("% 41", 0), ("%+1", 0), ("%-1", 0), ("%%41", 0), ("abc%0", 3), ("%4%41", 0), ("é%", 2),
-    ])
+    @Test(
+        "a '%' not followed by two hex digits is an error at its offset",
+        arguments: [
+            ("%", 0), ("%2", 0), ("%zz", 0), ("%2g", 0), ("%g2", 0), ("a%", 1), ("ab%4", 2), ("%41%", 3),
+            ("% 41", 0), ("%+1", 0), ("%-1", 0), ("%%41", 0), ("abc%0", 3), ("%4%41", 0), ("é%", 2)
+        ])
     func rejects(encoded: String, offset: Int) {
         for component in [PercentDecoding.Component.path, .query] {
             #expect(failureOffset { () throws(PercentDecodingError) in try PercentDecoding.decode(encoded, as: component) } == offset)

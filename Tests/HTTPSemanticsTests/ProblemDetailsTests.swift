@@ -13,22 +13,24 @@ struct ProblemDetailsTests {
         #expect(text(.badRequest("Missing q.")) == #"{"title":"Bad Request","status":400,"detail":"Missing q."}"#)
     }
 
-    @Test("constructors set status and the reason phrase as title", arguments: [
-        (ProblemDetails.badRequest("x"), 400, "Bad Request"),
-        (.unauthorized("x"), 401, "Unauthorized"),
-        (.forbidden("x"), 403, "Forbidden"),
-        (.notFound(), 404, "Not Found"),
-        (.methodNotAllowed("x"), 405, "Method Not Allowed"),
-        (.preconditionFailed("x"), 412, "Precondition Failed"),
-        (.contentTooLarge("x"), 413, "Content Too Large"),
-        (.unsupportedMediaType("x"), 415, "Unsupported Media Type"),
-        (.rangeNotSatisfiable("x"), 416, "Range Not Satisfiable"),
-        (.internalServerError("x"), 500, "Internal Server Error"),
-        (.serviceUnavailable("x"), 503, "Service Unavailable"),
-        (.insufficientStorage("x"), 507, "Insufficient Storage"),
-        (ProblemDetails(status: 422, detail: "x"), 422, "Unprocessable Content"),
-        (ProblemDetails(status: 299, detail: "x"), 299, "Error"),
-    ])
+    @Test(
+        "constructors set status and the reason phrase as title",
+        arguments: [
+            (ProblemDetails.badRequest("x"), 400, "Bad Request"),
+            (.unauthorized("x"), 401, "Unauthorized"),
+            (.forbidden("x"), 403, "Forbidden"),
+            (.notFound(), 404, "Not Found"),
+            (.methodNotAllowed("x"), 405, "Method Not Allowed"),
+            (.preconditionFailed("x"), 412, "Precondition Failed"),
+            (.contentTooLarge("x"), 413, "Content Too Large"),
+            (.unsupportedMediaType("x"), 415, "Unsupported Media Type"),
+            (.rangeNotSatisfiable("x"), 416, "Range Not Satisfiable"),
+            (.internalServerError("x"), 500, "Internal Server Error"),
+            (.serviceUnavailable("x"), 503, "Service Unavailable"),
+            (.insufficientStorage("x"), 507, "Insufficient Storage"),
+            (ProblemDetails(status: 422, detail: "x"), 422, "Unprocessable Content"),
+            (ProblemDetails(status: 299, detail: "x"), 299, "Error")
+        ])
     func constructors(problem: ProblemDetails, status: Int, title: String) throws {
         #expect(problem.status == status)
         #expect(problem.title == title)
@@ -53,11 +55,16 @@ struct ProblemDetailsTests {
 
     @Test("extension members follow, in order, with their JSON types")
     func extensions() {
-        let problem = ProblemDetails.badRequest("bad regex", extensions: [
-            .init("offset", .integer(7)), .init("pattern", .string("a(b")), .init("regex", .bool(true)),
-            .init("negative", .integer(-1)), .init("off", .bool(false)),
-        ])
-        #expect(text(problem) == #"{"title":"Bad Request","status":400,"detail":"bad regex","offset":7,"pattern":"a(b","regex":true,"negative":-1,"off":false}"#)
+        let problem = ProblemDetails.badRequest(
+            "bad regex",
+            extensions: [
+                .init("offset", .integer(7)), .init("pattern", .string("a(b")), .init("regex", .bool(true)),
+                .init("negative", .integer(-1)), .init("off", .bool(false))
+            ])
+        #expect(
+            text(problem)
+                == #"{"title":"Bad Request","status":400,"detail":"bad regex","offset":7,"pattern":"a(b","regex":true,"negative":-1,"off":false}"#
+        )
     }
 
     @Test("strings are JSON-escaped; non-ASCII passes as UTF-8")
@@ -74,9 +81,11 @@ struct ProblemDetailsTests {
 
     @Test("extreme integers render exactly")
     func extremeIntegers() {
-        let problem = ProblemDetails(status: 400, detail: "", extensions: [
-            .init("min", .integer(.min)), .init("max", .integer(.max)),
-        ])
+        let problem = ProblemDetails(
+            status: 400, detail: "",
+            extensions: [
+                .init("min", .integer(.min)), .init("max", .integer(.max))
+            ])
         #expect(text(problem).hasSuffix(#""min":-9223372036854775808,"max":9223372036854775807}"#))
     }
 

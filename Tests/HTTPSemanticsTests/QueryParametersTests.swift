@@ -3,21 +3,23 @@ import Testing
 
 @Suite("QueryParameters")
 struct QueryParametersTests {
-    @Test("values are form-decoded bytes", arguments: [
-        ("q=x", "q", Array("x".utf8)),
-        ("q=a+b", "q", Array("a b".utf8)),
-        ("q=a%2Bb", "q", Array("a+b".utf8)),
-        ("q=%00%FF", "q", [0x00, 0xFF]),
-        ("q=%C3%A9", "q", [0xC3, 0xA9]),
-        ("q=a=b=c", "q", Array("a=b=c".utf8)),
-        ("q=", "q", []),
-        ("q", "q", []),
-        ("a=1&q=two&b=3", "q", Array("two".utf8)),
-        ("%71=decoded-name", "q", Array("decoded-name".utf8)),
-        ("my+key=v", "my key", Array("v".utf8)),
-        ("q=%26%3D", "q", Array("&=".utf8)),
-        ("q=a;b", "q", Array("a;b".utf8)),
-    ] as [(String, String, [UInt8])])
+    @Test(
+        "values are form-decoded bytes",
+        arguments: [
+            ("q=x", "q", Array("x".utf8)),
+            ("q=a+b", "q", Array("a b".utf8)),
+            ("q=a%2Bb", "q", Array("a+b".utf8)),
+            ("q=%00%FF", "q", [0x00, 0xFF]),
+            ("q=%C3%A9", "q", [0xC3, 0xA9]),
+            ("q=a=b=c", "q", Array("a=b=c".utf8)),
+            ("q=", "q", []),
+            ("q", "q", []),
+            ("a=1&q=two&b=3", "q", Array("two".utf8)),
+            ("%71=decoded-name", "q", Array("decoded-name".utf8)),
+            ("my+key=v", "my key", Array("v".utf8)),
+            ("q=%26%3D", "q", Array("&=".utf8)),
+            ("q=a;b", "q", Array("a;b".utf8))
+        ] as [(String, String, [UInt8])])
     func bytes(raw: String, name: String, expected: [UInt8]) throws {
         #expect(try QueryParameters(parsing: raw).bytes(name) == expected)
     }
@@ -51,9 +53,11 @@ struct QueryParametersTests {
         #expect(try query.bool("q") == nil)
     }
 
-    @Test("a malformed escape anywhere makes the query a 400", arguments: [
-        "q=%", "q=%zz", "q=a%2", "%=1", "q%=1", "ok=1&q=%GG", "q=%%",
-    ])
+    @Test(
+        "a malformed escape anywhere makes the query a 400",
+        arguments: [
+            "q=%", "q=%zz", "q=a%2", "%=1", "q%=1", "ok=1&q=%GG", "q=%%"
+        ])
     func malformedEscape(raw: String) throws {
         let problem = try #require(problem { () throws(ProblemDetails) in try QueryParameters(parsing: raw) })
         #expect(problem.status == 400)
@@ -65,18 +69,22 @@ struct QueryParametersTests {
         #expect(try QueryParameters(parsing: "q=a%FFb").string("q") == "a\u{FFFD}b")
     }
 
-    @Test("int64 accepts decimal integers", arguments: [
-        ("0", 0), ("42", 42), ("-10", -10), ("007", 7), ("-0", 0),
-        ("9223372036854775807", Int64.max), ("-9223372036854775808", Int64.min), ("%2D10", -10), ("%31%32", 12),
-    ] as [(String, Int64)])
+    @Test(
+        "int64 accepts decimal integers",
+        arguments: [
+            ("0", 0), ("42", 42), ("-10", -10), ("007", 7), ("-0", 0),
+            ("9223372036854775807", Int64.max), ("-9223372036854775808", Int64.min), ("%2D10", -10), ("%31%32", 12)
+        ] as [(String, Int64)])
     func int64Valid(value: String, expected: Int64) throws {
         #expect(try QueryParameters(parsing: "n=\(value)").int64("n") == expected)
     }
 
-    @Test("int64 refuses everything else with a 400 naming the parameter", arguments: [
-        "", "-", "+5", "%2B5", "+", " 5", "5 ", "5+", "1e3", "0x10", "1.5", "1,000", "--1", "abc",
-        "9223372036854775808", "-9223372036854775809", "99999999999999999999", "%EF%BC%95", "%00", "1%00",
-    ])
+    @Test(
+        "int64 refuses everything else with a 400 naming the parameter",
+        arguments: [
+            "", "-", "+5", "%2B5", "+", " 5", "5 ", "5+", "1e3", "0x10", "1.5", "1,000", "--1", "abc",
+            "9223372036854775808", "-9223372036854775809", "99999999999999999999", "%EF%BC%95", "%00", "1%00"
+        ])
     func int64Invalid(value: String) throws {
         let query = try QueryParameters(parsing: "start=\(value)")
         let problem = try #require(problem { () throws(ProblemDetails) in try query.int64("start") })
@@ -85,17 +93,21 @@ struct QueryParametersTests {
         #expect(problem.detail.contains("integer"))
     }
 
-    @Test("bool accepts true/false in any case and 1/0", arguments: [
-        ("true", true), ("false", false), ("1", true), ("0", false), ("TRUE", true), ("True", true),
-        ("FALSE", false), ("False", false), ("tRuE", true),
-    ])
+    @Test(
+        "bool accepts true/false in any case and 1/0",
+        arguments: [
+            ("true", true), ("false", false), ("1", true), ("0", false), ("TRUE", true), ("True", true),
+            ("FALSE", false), ("False", false), ("tRuE", true)
+        ])
     func boolValid(value: String, expected: Bool) throws {
         #expect(try QueryParameters(parsing: "regex=\(value)").bool("regex") == expected)
     }
 
-    @Test("bool refuses everything else with a 400 naming the parameter", arguments: [
-        "", "yes", "no", "on", "off", "2", "-1", "t", "f", "01", "truee", "+true", "%20true", "true%00",
-    ])
+    @Test(
+        "bool refuses everything else with a 400 naming the parameter",
+        arguments: [
+            "", "yes", "no", "on", "off", "2", "-1", "t", "f", "01", "truee", "+true", "%20true", "true%00"
+        ])
     func boolInvalid(value: String) throws {
         let query = try QueryParameters(parsing: "regex=\(value)")
         let problem = try #require(problem { () throws(ProblemDetails) in try query.bool("regex") })

@@ -62,7 +62,7 @@ struct RangeResolutionTests {
         // A suffix longer than the file is the whole file.
         Case("bytes=-15", size: 10, .single(range(0, 10))),
         Case("bytes=-100", size: 3, .single(range(0, 3))),
-        Case("bytes=-2", size: 1, .single(range(0, 1))),
+        Case("bytes=-2", size: 1, .single(range(0, 1)))
     ]
 
     @Test("one satisfiable range → 206 single", arguments: singleRanges)
@@ -91,7 +91,7 @@ struct RangeResolutionTests {
         Case("bytes=18446744073709551615-", size: 10, .unsatisfiable),
         Case("bytes=9223372036854775807-", size: 9_223_372_036_854_775_807, .unsatisfiable),
         // maxRanges does not turn a 416 into a 200.
-        Case("bytes=20-", size: 10, maxRanges: 0, .unsatisfiable),
+        Case("bytes=20-", size: 10, maxRanges: 0, .unsatisfiable)
     ]
 
     @Test("no satisfiable range → 416", arguments: unsatisfiableRanges)
@@ -135,7 +135,7 @@ struct RangeResolutionTests {
         // A range contained in another disappears.
         Case("bytes=0-99,10-19,20-29", size: 100, .single(range(0, 100))),
         // Four overlapping views of one window (the shape of httpd's byterange3 download loop).
-        Case("bytes=5-8192,0-8191,5-8182,0-8191", size: 8192, .single(range(0, 8192))),
+        Case("bytes=5-8192,0-8191,5-8182,0-8191", size: 8192, .single(range(0, 8192)))
     ]
 
     @Test("dropping, sorting and merging", arguments: mixedAndMerged)
@@ -146,28 +146,37 @@ struct RangeResolutionTests {
     static let amplification: [Case] = [
         // Each spec asks for (nearly) the whole file; merged, the file is sent once.
         Case("bytes=0-,1-,2-,3-,4-", size: 11, .single(range(0, 11))),
-        Case("bytes=" + Array(repeating: "0-", count: 1000).joined(separator: ","), size: 1 << 30,
-             .single(range(0, 1 << 30))),
-        Case("bytes=" + (0..<1000).map { "\($0)-" }.joined(separator: ","), size: 1 << 20,
-             .single(range(0, 1 << 20))),
-        Case("bytes=" + Array(repeating: "-1048576", count: 500).joined(separator: ","), size: 1 << 20,
-             .single(range(0, 1 << 20))),
-        Case("bytes=" + Array(repeating: "0-0", count: 1000).joined(separator: ","), size: 10,
-             .single(range(0, 1))),
+        Case(
+            "bytes=" + Array(repeating: "0-", count: 1000).joined(separator: ","), size: 1 << 30,
+            .single(range(0, 1 << 30))),
+        Case(
+            "bytes=" + (0..<1000).map { "\($0)-" }.joined(separator: ","), size: 1 << 20,
+            .single(range(0, 1 << 20))),
+        Case(
+            "bytes=" + Array(repeating: "-1048576", count: 500).joined(separator: ","), size: 1 << 20,
+            .single(range(0, 1 << 20))),
+        Case(
+            "bytes=" + Array(repeating: "0-0", count: 1000).joined(separator: ","), size: 10,
+            .single(range(0, 1))),
         // Apache's maxranges shape: many repeats of two small ranges collapse to two parts.
-        Case("bytes=" + Array(repeating: "0-1,3-4", count: 200).joined(separator: ","), size: 8000, maxRanges: 2,
-             .multiple([range(0, 2), range(3, 2)])),
+        Case(
+            "bytes=" + Array(repeating: "0-1,3-4", count: 200).joined(separator: ","), size: 8000, maxRanges: 2,
+            .multiple([range(0, 2), range(3, 2)])),
         // Many distinct small ranges: more than maxRanges remain → the header is ignored.
-        Case("bytes=" + (0..<200).map { "\($0 * 2)-\($0 * 2)" }.joined(separator: ","), size: 1000, maxRanges: 100,
-             .whole),
-        Case("bytes=" + (0..<101).map { "\($0 * 2)-\($0 * 2)" }.joined(separator: ","), size: 1000, maxRanges: 100,
-             .whole),
+        Case(
+            "bytes=" + (0..<200).map { "\($0 * 2)-\($0 * 2)" }.joined(separator: ","), size: 1000, maxRanges: 100,
+            .whole),
+        Case(
+            "bytes=" + (0..<101).map { "\($0 * 2)-\($0 * 2)" }.joined(separator: ","), size: 1000, maxRanges: 100,
+            .whole),
         // Exactly maxRanges after merging is still served.
-        Case("bytes=" + (0..<100).map { "\($0 * 2)-\($0 * 2)" }.joined(separator: ","), size: 1000, maxRanges: 100,
-             .multiple((0..<100).map { range(UInt64($0 * 2), 1) })),
+        Case(
+            "bytes=" + (0..<100).map { "\($0 * 2)-\($0 * 2)" }.joined(separator: ","), size: 1000, maxRanges: 100,
+            .multiple((0..<100).map { range(UInt64($0 * 2), 1) })),
         // Many specs but adjacent: they merge to one, well under any limit.
-        Case("bytes=" + (0..<500).map { "\($0)-\($0)" }.joined(separator: ","), size: 1000, maxRanges: 2,
-             .single(range(0, 500))),
+        Case(
+            "bytes=" + (0..<500).map { "\($0)-\($0)" }.joined(separator: ","), size: 1000, maxRanges: 2,
+            .single(range(0, 500)))
     ]
 
     @Test("many-range amplification is bounded", arguments: amplification)
@@ -196,7 +205,7 @@ struct RangeResolutionTests {
         // maxRanges 0 (or negative): range serving is off.
         Case("bytes=0-9", size: 1000, maxRanges: 0, .whole),
         Case("bytes=0-9", size: 1000, maxRanges: -1, .whole),
-        Case("bytes=0-9,20-29", size: 1000, maxRanges: 0, .whole),
+        Case("bytes=0-9,20-29", size: 1000, maxRanges: 0, .whole)
     ]
 
     @Test("maxRanges counts parts after merging", arguments: limits)
@@ -214,7 +223,7 @@ struct RangeResolutionTests {
         Case("bytes=-0", size: 0, .whole),
         Case("bytes=-99999999999999999999", size: 0, .whole),
         Case("bytes=0-1,5-6", size: 0, .whole),
-        Case("bytes=0-", size: 0, maxRanges: 0, .whole),
+        Case("bytes=0-", size: 0, maxRanges: 0, .whole)
     ]
 
     @Test("an empty file is always served whole (200, length 0)", arguments: emptyFile)
@@ -231,8 +240,9 @@ struct RangeResolutionTests {
         Case("bytes=9223372036854775806-", size: 9_223_372_036_854_775_807, .single(range(9_223_372_036_854_775_806, 1))),
         Case("bytes=-1", size: 9_223_372_036_854_775_807, .single(range(9_223_372_036_854_775_806, 1))),
         Case("bytes=0-", size: 9_223_372_036_854_775_807, .single(range(0, 9_223_372_036_854_775_807))),
-        Case("bytes=0-0,-1", size: 9_223_372_036_854_775_807,
-             .multiple([range(0, 1), range(9_223_372_036_854_775_806, 1)])),
+        Case(
+            "bytes=0-0,-1", size: 9_223_372_036_854_775_807,
+            .multiple([range(0, 1), range(9_223_372_036_854_775_806, 1)]))
     ]
 
     @Test("numbers beyond the file and beyond UInt64", arguments: hugeNumbers)
@@ -244,16 +254,20 @@ struct RangeResolutionTests {
     func handBuiltSpecs() {
         #expect(RangeResolution.resolve([], size: 10, maxRanges: 10) == .unsatisfiable)
         #expect(RangeResolution.resolve([.fromTo(5, 4)], size: 10, maxRanges: 10) == .unsatisfiable)
-        #expect(RangeResolution.resolve([.fromTo(5, 4), .fromTo(1, 1)], size: 10, maxRanges: 10)
-            == .single(ByteRange(start: 1, length: 1)))
-        #expect(RangeResolution.resolve([.fromTo(0, UInt64.max), .suffix(UInt64.max)], size: UInt64.max, maxRanges: 1)
-            == .single(ByteRange(start: 0, length: UInt64.max)))
+        #expect(
+            RangeResolution.resolve([.fromTo(5, 4), .fromTo(1, 1)], size: 10, maxRanges: 10)
+                == .single(ByteRange(start: 1, length: 1)))
+        #expect(
+            RangeResolution.resolve([.fromTo(0, UInt64.max), .suffix(UInt64.max)], size: UInt64.max, maxRanges: 1)
+                == .single(ByteRange(start: 0, length: UInt64.max)))
     }
 
     @Test("results are sorted, disjoint, non-adjacent and within the file")
     func multipleInvariants() {
-        let specs: [RangeSpec] = [.fromTo(90, 95), .suffix(3), .fromTo(10, 20), .fromTo(15, 30), .fromTo(31, 31),
-                                  .fromTo(50, nil), .fromTo(40, 45), .suffix(0), .fromTo(200, nil)]
+        let specs: [RangeSpec] = [
+            .fromTo(90, 95), .suffix(3), .fromTo(10, 20), .fromTo(15, 30), .fromTo(31, 31),
+            .fromTo(50, nil), .fromTo(40, 45), .suffix(0), .fromTo(200, nil)
+        ]
         guard case .multiple(let ranges) = RangeResolution.resolve(specs, size: 100, maxRanges: 10) else {
             Issue.record("expected a multipart resolution")
             return

@@ -3,12 +3,14 @@ import Testing
 
 @Suite("RelativePath")
 struct RelativePathTests {
-    @Test("a joined path is taken apart with the segment rules", arguments: [
-        ("", [String]?.some([])), ("a", ["a"]), ("a/b.txt", ["a", "b.txt"]), ("dir/sub/f", ["dir", "sub", "f"]),
-        (".hidden/x", [".hidden", "x"]), ("a..b", ["a..b"]), ("é/ü", ["é", "ü"]),
-        ("/a", nil), ("a/", nil), ("a//b", nil), (".", nil), ("..", nil), ("a/../b", nil), ("./a", nil),
-        ("a/.", nil), ("a\u{0}b", nil), ("/", nil),
-    ])
+    @Test(
+        "a joined path is taken apart with the segment rules",
+        arguments: [
+            ("", [String]?.some([])), ("a", ["a"]), ("a/b.txt", ["a", "b.txt"]), ("dir/sub/f", ["dir", "sub", "f"]),
+            (".hidden/x", [".hidden", "x"]), ("a..b", ["a..b"]), ("é/ü", ["é", "ü"]),
+            ("/a", nil), ("a/", nil), ("a//b", nil), (".", nil), ("..", nil), ("a/../b", nil), ("./a", nil),
+            ("a/.", nil), ("a\u{0}b", nil), ("/", nil)
+        ])
     func fromJoinedText(text: String, segments: [String]?) {
         let path = RelativePath(text)
         #expect(path?.segments == segments)

@@ -42,7 +42,7 @@ struct RequestTargetTests {
         ("/files/%3Fq%23frag", ["?q#frag"], false),
         ("/files/a;b=c", ["a;b=c"], false),
         ("/files/%5C..%5C", ["\\..\\"], false),
-        ("/files/report.final.PDF", ["report.final.PDF"], false),
+        ("/files/report.final.PDF", ["report.final.PDF"], false)
     ]
 
     @Test("a /files/ target names a confined path", arguments: fileTargets)
@@ -53,36 +53,42 @@ struct RequestTargetTests {
         #expect(target.query == nil)
     }
 
-    @Test("a /search/ target names a path like /files/ does", arguments: [
-        ("/search/logs/app.log", ["logs", "app.log"], false),
-        ("/search/a%20b.txt", ["a b.txt"], false),
-        ("/search/%C3%A9t%C3%A9.txt", ["été.txt"], false),
-        ("/search/dir/", ["dir"], true),
-        ("/search/", [], true),
-    ])
+    @Test(
+        "a /search/ target names a path like /files/ does",
+        arguments: [
+            ("/search/logs/app.log", ["logs", "app.log"], false),
+            ("/search/a%20b.txt", ["a b.txt"], false),
+            ("/search/%C3%A9t%C3%A9.txt", ["été.txt"], false),
+            ("/search/dir/", ["dir"], true),
+            ("/search/", [], true)
+        ])
     func searchTarget(raw: String, segments: [String], isDirectory: Bool) throws {
         let target = try RequestTarget(parsing: raw)
         let expected = try #require(RelativePath(segments: segments))
         #expect(target.route == .search(FileTarget(path: expected, isDirectory: isDirectory)))
     }
 
-    @Test("a /view/ target names a path like /files/ does", arguments: [
-        ("/view/logs/app.log", ["logs", "app.log"], false),
-        ("/view/a%20b.txt?line=5", ["a b.txt"], false),
-        ("/view/%C3%A9t%C3%A9.txt", ["été.txt"], false),
-        ("/view/dir/", ["dir"], true),
-        ("/view/", [], true),
-    ])
+    @Test(
+        "a /view/ target names a path like /files/ does",
+        arguments: [
+            ("/view/logs/app.log", ["logs", "app.log"], false),
+            ("/view/a%20b.txt?line=5", ["a b.txt"], false),
+            ("/view/%C3%A9t%C3%A9.txt", ["été.txt"], false),
+            ("/view/dir/", ["dir"], true),
+            ("/view/", [], true)
+        ])
     func viewTarget(raw: String, segments: [String], isDirectory: Bool) throws {
         let target = try RequestTarget(parsing: raw)
         let expected = try #require(RelativePath(segments: segments))
         #expect(target.route == .view(FileTarget(path: expected, isDirectory: isDirectory)))
     }
 
-    @Test("an /assets/ target keeps its name raw, query apart", arguments: [
-        ("/assets/viewer.js", "viewer.js"), ("/assets/mmapd.css?v=0123abcd", "mmapd.css"),
-        ("/assets/", ""), ("/assets/../etc/passwd", "../etc/passwd"), ("/assets/%2e%2e", "%2e%2e"),
-    ])
+    @Test(
+        "an /assets/ target keeps its name raw, query apart",
+        arguments: [
+            ("/assets/viewer.js", "viewer.js"), ("/assets/mmapd.css?v=0123abcd", "mmapd.css"),
+            ("/assets/", ""), ("/assets/../etc/passwd", "../etc/passwd"), ("/assets/%2e%2e", "%2e%2e")
+        ])
     func assetsTarget(raw: String, name: String) throws {
         #expect(try RequestTarget(parsing: raw).route == .assets(name))
     }
@@ -109,7 +115,7 @@ struct RequestTargetTests {
         // no such route
         "/file", "/filesx/a", "/FILES/a", "/%66iles/a", "/healthz/", "/healthz/x",
         "/metrics/", "/metricsx", "/search", "/other", "/favicon.ico", "//files/a",
-        "/view", "/viewx/a", "/assets", "/Assets/viewer.js",
+        "/view", "/viewx/a", "/assets", "/Assets/viewer.js"
     ]
 
     @Test("traversal, NUL, bad UTF-8 and unknown routes answer the missing-file 404", arguments: notFoundTargets)
@@ -118,14 +124,16 @@ struct RequestTargetTests {
         #expect(problem == .notFound())
     }
 
-    @Test("malformed targets are 400", arguments: [
-        "/files/%", "/files/%2", "/files/%zz", "/files/%2g", "/files/%g2", "/files/a%", "/files/a%4",
-        "/files/%%41", "/search/%x", "files/a", "http://host/files/a", "*", "", "?q=x",
-        "/files/a\u{01}b", "/files/a\u{7F}", "/files/a\tb", "/files/a\r\nb", "/files/\u{00}",
-        // libmicrohttpd hands on `GET /files/a b.txt HTTP/1.1` with the space kept (RFC 9112: no
-        // whitespace in a request-target; nginx answers 400 too).
-        "/files/a b.txt", "/files/a ", "/search/x?q=a b",
-    ])
+    @Test(
+        "malformed targets are 400",
+        arguments: [
+            "/files/%", "/files/%2", "/files/%zz", "/files/%2g", "/files/%g2", "/files/a%", "/files/a%4",
+            "/files/%%41", "/search/%x", "files/a", "http://host/files/a", "*", "", "?q=x",
+            "/files/a\u{01}b", "/files/a\u{7F}", "/files/a\tb", "/files/a\r\nb", "/files/\u{00}",
+            // libmicrohttpd hands on `GET /files/a b.txt HTTP/1.1` with the space kept (RFC 9112: no
+            // whitespace in a request-target; nginx answers 400 too).
+            "/files/a b.txt", "/files/a ", "/search/x?q=a b"
+        ])
     func badRequest(raw: String) throws {
         let problem = try #require(problem { () throws(ProblemDetails) in try RequestTarget(parsing: raw) })
         #expect(problem.status == 400)
@@ -138,21 +146,26 @@ struct RequestTargetTests {
         #expect(problem.status == 400)
     }
 
-    @Test("healthz, metrics and home match exactly, query ignored", arguments: [
-        ("/healthz", RequestTarget.Route.healthz), ("/healthz?verbose=1", .healthz),
-        ("/metrics", .metrics), ("/metrics?", .metrics), ("/", .home), ("/?x=1", .home),
-        // The root directory without its slash: a file target, redirected like any directory.
-        ("/files", .files(FileTarget(path: .root, isDirectory: false))), ("/files?x", .files(FileTarget(path: .root, isDirectory: false))),
-    ])
+    @Test(
+        "healthz, metrics and home match exactly, query ignored",
+        arguments: [
+            ("/healthz", RequestTarget.Route.healthz), ("/healthz?verbose=1", .healthz),
+            ("/metrics", .metrics), ("/metrics?", .metrics), ("/", .home), ("/?x=1", .home),
+            // The root directory without its slash: a file target, redirected like any directory.
+            ("/files", .files(FileTarget(path: .root, isDirectory: false))),
+            ("/files?x", .files(FileTarget(path: .root, isDirectory: false)))
+        ])
     func fixedRoutes(raw: String, route: RequestTarget.Route) throws {
         #expect(try RequestTarget(parsing: raw).route == route)
     }
 
-    @Test("the query is split at the first '?' and kept raw", arguments: [
-        ("/files/a", nil), ("/files/a?", ""), ("/files/a?x", "x"),
-        ("/search/a?q=x&start=-10", "q=x&start=-10"), ("/search/a?q=%FF%00", "q=%FF%00"),
-        ("/search/a?q=a?b", "q=a?b"), ("/search/a?q=a+b", "q=a+b"),
-    ] as [(String, String?)])
+    @Test(
+        "the query is split at the first '?' and kept raw",
+        arguments: [
+            ("/files/a", nil), ("/files/a?", ""), ("/files/a?x", "x"),
+            ("/search/a?q=x&start=-10", "q=x&start=-10"), ("/search/a?q=%FF%00", "q=%FF%00"),
+            ("/search/a?q=a?b", "q=a?b"), ("/search/a?q=a+b", "q=a+b")
+        ] as [(String, String?)])
     func query(raw: String, query: String?) throws {
         #expect(try RequestTarget(parsing: raw).query == query)
     }
@@ -164,17 +177,21 @@ struct RequestTargetTests {
         #expect(target.query == "q=1")
     }
 
-    @Test("RelativePath refuses segments that could escape", arguments: [
-        [""], ["."], [".."], ["a", ".."], ["a/b"], ["/"], ["a\u{0}b"], ["\u{0}"], ["ok", ""],
-    ])
+    @Test(
+        "RelativePath refuses segments that could escape",
+        arguments: [
+            [""], ["."], [".."], ["a", ".."], ["a/b"], ["/"], ["a\u{0}b"], ["\u{0}"], ["ok", ""]
+        ])
     func relativePathRefuses(segments: [String]) {
         #expect(RelativePath(segments: segments) == nil)
     }
 
-    @Test("RelativePath accepts plain names", arguments: [
-        ([], ""), (["a"], "a"), (["a", "b.txt"], "a/b.txt"), (["..."], "..."), (["a b"], "a b"),
-        ([".hidden"], ".hidden"), (["été"], "été"), (["a\\b"], "a\\b"), (["%2e%2e"], "%2e%2e"),
-    ] as [([String], String)])
+    @Test(
+        "RelativePath accepts plain names",
+        arguments: [
+            ([], ""), (["a"], "a"), (["a", "b.txt"], "a/b.txt"), (["..."], "..."), (["a b"], "a b"),
+            ([".hidden"], ".hidden"), (["été"], "été"), (["a\\b"], "a\\b"), (["%2e%2e"], "%2e%2e")
+        ] as [([String], String)])
     func relativePathAccepts(segments: [String], string: String) throws {
         let path = try #require(RelativePath(segments: segments))
         #expect(path.segments == segments)

@@ -23,17 +23,21 @@ struct SearchParametersTests {
     @Test("every parameter given")
     func everything() throws {
         let parameters = try parse("q=a.c&regex=true&icase=1&start=-10&end=50&limit=5&reverse=TRUE&unknown=zzz")
-        #expect(parameters == SearchParameters(
-            pattern: Array("a.c".utf8), isRegex: true, isCaseInsensitive: true,
-            start: -10, end: 50, limit: 5, isReverse: true
-        ))
+        #expect(
+            parameters
+                == SearchParameters(
+                    pattern: Array("a.c".utf8), isRegex: true, isCaseInsensitive: true,
+                    start: -10, end: 50, limit: 5, isReverse: true
+                ))
     }
 
-    @Test("the pattern is bytes, form-decoded once", arguments: [
-        ("q=%00%FF", [0x00, 0xFF]), ("q=a+b", Array("a b".utf8)), ("q=%2B", Array("+".utf8)),
-        ("q=%25", Array("%".utf8)), ("q=%2525", Array("%25".utf8)), ("q=%C3%A9", [0xC3, 0xA9]),
-        ("q=%5Cd%2B", Array("\\d+".utf8)), ("q=first&q=second", Array("second".utf8)),
-    ] as [(String, [UInt8])])
+    @Test(
+        "the pattern is bytes, form-decoded once",
+        arguments: [
+            ("q=%00%FF", [0x00, 0xFF]), ("q=a+b", Array("a b".utf8)), ("q=%2B", Array("+".utf8)),
+            ("q=%25", Array("%".utf8)), ("q=%2525", Array("%25".utf8)), ("q=%C3%A9", [0xC3, 0xA9]),
+            ("q=%5Cd%2B", Array("\\d+".utf8)), ("q=first&q=second", Array("second".utf8))
+        ] as [(String, [UInt8])])
     func pattern(raw: String, expected: [UInt8]) throws {
         #expect(try parse(raw).pattern == expected)
     }
@@ -50,27 +54,31 @@ struct SearchParametersTests {
         #expect(throws: ProblemDetails.self) { try parse("q=a&limit=11", maximumLimit: 10) }
     }
 
-    @Test("invalid queries are 400 naming the parameter", arguments: [
-        ("", "'q'"), ("regex=true", "'q'"), ("q=", "'q'"), ("q", "'q'"), ("Q=a", "'q'"),
-        ("q=a&regex=yes", "'regex'"), ("q=a&regex=", "'regex'"), ("q=a&icase=2", "'icase'"),
-        ("q=a&start=x", "'start'"), ("q=a&start=", "'start'"), ("q=a&end=1.5", "'end'"),
-        ("q=a&end=99999999999999999999", "'end'"), ("q=a&limit=-1", "'limit'"), ("q=a&limit=1001", "'limit'"),
-        ("q=a&limit=abc", "'limit'"), ("q=a&limit=99999999999999999999", "'limit'"),
-        ("q=a&reverse=maybe", "'reverse'"), ("q=%zz", "percent-escape"),
-    ])
+    @Test(
+        "invalid queries are 400 naming the parameter",
+        arguments: [
+            ("", "'q'"), ("regex=true", "'q'"), ("q=", "'q'"), ("q", "'q'"), ("Q=a", "'q'"),
+            ("q=a&regex=yes", "'regex'"), ("q=a&regex=", "'regex'"), ("q=a&icase=2", "'icase'"),
+            ("q=a&start=x", "'start'"), ("q=a&start=", "'start'"), ("q=a&end=1.5", "'end'"),
+            ("q=a&end=99999999999999999999", "'end'"), ("q=a&limit=-1", "'limit'"), ("q=a&limit=1001", "'limit'"),
+            ("q=a&limit=abc", "'limit'"), ("q=a&limit=99999999999999999999", "'limit'"),
+            ("q=a&reverse=maybe", "'reverse'"), ("q=%zz", "percent-escape")
+        ])
     func invalid(raw: String, mentions: String) throws {
-        let problem = try #require(problem { () throws(ProblemDetails) in
-            try SearchParameters(QueryParameters(parsing: raw), maximumLimit: 1000)
-        })
+        let problem = try #require(
+            problem { () throws(ProblemDetails) in
+                try SearchParameters(QueryParameters(parsing: raw), maximumLimit: 1000)
+            })
         #expect(problem.status == 400)
         #expect(problem.detail.contains(mentions), "\(problem.detail)")
     }
 
     @Test("a limit above the maximum names the maximum")
     func limitDetailNamesMaximum() throws {
-        let problem = try #require(problem { () throws(ProblemDetails) in
-            try SearchParameters(QueryParameters(parsing: "q=a&limit=5000"), maximumLimit: 1000)
-        })
+        let problem = try #require(
+            problem { () throws(ProblemDetails) in
+                try SearchParameters(QueryParameters(parsing: "q=a&limit=5000"), maximumLimit: 1000)
+            })
         #expect(problem.detail.contains("1000"))
     }
 
@@ -86,16 +94,19 @@ struct SearchParametersTests {
         #expect(try parse("q=x&follow=false").isFollow == false)
     }
 
-    @Test("follow refuses what a growing file cannot answer", arguments: [
-        ("q=x&follow=true&end=5", "'end'"), ("q=x&follow=true&reverse=true", "'reverse'"),
-        ("q=x&follow=true&before=2", "'before'"), ("q=x&follow=true&after=1", "'after'"),
-        ("q=x&follow=true&start=-1", "'start'"), ("q=x&follow=true&limit=0", "'limit'"),
-        ("q=a%0Ab&follow=true", "newline"), ("q=x&follow=sometimes", "follow"),
-    ])
+    @Test(
+        "follow refuses what a growing file cannot answer",
+        arguments: [
+            ("q=x&follow=true&end=5", "'end'"), ("q=x&follow=true&reverse=true", "'reverse'"),
+            ("q=x&follow=true&before=2", "'before'"), ("q=x&follow=true&after=1", "'after'"),
+            ("q=x&follow=true&start=-1", "'start'"), ("q=x&follow=true&limit=0", "'limit'"),
+            ("q=a%0Ab&follow=true", "newline"), ("q=x&follow=sometimes", "follow")
+        ])
     func followRefusals(raw: String, named: String) throws {
-        let problem = try #require(problem { () throws(ProblemDetails) in
-            try SearchParameters(QueryParameters(parsing: raw), maximumLimit: 1000)
-        })
+        let problem = try #require(
+            problem { () throws(ProblemDetails) in
+                try SearchParameters(QueryParameters(parsing: raw), maximumLimit: 1000)
+            })
         #expect(problem.status == 400)
         #expect(problem.detail.contains(named), "\(problem.detail)")
     }

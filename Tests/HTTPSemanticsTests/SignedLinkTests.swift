@@ -12,7 +12,7 @@ import Testing
         ("lines=1-2&expires=0&signature=\(signature)&q=x", 0),
         ("expires=9223372036854775807&signature=\(signature)", Int64.max),
         ("expires=%31%32&signature=\(signature)", 12),  // one percent-decoding, as every parameter
-        ("expires=7&signature=\(signature)&&", 7),
+        ("expires=7&signature=\(signature)&&", 7)
     ]
 
     @Test(arguments: acceptedQueries)
@@ -33,7 +33,7 @@ import Testing
         "expires=1&signature=\(signature.dropLast())", "expires=1&signature=\(signature)00", "expires=1&signature=",
         "expires=1&signature=\(signature.dropLast())g", "expires=1&expires=1&signature=\(signature)",
         "expires=1&signature=\(signature)&signature=\(signature)", "expires=1&signature=%zz", "expires=1%zz&signature=\(signature)",
-        "expires=1&signature=\(signature)&x=%", "expires=1&signature=\(signature)+",
+        "expires=1&signature=\(signature)&x=%", "expires=1&signature=\(signature)+"
     ])
     func malformed(query: String) {
         #expect(SignedLink.parameters(in: query) == .malformed, "\(query)")
@@ -46,7 +46,8 @@ import Testing
     }
 
     @Test(arguments: [
-        ("a.txt", false, "a.txt") as (String, Bool, String), ("a/b.txt", false, "a/b.txt"), ("dir", true, "dir/"), ("a/b", true, "a/b/"), ("", true, "/"),
+        ("a.txt", false, "a.txt") as (String, Bool, String), ("a/b.txt", false, "a/b.txt"), ("dir", true, "dir/"), ("a/b", true, "a/b/"),
+        ("", true, "/")
     ])
     func scopes(path: String, isDirectory: Bool, scope: String) {
         #expect(SignedLink.scope(path: path, isDirectory: isDirectory) == scope)
@@ -54,15 +55,18 @@ import Testing
 
     /// Every spelling of one path names one scope, through the request-target rules.
     @Test(arguments: [
-        ("/files/dir/x", "dir/x") as (String, String), ("/files/dir//x", "dir/x"), ("/files/./dir/./x", "dir/x"), ("/files/dir%2Fx", "dir/x"),
+        ("/files/dir/x", "dir/x") as (String, String), ("/files/dir//x", "dir/x"), ("/files/./dir/./x", "dir/x"),
+        ("/files/dir%2Fx", "dir/x"),
         ("/files/%64ir/x", "dir/x"), ("/files/dir/", "dir/"), ("/files/dir/.", "dir/"), ("/files/dir%2F", "dir/"), ("/files/", "/"),
-        ("/search/dir/x", "dir/x"), ("/files/caf%C3%A9", "café"),
+        ("/search/dir/x", "dir/x"), ("/files/caf%C3%A9", "café")
     ])
     func spellingsOfAPathShareAScope(target: String, scope: String) throws {
         let file: FileTarget
         switch try RequestTarget(parsing: target).route {
         case .files(let named), .search(let named): file = named
-        default: Issue.record("not a file route"); return
+        default:
+            Issue.record("not a file route")
+            return
         }
         #expect(SignedLink.scope(path: file.path.string, isDirectory: file.isDirectory) == scope)
     }
@@ -74,26 +78,30 @@ import Testing
         ("a/b/c/", ["/", "a/", "a/b/", "a/b/c/"]),
         ("a/b/c.txt", ["/", "a/", "a/b/", "a/b/c.txt"]),
         ("/", ["/"]),
-        ("dir2/x", ["/", "dir2/", "dir2/x"]),
+        ("dir2/x", ["/", "dir2/", "dir2/x"])
     ])
     func grantingScopesAreTheAncestorsAndTheScope(scope: String, granting: [String]) {
         #expect(SignedLink.grantingScopes(of: scope) == granting)
     }
 
     /// The prefix games: a link names whole segments, never a string prefix.
-    @Test(arguments: [("dir/", "dir2/x"), ("dir", "dir/x"), ("dir", "dir2"), ("dir/", "dir"), ("a/b/", "a/bc/d"), ("a.txt", "a.txt2"),
-                      ("dir/x", "dir/x/y"), ("dir/x", "dir/")])
+    @Test(arguments: [
+        ("dir/", "dir2/x"), ("dir", "dir/x"), ("dir", "dir2"), ("dir/", "dir"), ("a/b/", "a/bc/d"), ("a.txt", "a.txt2"),
+        ("dir/x", "dir/x/y"), ("dir/x", "dir/")
+    ])
     func aLinkDoesNotGrantASiblingOrAFileItsChildren(link: String, request: String) {
         #expect(!SignedLink.grantingScopes(of: request).contains(link))
     }
 
-    @Test("a grant covers its scope and, for a directory, everything below it; never a sibling or an ancestor", arguments: [
-        ("/", "", true, true), ("/", "a/b.txt", false, true), ("/", "a", true, true),
-        ("dir/", "dir", true, true), ("dir/", "dir/x", false, true), ("dir/", "dir/sub", true, true),
-        ("dir/", "", true, false), ("dir/", "dir", false, false), ("dir/", "dir2/x", false, false), ("dir/", "dirx", false, false),
-        ("a/b.txt", "a/b.txt", false, true), ("a/b.txt", "a", true, false), ("a/b.txt", "", true, false),
-        ("a/b.txt", "a/b.txt", true, false), ("a/b.txt", "a/b.txt2", false, false),
-    ] as [(String, String, Bool, Bool)])
+    @Test(
+        "a grant covers its scope and, for a directory, everything below it; never a sibling or an ancestor",
+        arguments: [
+            ("/", "", true, true), ("/", "a/b.txt", false, true), ("/", "a", true, true),
+            ("dir/", "dir", true, true), ("dir/", "dir/x", false, true), ("dir/", "dir/sub", true, true),
+            ("dir/", "", true, false), ("dir/", "dir", false, false), ("dir/", "dir2/x", false, false), ("dir/", "dirx", false, false),
+            ("a/b.txt", "a/b.txt", false, true), ("a/b.txt", "a", true, false), ("a/b.txt", "", true, false),
+            ("a/b.txt", "a/b.txt", true, false), ("a/b.txt", "a/b.txt2", false, false)
+        ] as [(String, String, Bool, Bool)])
     func grantCoverage(scope: String, path: String, isDirectory: Bool, covered: Bool) {
         let grant = SignedLink.Grant(parameters: SignedLink.Parameters(expires: 9, signature: [0xab]), scope: scope)
         #expect(grant.covers(path: path, isDirectory: isDirectory) == covered)

@@ -1,6 +1,7 @@
 import Glibc
 import SystemPackage
 import Testing
+
 @testable import MappedFiles
 
 /// The storage layer says what happened, with the errno where it matters; it does not decide
@@ -12,7 +13,7 @@ import Testing
         (ENXIO, .notRegularFile), (ENODEV, .notRegularFile),
         (EACCES, .permissionDenied(.permissionDenied)), (EPERM, .permissionDenied(.notPermitted)),
         (EISDIR, .isDirectory), (ENOSPC, .noSpace), (EDQUOT, .noSpace),
-        (EIO, .system(.ioError)), (EROFS, .system(.readOnlyFileSystem)), (EMFILE, .system(.tooManyOpenFiles)),
+        (EIO, .system(.ioError)), (EROFS, .system(.readOnlyFileSystem)), (EMFILE, .system(.tooManyOpenFiles))
     ])
     func errnoIsClassified(code: Int32, expected: FileAccessError) {
         #expect(FileAccessError(errno: code) == expected)

@@ -2,6 +2,7 @@ import Dispatch
 import Glibc
 import Synchronization
 import Testing
+
 @testable import MappedFiles
 
 /// Group commit's rules with a flush the test controls: a writer is answered only by a flush
@@ -41,7 +42,8 @@ import Testing
     static let queue = DispatchQueue(label: "group-flush-tests", attributes: .concurrent)
 
     @Test func oneWriterIsAnsweredByTheFlushItStarted() {
-        let sync = ControlledSync(), outcomes = Outcomes()
+        let sync = ControlledSync()
+        let outcomes = Outcomes()
         let flusher = GroupFlush { () throws(FileAccessError) in try sync.run() }
         Self.queue.async { flusher.flush { outcomes.record(0, $0) } }
         sync.awaitStart()
@@ -70,7 +72,8 @@ import Testing
     /// it began): they wait for the next, which serves all of them at once.
     @Test(arguments: [1, 2, 7, 32])
     func writersArrivingDuringAFlushShareTheNext(_ latecomers: Int) {
-        let sync = ControlledSync(), outcomes = Outcomes()
+        let sync = ControlledSync()
+        let outcomes = Outcomes()
         let flusher = GroupFlush { () throws(FileAccessError) in try sync.run() }
         Self.queue.async { flusher.flush { outcomes.record(0, $0) } }
         sync.awaitStart()
@@ -88,7 +91,8 @@ import Testing
     /// A failed flush fails everyone waiting at the time, also those who asked during it, and the
     /// next flush (after new writes) succeeds again.
     @Test func aFailedFlushFailsEveryWaiterThenTheNextSucceeds() {
-        let sync = ControlledSync(), outcomes = Outcomes()
+        let sync = ControlledSync()
+        let outcomes = Outcomes()
         let flusher = GroupFlush { () throws(FileAccessError) in try sync.run() }
         sync.failNext.store(true, ordering: .relaxed)
         Self.queue.async { flusher.flush { outcomes.record(0, $0) } }
@@ -110,7 +114,8 @@ import Testing
     /// all share the one after it.
     @Test func manyWritersAreEachAnsweredOnce() {
         let writers = 400
-        let sync = ControlledSync(), outcomes = Outcomes()
+        let sync = ControlledSync()
+        let outcomes = Outcomes()
         let runs = Atomic<Int>(0)
         let flusher = GroupFlush { () throws(FileAccessError) in
             if runs.add(1, ordering: .relaxed).newValue == 1 { try sync.run() } else { usleep(200) }

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import TestSupport
 import Testing
+
 @testable import MappedFiles
 
 /// A temporary root with helpers to create, replace, grow and truncate files.

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import TestSupport
 import Testing
+
 @testable import MappedFiles
 
 /// A writable file's growth rules, on real files: a reservation never shows as length, the

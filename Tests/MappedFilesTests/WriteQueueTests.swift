@@ -1,6 +1,6 @@
+import MappedFiles
 import Synchronization
 import Testing
-import MappedFiles
 
 /// The per-file write turn: one holder at a time, first come first served, handed straight on.
 @Suite struct WriteQueueTests {

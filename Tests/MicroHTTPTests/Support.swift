@@ -26,10 +26,13 @@ struct ClosureHandler: RequestHandler {
 }
 
 /// A real server on an ephemeral loopback port answering with `respond`.
-func startServer(threads: Int = 1, headerTimeoutSeconds: Int = 10,
-                 respond: @escaping @Sendable (Request) -> Disposition) throws -> Server {
-    try Server(options: ServerOptions(port: 0, threads: threads, headerTimeoutSeconds: headerTimeoutSeconds),
-               handler: ClosureHandler(respond: respond), log: { _ in })
+func startServer(
+    threads: Int = 1, headerTimeoutSeconds: Int = 10,
+    respond: @escaping @Sendable (Request) -> Disposition
+) throws -> Server {
+    try Server(
+        options: ServerOptions(port: 0, threads: threads, headerTimeoutSeconds: headerTimeoutSeconds),
+        handler: ClosureHandler(respond: respond), log: { _ in })
 }
 
 func text(_ string: String, status: Int = 200) -> Response {

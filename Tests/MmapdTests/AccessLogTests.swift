@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Logging
 import Testing
+
 @testable import Mmapd
 
 /// The access log writes client text (method, target): it must not let a client forge or break
@@ -15,17 +16,20 @@ import Testing
         ("/files/a\u{85}", "/files/a\\u{85}"),
         ("/x\r\nfake line", "/x\\u{d}\\u{a}fake line"),
         ("/files/a\\u{1}", "/files/a\\\\u{1}"),
-        ("/files/caf\u{e9}", "/files/caf\u{e9}"),
+        ("/files/caf\u{e9}", "/files/caf\u{e9}")
     ])
     func controlCharactersAreEscaped(raw: String, logged: String) {
         #expect(AccessLog.escaped(raw) == logged)
     }
 
-    @Test("logged headers are cut to the bound, never inside a UTF-8 sequence, with their length", arguments: [
-        ("bytes=0-", "bytes=0-"), ("bytes=0-99", "bytes=0-…(10 bytes)"), ("", ""), ("12345678", "12345678"), ("123456789", "12345678…(9 bytes)"),
-        ("1234567é", "1234567…(9 bytes)"), ("123456é", "123456é"), ("\u{1}234567890", "\\u{1}2345678…(10 bytes)"),
-        ("€€€", "€€…(9 bytes)"),
-    ])
+    @Test(
+        "logged headers are cut to the bound, never inside a UTF-8 sequence, with their length",
+        arguments: [
+            ("bytes=0-", "bytes=0-"), ("bytes=0-99", "bytes=0-…(10 bytes)"), ("", ""), ("12345678", "12345678"),
+            ("123456789", "12345678…(9 bytes)"),
+            ("1234567é", "1234567…(9 bytes)"), ("123456é", "123456é"), ("\u{1}234567890", "\\u{1}2345678…(10 bytes)"),
+            ("€€€", "€€…(9 bytes)")
+        ])
     func truncation(value: String, logged: String) {
         let log = AccessLog(logger: Logger(label: "test"), headerBytes: 8)
         #expect(log.truncated(value) == logged)

@@ -1,12 +1,14 @@
 import Foundation
 import Testing
+
 @testable import Mmapd
 
 /// `--allowed-hosts`: DNS rebinding defence for a server on loopback.
 @Suite struct AllowedHostsTests {
     @Test func onlyListedHostsReachFilesAndSearch() throws {
-        let server = try TestServer(configure: { $0.allowedHosts = ["localhost", "127.0.0.1"] },
-                                    files: ["a.txt": Array("hello".utf8)])
+        let server = try TestServer(
+            configure: { $0.allowedHosts = ["localhost", "127.0.0.1"] },
+            files: ["a.txt": Array("hello".utf8)])
         for host in ["127.0.0.1:\(server.port)", "LOCALHOST", "localhost:1"] {
             #expect(try raw(server, "GET /files/a.txt HTTP/1.1\r\nHost: \(host)\r\n").hasPrefix("HTTP/1.1 200"), "\(host)")
         }

@@ -136,12 +136,14 @@ import Testing
         Case([("If-Range", "\"stale\""), ("Range", "bytes=abc")], .whole),
         Case([("If-Range", "{etag}")], .whole),
         Case([("If-None-Match", "\"other\""), ("If-Range", "{etag}"), ("Range", "bytes=0-9")], .partial),
-        Case([("If-Match", "{etag}"), ("If-Range", "\"stale\""), ("Range", "bytes=0-9")], .whole),
+        Case([("If-Match", "{etag}"), ("If-Range", "\"stale\""), ("Range", "bytes=0-9")], .whole)
     ]
 
     /// Checks `response` (to GET or HEAD) against the outcome the table expects.
-    static func expect(_ response: HTTPResponse, _ outcome: Outcome, etag: String, isHead: Bool,
-                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func expect(
+        _ response: HTTPResponse, _ outcome: Outcome, etag: String, isHead: Bool,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let body = isHead ? [] : content
         switch outcome {
         case .whole:
@@ -158,18 +160,20 @@ import Testing
             #expect(response.header("ETag") == etag, sourceLocation: sourceLocation)
         case .multipart:
             #expect(response.status == 206, sourceLocation: sourceLocation)
-            #expect(response.header("Content-Type")?.hasPrefix("multipart/byteranges; boundary=") == true,
-                    sourceLocation: sourceLocation)
+            #expect(
+                response.header("Content-Type")?.hasPrefix("multipart/byteranges; boundary=") == true,
+                sourceLocation: sourceLocation)
             if !isHead {
-                try expectByteranges(response, [0...9, 20...29], of: content, contentType: "text/plain; charset=utf-8",
-                                     sourceLocation: sourceLocation)
+                try expectByteranges(
+                    response, [0...9, 20...29], of: content, contentType: "text/plain; charset=utf-8",
+                    sourceLocation: sourceLocation)
             }
         case .notModified:
             #expect(response.status == 304, sourceLocation: sourceLocation)
             #expect(response.header("ETag") == etag, sourceLocation: sourceLocation)
             #expect(response.header("Last-Modified") == lastModified, sourceLocation: sourceLocation)
             #expect(response.header("Content-Range") == nil, sourceLocation: sourceLocation)
-            // Content-Length is checked once, in notModifiedSendsNoWrongContentLength.
+        // Content-Length is checked once, in notModifiedSendsNoWrongContentLength.
         case .preconditionFailed:
             #expect(response.status == 412, sourceLocation: sourceLocation)
             #expect(response.header("Content-Type") == "application/problem+json", sourceLocation: sourceLocation)
@@ -211,8 +215,9 @@ import Testing
             let response = try server.request(method, Self.target, headers: [condition])
             #expect(response.status == 304)
             let length = response.header("Content-Length")
-            #expect(length == nil || length == "\(Self.content.count)",
-                    "\(method) with \(condition.0): 304 carries Content-Length: \(length ?? "")")
+            #expect(
+                length == nil || length == "\(Self.content.count)",
+                "\(method) with \(condition.0): 304 carries Content-Length: \(length ?? "")")
         }
     }
 
@@ -261,8 +266,10 @@ import Testing
 
     /// After the file changed, a client's old ETag fails If-Match, no longer matches
     /// If-None-Match, and turns If-Range into a whole answer; the new ETag works.
-    static func expectOldETagIsStale(_ server: TestServer, old: String, new newContent: [UInt8],
-                                     sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func expectOldETagIsStale(
+        _ server: TestServer, old: String, new newContent: [UInt8],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let current = try server.request("GET", target)
         #expect(current.body == newContent, sourceLocation: sourceLocation)
         let etag = try #require(current.header("ETag"), sourceLocation: sourceLocation)
@@ -314,10 +321,12 @@ import Testing
         } while after.st_ctim.tv_sec == before.st_ctim.tv_sec && after.st_ctim.tv_nsec == before.st_ctim.tv_nsec
             && ContinuousClock.now < deadline
         try #require(after.st_ino == before.st_ino && after.st_size == before.st_size, "same file, same size")
-        try #require(after.st_mtim.tv_sec == before.st_mtim.tv_sec && after.st_mtim.tv_nsec == before.st_mtim.tv_nsec,
-                     "mtime restored")
-        try #require(after.st_ctim.tv_sec != before.st_ctim.tv_sec || after.st_ctim.tv_nsec != before.st_ctim.tv_nsec,
-                     "ctime moved")
+        try #require(
+            after.st_mtim.tv_sec == before.st_mtim.tv_sec && after.st_mtim.tv_nsec == before.st_mtim.tv_nsec,
+            "mtime restored")
+        try #require(
+            after.st_ctim.tv_sec != before.st_ctim.tv_sec || after.st_ctim.tv_nsec != before.st_ctim.tv_nsec,
+            "ctime moved")
         try Self.expectOldETagIsStale(server, old: old, new: newContent)
         #expect(try server.request("GET", Self.target).header("Last-Modified") == Self.lastModified)
     }
@@ -335,8 +344,9 @@ import Testing
         let after = try fileStatus(path)
         try #require(after.st_ino == replacement.st_ino && after.st_ino != original.st_ino, "a new inode")
         try #require(after.st_size == original.st_size, "same size")
-        try #require(after.st_mtim.tv_sec == original.st_mtim.tv_sec && after.st_mtim.tv_nsec == original.st_mtim.tv_nsec,
-                     "same mtime")
+        try #require(
+            after.st_mtim.tv_sec == original.st_mtim.tv_sec && after.st_mtim.tv_nsec == original.st_mtim.tv_nsec,
+            "same mtime")
         try Self.expectOldETagIsStale(server, old: old, new: newContent)
         #expect(try server.request("GET", Self.target).header("Last-Modified") == Self.lastModified)
     }
@@ -345,7 +355,9 @@ import Testing
 
     @Test func curlIfNoneMatchGets304() throws {
         let (server, etag) = try Self.server()
-        let result = try curl(["-H", "If-None-Match: \(etag)", "-D", "-", "-w", "%{http_code} %{size_download}", server.baseURL + Self.target])
+        let result = try curl([
+            "-H", "If-None-Match: \(etag)", "-D", "-", "-w", "%{http_code} %{size_download}", server.baseURL + Self.target
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         let output = result.stdoutText
         #expect(output.hasPrefix("HTTP/1.1 304"))

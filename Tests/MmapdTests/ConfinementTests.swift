@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+
 @testable import Mmapd
 
 /// Every way out of the root must look exactly like a missing file: same status, same body.
@@ -23,7 +24,7 @@ import Testing
         "/files/escape-dir/",
         "/search/escape-dir?q=a",
         "/files//etc/passwd",
-        "/files/%2fetc%2fpasswd",
+        "/files/%2fetc%2fpasswd"
     ]
 
     @Test(arguments: escapes)
@@ -35,8 +36,9 @@ import Testing
 
         let server = try TestServer(files: ["inside.txt": Array("inside".utf8), "sub/x": [1]])
         // The root itself lives next to `outside`, so "../secret.txt" resolved naively would hit it.
-        try? FileManager.default.copyItem(at: outside.appendingPathComponent("secret.txt"),
-                                          to: server.root.deletingLastPathComponent().appendingPathComponent("secret.txt"))
+        try? FileManager.default.copyItem(
+            at: outside.appendingPathComponent("secret.txt"),
+            to: server.root.deletingLastPathComponent().appendingPathComponent("secret.txt"))
         symlink(outside.appendingPathComponent("secret.txt").path, server.path("escape-link"))
         symlink(outside.path, server.path("escape-dir"))
 

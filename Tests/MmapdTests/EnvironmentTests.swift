@@ -7,14 +7,16 @@ import Testing
 /// trapped at start on an environment holding a name twice. The first entry wins, as with glibc's
 /// getenv.
 @Suite struct EnvironmentTests {
-    @Test("first entry wins, like getenv", arguments: [
-        (["A=1", "A=2"], ["A": "1"]),
-        (["A=1", "B=x", "A=2", "B=y"], ["A": "1", "B": "x"]),
-        (["A=", "A=2"], ["A": ""]),
-        (["A=b=c"], ["A": "b=c"]),
-        (["NOEQUALS", "=v", "C=3"], ["": "v", "C": "3"]),
-        ([], [:]),
-    ] as [([String], [String: String])])
+    @Test(
+        "first entry wins, like getenv",
+        arguments: [
+            (["A=1", "A=2"], ["A": "1"]),
+            (["A=1", "B=x", "A=2", "B=y"], ["A": "1", "B": "x"]),
+            (["A=", "A=2"], ["A": ""]),
+            (["A=b=c"], ["A": "b=c"]),
+            (["NOEQUALS", "=v", "C=3"], ["": "v", "C": "3"]),
+            ([], [:])
+        ] as [([String], [String: String])])
     func firstWins(entries: [String], expected: [String: String]) {
         #expect(ProcessEnvironment.variables(entries) == expected)
     }
@@ -23,7 +25,8 @@ import Testing
     /// rather than against our reading of its source.
     @Test func getenvAgrees() throws {
         // (A shell would not do: dash builds its own table, in which the last one wins.)
-        let program = "import ctypes; g = ctypes.CDLL(None).getenv; g.restype = ctypes.c_char_p; print(g(b'MMAPD_DUPLICATE').decode(), end='')"
+        let program =
+            "import ctypes; g = ctypes.CDLL(None).getenv; g.restype = ctypes.c_char_p; print(g(b'MMAPD_DUPLICATE').decode(), end='')"
         let result = try Self.spawn("/usr/bin/python3", ["-c", program], environment: ["MMAPD_DUPLICATE=first", "MMAPD_DUPLICATE=second"])
         #expect(result.status == 0)
         #expect(result.output == "first")
@@ -38,10 +41,12 @@ import Testing
         try Data("first root\n".utf8).write(to: root.appendingPathComponent("which.txt"))
         let missing = root.path + "-missing"
 
-        let started = try Self.spawn(mmapdExecutable, ["--port", "0", "--log-level", "error"],
-                                     environment: ["MMAPD_ROOT=\(root.path)", "MMAPD_ROOT=\(missing)"], stopAfterFirstLine: true)
-        let port = try #require(started.output.split(separator: ":").last.flatMap { UInt16($0.trimmingCharacters(in: .whitespacesAndNewlines)) },
-                                "no startup line: \(started.output)")
+        let started = try Self.spawn(
+            mmapdExecutable, ["--port", "0", "--log-level", "error"],
+            environment: ["MMAPD_ROOT=\(root.path)", "MMAPD_ROOT=\(missing)"], stopAfterFirstLine: true)
+        let port = try #require(
+            started.output.split(separator: ":").last.flatMap { UInt16($0.trimmingCharacters(in: .whitespacesAndNewlines)) },
+            "no startup line: \(started.output)")
         let answer = try HTTPConnection(port: port).send("GET", "/files/which.txt")
         #expect(answer.text == "first root\n")
         started.stop()

@@ -76,7 +76,8 @@ import Testing
                 while !stop.current {
                     round += 1
                     let ndjson = round % 3 == 0
-                    let target = round % 2 == 0 ? "/search/text.txt?q=needle&limit=0" : "/search/text.txt?q=n%5Be%5Dedle&regex=true&limit=50"
+                    let target =
+                        round % 2 == 0 ? "/search/text.txt?q=needle&limit=0" : "/search/text.txt?q=n%5Be%5Dedle&regex=true&limit=50"
                     do {
                         let response = try HTTPConnection(port: port, timeoutSeconds: 20)
                             .send("GET", target, headers: ndjson ? [("Accept", "application/x-ndjson")] : [])
@@ -102,15 +103,19 @@ import Testing
                         let connection = try HTTPConnection(port: port, timeoutSeconds: 20)
                         let response: HTTPResponse
                         if multipart {
-                            let writes = [PatchWrite(start: start, bytes: fill(patchByte, 1000)),
-                                          PatchWrite(start: start + 5000, bytes: fill(patchByte, 3000))]
-                            response = try connection.send("PATCH", "/files/patch.bin",
-                                                           headers: [("Content-Type", "multipart/byteranges; boundary=fault")],
-                                                           body: multipartByteranges(writes, boundary: "fault"))
+                            let writes = [
+                                PatchWrite(start: start, bytes: fill(patchByte, 1000)),
+                                PatchWrite(start: start + 5000, bytes: fill(patchByte, 3000))
+                            ]
+                            response = try connection.send(
+                                "PATCH", "/files/patch.bin",
+                                headers: [("Content-Type", "multipart/byteranges; boundary=fault")],
+                                body: multipartByteranges(writes, boundary: "fault"))
                         } else {
-                            response = try connection.send("PATCH", "/files/patch.bin",
-                                                           headers: [("Content-Range", "bytes \(start)-\(start + (64 << 10) - 1)/*")],
-                                                           body: fill(patchByte, 64 << 10))
+                            response = try connection.send(
+                                "PATCH", "/files/patch.bin",
+                                headers: [("Content-Range", "bytes \(start)-\(start + (64 << 10) - 1)/*")],
+                                body: fill(patchByte, 64 << 10))
                         }
                         if response.status == 204 {
                             tally.add("patch 204")
@@ -123,7 +128,7 @@ import Testing
                         tally.add("patch cut")
                     }
                 }
-            },
+            }
         ]
 
         // The fault injector: truncate, let the clients run into it, extend back with zeros; every
@@ -226,17 +231,20 @@ import Testing
         ranged.close(reset: false)
         let wholeResponse = try parseResponse(wholeBytes)
         #expect(wholeResponse.status == 200 && wholeResponse.header("ETag") == oldTag)
-        #expect(wholeResponse.body.count == old.count && wholeResponse.body == old, "the in-flight download must complete with the old bytes")
+        #expect(
+            wholeResponse.body.count == old.count && wholeResponse.body == old, "the in-flight download must complete with the old bytes")
         let rangedResponse = try parseResponse(rangedBytes)
         let parts = try byteranges(of: rangedResponse).parts
         #expect(parts.map(\.body) == [Array(old[0...99]), Array(old[1_000_000...6_999_999]), Array(old.suffix(5))])
 
         // The leases are gone with their responses: no mapping of the replaced inode remains.
         #expect(try server.request("GET", "/files/f.bin").body == new)
-        let stale = try eventuallyValue(until: { $0.isEmpty }) { try server.rootMappings().filter { $0.contains("(deleted)") } }
+        let stale = try eventuallyValue(until: { $0.isEmpty }, { try server.rootMappings().filter { $0.contains("(deleted)") } })
         #expect(stale.isEmpty, "mappings of replaced files outlive their responses: \(stale)")
         #expect(server.death == nil)
-        print("fault (b): replaced by rename mid-download (same size and mtime: \(sameSizeAndTime)); old mapping leased at the rename: \(leased)")
+        print(
+            "fault (b): replaced by rename mid-download (same size and mtime: \(sameSizeAndTime)); old mapping leased at the rename: \(leased)"
+        )
     }
 
     /// The same for a file removed (not replaced) mid-download: the download completes, the next
@@ -266,8 +274,12 @@ import Testing
     @Test(arguments: ["0", "1048576"])
     func truncationUnderALargeDownloadEndsItPromptly(sendfileThreshold: String) throws {
         let original = fastRandomBytes(count: 8 << 20, seed: 85)
-        let server = try FaultServer(files: ["f.bin": original], arguments: ["--connection-timeout", "60", "--header-timeout", "2",
-                                                                             "--sendfile-threshold", sendfileThreshold])
+        let server = try FaultServer(
+            files: ["f.bin": original],
+            arguments: [
+                "--connection-timeout", "60", "--header-timeout", "2",
+                "--sendfile-threshold", sendfileThreshold
+            ])
         let socket = try RawSocket(port: server.port, receiveBuffer: 16 << 10, timeoutSeconds: 50)
         #expect(socket.send("GET /files/f.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
         var bytes = socket.receive(atLeast: 100_000)
@@ -297,9 +309,12 @@ import Testing
     ///   all-or-nothing the docs DO promise, against rejection;
     /// - the restarted server takes writes at once (no turn was left held).
     @Test func sigkillMidStreamKeepsEveryAcknowledgedWrite() throws {
-        let slot = 4096, slotsPerWriter = 200, writers = 3
-        let server = try FaultServer(files: ["slots.bin": fill(0, slot * slotsPerWriter * writers), "log.bin": []],
-                                     arguments: ["--writable", "--token", "fault-token"])
+        let slot = 4096
+        let slotsPerWriter = 200
+        let writers = 3
+        let server = try FaultServer(
+            files: ["slots.bin": fill(0, slot * slotsPerWriter * writers), "log.bin": []],
+            arguments: ["--writable", "--token", "fault-token"])
         let port = server.port
         let auth = ("Authorization", "Bearer fault-token")
         // slot -> (bytes, acknowledged); a slot is written by one PATCH at most.
@@ -341,14 +356,18 @@ import Testing
                     let second = pattern(slotIndex + 1)
                     slots.append((slotIndex + 1, second))
                     headers.append(("Content-Type", "multipart/byteranges; boundary=kill"))
-                    body = multipartByteranges([PatchWrite(start: offset + slot, bytes: second), PatchWrite(start: offset, bytes: bytes)],
-                                               boundary: "kill")
+                    body = multipartByteranges(
+                        [PatchWrite(start: offset + slot, bytes: second), PatchWrite(start: offset, bytes: bytes)],
+                        boundary: "kill")
                 default:
                     // Refused: the second part overlaps the first by one byte. Nothing may change.
                     rejected.update { $0.append(slotIndex) }
                     headers.append(("Content-Type", "multipart/byteranges; boundary=kill"))
-                    body = multipartByteranges([PatchWrite(start: offset, bytes: Array(bytes[..<2048])),
-                                                PatchWrite(start: offset + 2047, bytes: Array(bytes[2047...]))], boundary: "kill")
+                    body = multipartByteranges(
+                        [
+                            PatchWrite(start: offset, bytes: Array(bytes[..<2048])),
+                            PatchWrite(start: offset + 2047, bytes: Array(bytes[2047...]))
+                        ], boundary: "kill")
                     slots = []
                 }
                 written.update { state in for (index, bytes) in slots { state[index] = (bytes, false) } }
@@ -381,8 +400,9 @@ import Testing
                 appended.update { $0.inFlight = bytes }
                 do {
                     if connection == nil { connection = try HTTPConnection(port: port, timeoutSeconds: 10) }
-                    let response = try connection!.send("PATCH", "/files/log.bin",
-                                                        headers: [auth, ("Content-Range", "bytes \(offset)-\(offset + 999)/*")], body: bytes)
+                    let response = try connection!.send(
+                        "PATCH", "/files/log.bin",
+                        headers: [auth, ("Content-Range", "bytes \(offset)-\(offset + 999)/*")], body: bytes)
                     guard response.status == 204 else {
                         failures.add("append at \(offset): \(response.status) \(response.text.prefix(120))")
                         return
@@ -412,7 +432,8 @@ import Testing
 
         let file = try server.request("GET", "/files/slots.bin").body
         #expect(file.count == slot * slotsPerWriter * writers)
-        var acked = 0, inFlight = 0
+        var acked = 0
+        var inFlight = 0
         for (index, entry) in written.current {
             let stored = Array(file[(index * slot)..<((index + 1) * slot)])
             if entry.acked {
@@ -437,7 +458,9 @@ import Testing
             #expect(log.count <= appendedBytes + 1000)
             #expect(zip(log[appendedBytes...], pending).allSatisfy { $0 == 0 || $0 == $1 })
         }
-        print("fault (d): SIGKILL after \(acked) acknowledged slot writes and \(appendedBytes / 1000) appends; \(inFlight) in flight, \(rejected.current.count) refused multiparts")
+        print(
+            "fault (d): SIGKILL after \(acked) acknowledged slot writes and \(appendedBytes / 1000) appends; \(inFlight) in flight, \(rejected.current.count) refused multiparts"
+        )
         #expect(acked + appendedBytes / 1000 >= 200)
 
         // The restarted server writes at once: no turn, lock or half state survived the kill.
@@ -459,9 +482,12 @@ import Testing
         // A 3 s search budget bounds how long an aborted NDJSON stream can run on (its producer
         // stops at the budget even if libmicrohttpd has not yet found the client gone); the long
         // connection timeout keeps the idle probe connection open through the waits below.
-        let server = try FaultServer(files: ["big.bin": big, "text.txt": text, "w.bin": fill(0, 1 << 20)],
-                                     arguments: ["--writable", "--threads", "2", "--search-timeout-milliseconds", "3000",
-                                                 "--connection-timeout", "120"])
+        let server = try FaultServer(
+            files: ["big.bin": big, "text.txt": text, "w.bin": fill(0, 1 << 20)],
+            arguments: [
+                "--writable", "--threads", "2", "--search-timeout-milliseconds", "3000",
+                "--connection-timeout", "120"
+            ])
         // Warm up: each file mapped by the pool, w.bin open for writing.
         #expect(try server.request("GET", "/files/big.bin").body == big)
         #expect(try server.request("GET", "/files/text.txt").status == 200)
@@ -476,10 +502,18 @@ import Testing
             ("GET /files/big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=100-7000000\r\n\r\n", []),
             ("GET /files/big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=0-10,2000000-5000000,-3000000\r\n\r\n", []),
             ("GET /search/text.txt?q=needle&limit=100000000 HTTP/1.1\r\nHost: x\r\nAccept: application/x-ndjson\r\n\r\n", []),
-            ("PATCH /files/w.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 0-524287/*\r\nContent-Length: 524288\r\n\r\n", fill(2, 200_000)),
-            ("PATCH /files/w.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 1048576-1114111/*\r\nContent-Length: 65536\r\n\r\n", fill(3, 30_000)),
-            ("PATCH /files/w.bin HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/byteranges; boundary=b\r\nContent-Length: 100000\r\n\r\n",
-             Array("--b\r\nContent-Range: bytes 0-99999/*\r\n\r\n".utf8) + fill(4, 50_000)),
+            (
+                "PATCH /files/w.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 0-524287/*\r\nContent-Length: 524288\r\n\r\n",
+                fill(2, 200_000)
+            ),
+            (
+                "PATCH /files/w.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 1048576-1114111/*\r\nContent-Length: 65536\r\n\r\n",
+                fill(3, 30_000)
+            ),
+            (
+                "PATCH /files/w.bin HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/byteranges; boundary=b\r\nContent-Length: 100000\r\n\r\n",
+                Array("--b\r\nContent-Range: bytes 0-99999/*\r\n\r\n".utf8) + fill(4, 50_000)
+            )
         ]
         var aborted = 0
         for round in 0..<6 {
@@ -498,9 +532,11 @@ import Testing
         // closes when libmicrohttpd, resumed by the producer's next batch, finds the client gone,
         // or at the search budget; under ThreadSanitizer, with searches at nice 19 behind a busy
         // test process, that took more than 10 s.
-        let descriptors = try eventuallyValue(within: 30, until: { $0 <= baseline }) { try server.descriptorCount() }
+        let descriptors = try eventuallyValue(within: 30, until: { $0 <= baseline }, { try server.descriptorCount() })
         // (<: a warm-up connection whose close the server had not processed yet may be gone too.)
-        #expect(descriptors <= baseline, """
+        #expect(
+            descriptors <= baseline,
+            """
             descriptors: \(baseline) before \(aborted) aborted requests, \(descriptors) after; \
             new: \(Set(server.descriptorTargets()).subtracting(baselineTargets).sorted())
             """)
@@ -514,7 +550,7 @@ import Testing
             #expect(rename(staging, server.path(name)) == 0)
             #expect(try probe.send("HEAD", "/files/\(name)").status == 200)
         }
-        let stale = try eventuallyValue(until: { $0.isEmpty }) { try server.rootMappings().filter { $0.contains("(deleted)") } }
+        let stale = try eventuallyValue(until: { $0.isEmpty }, { try server.rootMappings().filter { $0.contains("(deleted)") } })
         #expect(stale.isEmpty, "regions leaked by aborted requests: \(stale)")
         #expect(try probe.send("GET", "/files/w.bin", headers: [("Range", "bytes=0-0")]).status == 206)
         let next = try server.connect(timeoutSeconds: 10)
@@ -531,8 +567,9 @@ import Testing
     /// write turn is free for the next writer within seconds, long before the 60 s idle timeout,
     /// and the descriptors return to the baseline.
     @Test func halfClosedUploadReleasesTheTurnPromptly() throws {
-        let server = try FaultServer(files: ["w.bin": fill(0, 1 << 20)],
-                                     arguments: ["--writable", "--threads", "1", "--connection-timeout", "60"])
+        let server = try FaultServer(
+            files: ["w.bin": fill(0, 1 << 20)],
+            arguments: ["--writable", "--threads", "1", "--connection-timeout", "60"])
         #expect(try server.request("PATCH", "/files/w.bin", headers: [("Content-Range", "bytes 0-0/*")], body: [1]).status == 204)
         let probe = try server.connect()
         #expect(try probe.send("GET", "/healthz").status == 200)
@@ -541,8 +578,10 @@ import Testing
         // Part of the body and the FIN right behind it, while the server is still reading: once it
         // has drained the socket it waits for more instead of seeing the end of the stream.
         let upload = try RawSocket(port: server.port)
-        #expect(upload.send(Array("PATCH /files/w.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 0-1048575/*\r\nContent-Length: 1048576\r\n\r\n".utf8)
-                            + fill(2, heldUpload)))
+        #expect(
+            upload.send(
+                Array("PATCH /files/w.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 0-1048575/*\r\nContent-Length: 1048576\r\n\r\n".utf8)
+                    + fill(2, heldUpload)))
         upload.close(reset: false)
         let started = ContinuousClock.now
         // The first batch of the body is in the file: the server has read at least that far.
@@ -553,7 +592,7 @@ import Testing
         #expect(next.status == 204)
         // The deadline scan runs once a second; the idle timeout (60 s) plays no part.
         #expect(waited < .seconds(5), "the next writer waited \(waited)")
-        let descriptors = try eventuallyValue(until: { $0 <= baseline }) { try server.descriptorCount() }
+        let descriptors = try eventuallyValue(until: { $0 <= baseline }, { try server.descriptorCount() })
         #expect(descriptors <= baseline)
         print("fault (e): a half-closed upload held the write turn for \(waited) (idle timeout 60 s)")
         withExtendedLifetime(probe) {}
@@ -570,8 +609,12 @@ import Testing
             case 0: #expect(socket.send("GET /files/big.bin HTTP/1.1\r\nHost: x\r\n\r\n"))
             case 1: #expect(socket.send("GET /files/big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=0-5,100-3000000,-7\r\n\r\n"))
             default:
-                #expect(socket.send(Array("PATCH /files/w.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 0-99999/*\r\nContent-Length: 100000\r\n\r\n".utf8)
-                                    + fill(5, 40_000)))
+                #expect(
+                    socket.send(
+                        Array(
+                            "PATCH /files/w.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 0-99999/*\r\nContent-Length: 100000\r\n\r\n"
+                                .utf8)
+                            + fill(5, 40_000)))
             }
             if round % 3 != 2 { _ = socket.receive(atLeast: 20_000) }
             socket.close(reset: round % 2 == 0)

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import MicroHTTP
 import Testing
+
 @testable import Mmapd
 
 @Suite struct FileServingTests {
@@ -176,7 +177,9 @@ import Testing
         #expect(result.status == 0)
         let output = result.stdoutText
         #expect(output.hasPrefix("HTTP/1.1 200"))
-        for header in ["Content-Length: 20", "Content-Type: text/plain; charset=utf-8", "ETag: \"", "Last-Modified: ", "Accept-Ranges: bytes"] {
+        for header in [
+            "Content-Length: 20", "Content-Type: text/plain; charset=utf-8", "ETag: \"", "Last-Modified: ", "Accept-Ranges: bytes"
+        ] {
             #expect(output.contains(header), "\(header)")
         }
         #expect(output.hasSuffix("hello, mapped world\n"))
@@ -204,7 +207,9 @@ import Testing
         // Each answer, from the mapping, the prepared whole file or sendfile, carries the file's
         // shared fields exactly once and alike.
         for name in ["ETag", "Last-Modified", "Accept-Ranges", "Content-Type"] {
-            let values = [whole, range, head].map { answer in answer.headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value) }
+            let values = [whole, range, head].map { answer in
+                answer.headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
+            }
             #expect(values.allSatisfy { $0.count == 1 && $0 == values[0] }, "\(name): \(values)")
         }
         #expect(range.headers.filter { $0.name.lowercased() == "content-range" }.count == 1)

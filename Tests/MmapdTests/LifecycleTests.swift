@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
-import Testing
 import Mmapd
+import Testing
 
 /// The executable as an operator meets it: startup line, configuration layers, bad
 /// configuration, graceful stop.
@@ -91,7 +91,7 @@ import Mmapd
         (["--max-ranges", "0"], "maxRanges"),
         (["--max-header-bytes", "1024"], "maxHeaderBytes"),
         (["--literal-search-threads", "0"], "literalSearchThreads"),
-        (["--log-level", "chatty"], "logLevel"),
+        (["--log-level", "chatty"], "logLevel")
     ])
     func badConfigurationExitsNonZeroWithOneClearLine(arguments: [String], mentions: String) throws {
         let root = try Self.makeRoot([:])
@@ -180,13 +180,18 @@ import Mmapd
 
     @Test func everyOptionIsReadFromItsFlagAndEnvironmentName() async throws {
         // A value that differs from the default, given once through each spelling.
-        let flagged = try await Mmapd.Settings.load(arguments: ["--max-connections-per-ip", "7", "--max-ranges", "9"],
-                                                    environment: [:], configFile: nil)
+        let flagged = try await Mmapd.Settings.load(
+            arguments: ["--max-connections-per-ip", "7", "--max-ranges", "9"],
+            environment: [:], configFile: nil)
         #expect(flagged.maxConnectionsPerIP == 7)
         #expect(flagged.maxRanges == 9)
-        let environment = try await Mmapd.Settings.load(arguments: [], environment: ["MMAPD_MAX_CONNECTIONS_PER_IP": "5",
-                                                                                     "MMAPD_SEARCH_TIMEOUT_MILLISECONDS": "1234"],
-                                                        configFile: nil)
+        let environment = try await Mmapd.Settings.load(
+            arguments: [],
+            environment: [
+                "MMAPD_MAX_CONNECTIONS_PER_IP": "5",
+                "MMAPD_SEARCH_TIMEOUT_MILLISECONDS": "1234"
+            ],
+            configFile: nil)
         #expect(environment.maxConnectionsPerIP == 5)
         #expect(environment.searchTimeoutMilliseconds == 1234)
     }
@@ -197,8 +202,10 @@ import Mmapd
 @Suite struct NewFileModeSettingTests {
     @Test func octalFromEverySource() async throws {
         #expect(try await Mmapd.Settings.load(arguments: [], environment: [:], configFile: nil).newFileMode == 0o644)
-        #expect(try await Mmapd.Settings.load(arguments: ["--new-file-mode", "0600"], environment: [:], configFile: nil).newFileMode == 0o600)
-        #expect(try await Mmapd.Settings.load(arguments: [], environment: ["MMAPD_NEW_FILE_MODE": "640"], configFile: nil).newFileMode == 0o640)
+        #expect(
+            try await Mmapd.Settings.load(arguments: ["--new-file-mode", "0600"], environment: [:], configFile: nil).newFileMode == 0o600)
+        #expect(
+            try await Mmapd.Settings.load(arguments: [], environment: ["MMAPD_NEW_FILE_MODE": "640"], configFile: nil).newFileMode == 0o640)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mmapd-mode-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }

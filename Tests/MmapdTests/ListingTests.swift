@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+
 @testable import Mmapd
 
 /// Directory listings over a live server: both representations, negotiation, validators,
@@ -12,7 +13,7 @@ import Testing
         "d/a b&<c>'.bin": Array(repeating: 7, count: 2048),
         "d/été.txt": Array("ete".utf8),
         "d/what?#.txt": [9],
-        "d/sub/deeper/x": [1],
+        "d/sub/deeper/x": [1]
     ]
 
     /// The hrefs of every `<a>` on the page, in order.
@@ -33,8 +34,10 @@ import Testing
 
     @Test func htmlByDefaultInTheAutoindexLayout() throws {
         let server = try TestServer(files: Self.files)
-        for accept in [nil, "*/*", "text/html", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-                       "application/json, text/html"] as [String?] {
+        for accept in [
+            nil, "*/*", "text/html", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            "application/json, text/html"
+        ] as [String?] {
             let response = try server.request("GET", "/files/d/", headers: accept.map { [("Accept", $0)] } ?? [])
             #expect(response.status == 200)
             #expect(response.header("Content-Type") == "text/html; charset=utf-8", "\(accept ?? "no Accept")")
@@ -48,9 +51,10 @@ import Testing
         #expect(lines.contains("<title>Index of /files/d/</title>"))
         let entryLines = lines.filter { $0.hasPrefix("<a href=\"") }
         // Directories first, then files, each in byte order of their names.
-        #expect(entryLines.map { Self.links($0).first! } == [
-            "sub/", "a%20b%26%3Cc%3E%27.bin", "one.txt", "what%3F%23.txt", "%C3%A9t%C3%A9.txt",
-        ])
+        #expect(
+            entryLines.map { Self.links($0).first! } == [
+                "sub/", "a%20b%26%3Cc%3E%27.bin", "one.txt", "what%3F%23.txt", "%C3%A9t%C3%A9.txt"
+            ])
         let one = try #require(entryLines.first { $0.hasPrefix("<a href=\"one.txt\">one.txt</a> ") })
         let modified = try FileManager.default.attributesOfItem(atPath: server.path("d/one.txt"))[.modificationDate] as! Date
         #expect(one.contains(DirectoryListingHTML.autoindexDate(Int64(modified.timeIntervalSince1970)) + "                   3 "))
@@ -75,7 +79,10 @@ import Testing
         // Nothing names the directory itself either (fsspec would list it as its own entry).
         #expect(!Self.references(page).contains { URL(string: $0, relativeTo: base)?.absoluteString == base.absoluteString })
         // Breadcrumbs: the ancestors, not the directory.
-        #expect(page.contains(#"<a class="crumb" href="/files/">files</a> / <a class="crumb" href="/files/d/">d</a> / <span aria-current="page">sub</span>"#))
+        #expect(
+            page.contains(
+                #"<a class="crumb" href="/files/">files</a> / <a class="crumb" href="/files/d/">d</a> / <span aria-current="page">sub</span>"#
+            ))
         #expect(page.contains(#"<form class="tree-search" role="search" method="get" action="/search/d/sub/" data-dir="/files/d/sub/">"#))
         #expect(page.contains(#"name="q""#))
         // The assets by their versioned URLs, pages.js (what listing.js builds on) first.
@@ -93,7 +100,7 @@ import Testing
             ("/files/d/", [("Accept", "application/json, text/html;q=0.5")]),
             ("/files/d/", [("Accept", "application/*")]),
             ("/files/d/?format=json", []),
-            ("/files/d/?format=json", [("Accept", "text/html")]),
+            ("/files/d/?format=json", [("Accept", "text/html")])
         ]
         for (target, headers) in cases {
             let response = try server.request("GET", target, headers: headers)
@@ -106,7 +113,10 @@ import Testing
             #expect(entries.map { $0["type"] as? String } == ["file", "file", "directory", "file", "file"])
             #expect(entries.map { $0["size"] as? Int } == [2048, 3, 0, 1, 3])
             // The same relative, percent-encoded hrefs as the HTML's entries.
-            #expect(entries.map { $0["href"] as? String } == ["a%20b%26%3Cc%3E%27.bin", "one.txt", "sub/", "what%3F%23.txt", "%C3%A9t%C3%A9.txt"])
+            #expect(
+                entries.map { $0["href"] as? String } == [
+                    "a%20b%26%3Cc%3E%27.bin", "one.txt", "sub/", "what%3F%23.txt", "%C3%A9t%C3%A9.txt"
+                ])
         }
         let html = try server.request("GET", "/files/d/?format=html", headers: [("Accept", "application/json")])
         #expect(html.header("Content-Type") == "text/html; charset=utf-8")
@@ -170,7 +180,9 @@ import Testing
         mkfifo(server.path("d/fifo"), 0o644)
         // A name that is not UTF-8 cannot be requested, so it is not listed either.
         let raw = Array(server.path("d/").utf8) + [0x6F, 0xFF, 0x00]
-        let fd = raw.withUnsafeBufferPointer { open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_CREAT | O_WRONLY, 0o644) }
+        let fd = raw.withUnsafeBufferPointer {
+            open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_CREAT | O_WRONLY, 0o644)
+        }
         #expect(fd >= 0)
         close(fd)
 
@@ -188,8 +200,9 @@ import Testing
     }
 
     @Test func aDirectoryAboveTheEntryLimitIsRefusedNotShortened() throws {
-        let server = try TestServer(configure: { $0.maxListingEntries = 3 },
-                                    files: ["three/a": [1], "three/b": [1], "three/c": [1], "four/a": [1], "four/b": [1], "four/c": [1], "four/d": [1]])
+        let server = try TestServer(
+            configure: { $0.maxListingEntries = 3 },
+            files: ["three/a": [1], "three/b": [1], "three/c": [1], "four/a": [1], "four/b": [1], "four/c": [1], "four/d": [1]])
         #expect(try server.request("GET", "/files/three/").status == 200)
         for target in ["/files/four/", "/files/four/?format=json"] {
             let refused = try server.request("GET", target)

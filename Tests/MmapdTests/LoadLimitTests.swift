@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+
 @testable import Mmapd
 
 /// Connection-level limits (issue 7 §4) against the in-process server: slow clients are cut off by
@@ -14,8 +15,12 @@ import Testing
     /// silence has passed; a normal client is answered promptly all the while, and the stalled
     /// PATCHes give their files' write turns back.
     @Test func stalledHeadersAndBodiesAreCutOffWhileOthersAreServed() throws {
-        let server = try TestServer(configure: { $0.connectionTimeout = 2; $0.writable = true },
-                                    files: ["a.txt": Array("hello".utf8), "w0.bin": fill(0, 1000), "w1.bin": fill(0, 1000)])
+        let server = try TestServer(
+            configure: {
+                $0.connectionTimeout = 2
+                $0.writable = true
+            },
+            files: ["a.txt": Array("hello".utf8), "w0.bin": fill(0, 1000), "w1.bin": fill(0, 1000)])
         let started = ContinuousClock.now
         var slow: [RawSocket] = []
         for index in 0..<8 {
@@ -26,7 +31,9 @@ import Testing
         }
         for file in ["w0.bin", "w1.bin"] {
             let socket = try RawSocket(port: server.port)
-            #expect(socket.send("PATCH /files/\(file) HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 0-999/*\r\nContent-Length: 1000\r\n\r\n0123456789"))
+            #expect(
+                socket.send(
+                    "PATCH /files/\(file) HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 0-999/*\r\nContent-Length: 1000\r\n\r\n0123456789"))
             slow.append(socket)
         }
 
@@ -69,8 +76,13 @@ import Testing
     /// for the idle timeout (libmicrohttpd's only one); `--header-timeout 2` cuts it off anyway,
     /// while other clients keep being served.
     @Test func tricklingHeadersAreCutOffByTheHeaderTimeout() throws {
-        let server = try TestServer(configure: { $0.connectionTimeout = 30; $0.headerTimeout = 2; $0.maxConnectionsPerIP = 6 },
-                                    files: ["a.txt": Array("hello".utf8)])
+        let server = try TestServer(
+            configure: {
+                $0.connectionTimeout = 30
+                $0.headerTimeout = 2
+                $0.maxConnectionsPerIP = 6
+            },
+            files: ["a.txt": Array("hello".utf8)])
         var trickling: [RawSocket] = []
         for _ in 0..<4 {
             let socket = try RawSocket(port: server.port)
@@ -94,8 +106,13 @@ import Testing
     /// A PATCH whose body trickles at 20 bytes per second (below `--min-body-rate 1024`) is cut off
     /// after its 2 s grace, and gives back its file's write turn: the next writer goes through.
     @Test func tricklingBodiesAreCutOffAndReleaseTheWriteTurn() throws {
-        let server = try TestServer(configure: { $0.writable = true; $0.connectionTimeout = 30; $0.headerTimeout = 2 },
-                                    files: ["w.bin": [UInt8](repeating: 0, count: 4096)])
+        let server = try TestServer(
+            configure: {
+                $0.writable = true
+                $0.connectionTimeout = 30
+                $0.headerTimeout = 2
+            },
+            files: ["w.bin": [UInt8](repeating: 0, count: 4096)])
         let upload = try RawSocket(port: server.port)
         #expect(upload.send("PATCH /files/w.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 0-99999/*\r\nContent-Length: 100000\r\n\r\n"))
         let started = ContinuousClock.now
@@ -116,8 +133,12 @@ import Testing
     /// The head deadline of a keep-alive connection starts after the idle allowance: a client that
     /// waits 3 s between requests (header timeout 1 s, idle timeout 30 s) is not cut off.
     @Test func idleKeepAliveIsGovernedByTheIdleTimeoutNotTheHeaderTimeout() throws {
-        let server = try TestServer(configure: { $0.connectionTimeout = 30; $0.headerTimeout = 1 },
-                                    files: ["a.txt": Array("hello".utf8)])
+        let server = try TestServer(
+            configure: {
+                $0.connectionTimeout = 30
+                $0.headerTimeout = 1
+            },
+            files: ["a.txt": Array("hello".utf8)])
         let connection = try HTTPConnection(port: server.port, timeoutSeconds: 5)
         #expect(try connection.send("GET", "/files/a.txt").status == 200)
         usleep(3_000_000)
@@ -137,8 +158,12 @@ import Testing
     /// fifth is accepted and closed at once, without an answer, while they stay open; the four
     /// keep working; once one closes, a new connection is served again.
     @Test func perIPLimitHolds() throws {
-        let server = try TestServer(configure: { $0.maxConnectionsPerIP = 4; $0.maxConnections = 100 },
-                                    files: ["a.txt": Array("hello".utf8)])
+        let server = try TestServer(
+            configure: {
+                $0.maxConnectionsPerIP = 4
+                $0.maxConnections = 100
+            },
+            files: ["a.txt": Array("hello".utf8)])
         var open = try openServed(4, on: server)
         let extra = try RawSocket(port: server.port, timeoutSeconds: 5)
         _ = extra.send("GET /files/a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -161,8 +186,12 @@ import Testing
     /// waits in the listen backlog, unanswered), the four keep working, and once one of them
     /// closes the waiting one is served.
     @Test func totalLimitHolds() throws {
-        let server = try TestServer(configure: { $0.maxConnections = 4; $0.maxConnectionsPerIP = 0 },
-                                    files: ["a.txt": Array("hello".utf8)])
+        let server = try TestServer(
+            configure: {
+                $0.maxConnections = 4
+                $0.maxConnectionsPerIP = 0
+            },
+            files: ["a.txt": Array("hello".utf8)])
         var open = try openServed(4, on: server)
         let extra = try RawSocket(port: server.port, timeoutSeconds: 2)
         _ = extra.send("GET /files/a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -171,14 +200,17 @@ import Testing
         try expectStillServed(open)
         open.removeFirst()
         let late = RawSocketReader(extra).response(within: 5)
-        #expect(late.hasPrefix("HTTP/1.1 200") || late.isEmpty,
-                "connection 5 after a place freed: \(late.prefix(40))")
+        #expect(
+            late.hasPrefix("HTTP/1.1 200") || late.isEmpty,
+            "connection 5 after a place freed: \(late.prefix(40))")
         if late.isEmpty {
             // Refused rather than queued (a libmicrohttpd worker at its share accepts and closes):
             // a new connection must be served now.
             #expect((try? HTTPConnection(port: server.port, timeoutSeconds: 5).send("GET", "/files/a.txt"))?.status == 200)
         }
-        print("limits: with 4 of --max-connections 4 open, a 5th connection was \(late.isEmpty ? "refused" : "queued, then served when one closed")")
+        print(
+            "limits: with 4 of --max-connections 4 open, a 5th connection was \(late.isEmpty ? "refused" : "queued, then served when one closed")"
+        )
         extra.close(reset: false)
         withExtendedLifetime(open) {}
     }

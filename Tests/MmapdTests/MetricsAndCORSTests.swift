@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Mmapd
 
 /// Parses Prometheus text exposition into (name with labels) → value, failing on malformed lines.
@@ -76,8 +77,13 @@ func parsePrometheus(_ text: String) throws -> [String: Double] {
     }
 
     @Test func preflightAnswersMethodsAndHeadersOnce() throws {
-        let server = try TestServer(configure: { $0.corsOrigins = ["*"]; $0.writable = true }, files: ["a": [1]])
-        let response = try server.request("OPTIONS", "/files/a", headers: [("Origin", "https://x.example"), ("Access-Control-Request-Method", "PATCH")])
+        let server = try TestServer(
+            configure: {
+                $0.corsOrigins = ["*"]
+                $0.writable = true
+            }, files: ["a": [1]])
+        let response = try server.request(
+            "OPTIONS", "/files/a", headers: [("Origin", "https://x.example"), ("Access-Control-Request-Method", "PATCH")])
         #expect(response.status == 204)
         #expect(response.header("Access-Control-Allow-Methods")?.contains("PATCH") == true)
         #expect(response.header("Access-Control-Allow-Headers")?.contains("Range") == true)

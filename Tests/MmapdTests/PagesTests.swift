@@ -1,6 +1,7 @@
 import Foundation
 import HTTPSemantics
 import Testing
+
 @testable import Mmapd
 
 /// `/assets/<name>` (the pages' scripts and style sheet, from inside the executable) and
@@ -9,7 +10,7 @@ import Testing
     static let assets = [
         ("mmapd.css", "text/css; charset=utf-8"), ("pages.js", "text/javascript; charset=utf-8"),
         ("listing.js", "text/javascript; charset=utf-8"), ("viewer.js", "text/javascript; charset=utf-8"),
-        ("favicon.svg", "image/svg+xml"),
+        ("favicon.svg", "image/svg+xml")
     ]
 
     @Test("every asset is served from the binary, byte for byte the source file", arguments: assets)
@@ -52,10 +53,12 @@ import Testing
         #expect(try server.request("GET", "/assets/mmapd.css", headers: [("If-None-Match", "garbage")]).status == 200)
     }
 
-    @Test("unknown names and anything path-like are 404; only GET, HEAD and OPTIONS are allowed", arguments: [
-        "/assets/", "/assets/nope.js", "/assets/../Package.swift", "/assets/%2e%2e/Package.swift", "/assets/VIEWER.JS",
-        "/assets/viewer.js/", "/assets/sub/viewer.js",
-    ])
+    @Test(
+        "unknown names and anything path-like are 404; only GET, HEAD and OPTIONS are allowed",
+        arguments: [
+            "/assets/", "/assets/nope.js", "/assets/../Package.swift", "/assets/%2e%2e/Package.swift", "/assets/VIEWER.JS",
+            "/assets/viewer.js/", "/assets/sub/viewer.js"
+        ])
     func unknownAssets(target: String) throws {
         let server = try TestServer()
         let response = try server.request("GET", target)
@@ -86,9 +89,11 @@ import Testing
         #expect(try server.request("GET", "/view/a.txt", headers: [("Authorization", "Bearer reader-secret")]).status == 200)
     }
 
-    @Test("the fingerprint is FNV-1a 64 in 16 hex digits", arguments: [
-        ("", "cbf29ce484222325"), ("a", "af63dc4c8601ec8c"), ("foobar", "85944171f73967e8"),
-    ])
+    @Test(
+        "the fingerprint is FNV-1a 64 in 16 hex digits",
+        arguments: [
+            ("", "cbf29ce484222325"), ("a", "af63dc4c8601ec8c"), ("foobar", "85944171f73967e8")
+        ])
     func fingerprint(input: String, expected: String) {
         #expect(PageAssets.Asset.fingerprint(Array(input.utf8)) == expected)
     }
@@ -130,15 +135,17 @@ import Testing
         #expect(!html.contains("<b>"))
     }
 
-    @Test("query parameters open the page at a line or offset; bad ones are 400", arguments: [
-        ("line=7", 200, #"data-line="7""#), ("offset=12&length=3", 200, #"data-offset="12" data-length="3""#),
-        ("mode=hex", 200, #"data-mode="hex""#), ("line=5&offset=100", 200, #"data-line="5" data-offset="100""#),
-        ("cachebuster=1", 200, #"data-grant="""#), ("offset=999999", 200, #"data-offset="999999""#),
-        ("expires=1893456000&signature=abc123", 200, #"data-grant="""#),  // no key: nothing to carry
-        ("line=0", 400, ""), ("line=-3", 400, ""), ("line=x", 400, ""), ("offset=-1", 400, ""),
-        ("length=3", 400, ""), ("offset=1&length=-1", 400, ""), ("mode=binary", 400, ""), ("line=%zz", 400, ""),
-        ("line=99999999999999999999", 400, ""),
-    ])
+    @Test(
+        "query parameters open the page at a line or offset; bad ones are 400",
+        arguments: [
+            ("line=7", 200, #"data-line="7""#), ("offset=12&length=3", 200, #"data-offset="12" data-length="3""#),
+            ("mode=hex", 200, #"data-mode="hex""#), ("line=5&offset=100", 200, #"data-line="5" data-offset="100""#),
+            ("cachebuster=1", 200, #"data-grant="""#), ("offset=999999", 200, #"data-offset="999999""#),
+            ("expires=1893456000&signature=abc123", 200, #"data-grant="""#),  // no key: nothing to carry
+            ("line=0", 400, ""), ("line=-3", 400, ""), ("line=x", 400, ""), ("offset=-1", 400, ""),
+            ("length=3", 400, ""), ("offset=1&length=-1", 400, ""), ("mode=binary", 400, ""), ("line=%zz", 400, ""),
+            ("line=99999999999999999999", 400, "")
+        ])
     func parameters(query: String, status: Int, fragment: String) throws {
         let server = try TestServer(files: ["a.txt": Array("one\ntwo\n".utf8)])
         let response = try server.request("GET", "/view/a.txt?\(query)")
@@ -155,8 +162,10 @@ import Testing
     func directoriesAndMissing() throws {
         let server = try TestServer(files: ["d/a.txt": Array("x".utf8)])
         try FileManager.default.createSymbolicLink(atPath: server.path("out"), withDestinationPath: "/etc/passwd")
-        for (target, location) in [("/view/d/", "/files/d/"), ("/view/d", "/files/d/"), ("/view/", "/files/"),
-                                   ("/view/d?signature=s&expires=1", "/files/d/")] {
+        for (target, location) in [
+            ("/view/d/", "/files/d/"), ("/view/d", "/files/d/"), ("/view/", "/files/"),
+            ("/view/d?signature=s&expires=1", "/files/d/")
+        ] {
             let response = try server.request("GET", target)
             #expect(response.status == 302, "\(target)")
             #expect(response.header("Location") == location, "\(target)")

@@ -9,10 +9,13 @@ import Testing
 @Suite struct PatchConcurrencyTests {
     /// Starts a raw-form PATCH of `bytes` at `start` and sends only the first `sent` bytes of
     /// the body; the caller finishes it with `sendRaw` or drops the connection.
-    static func startUpload(port: UInt16, _ target: String, start: Int, _ bytes: [UInt8], sending sent: Int,
-                            timeoutSeconds: Int = 30) throws -> HTTPConnection {
+    static func startUpload(
+        port: UInt16, _ target: String, start: Int, _ bytes: [UInt8], sending sent: Int,
+        timeoutSeconds: Int = 30
+    ) throws -> HTTPConnection {
         let connection = try HTTPConnection(port: port, timeoutSeconds: timeoutSeconds)
-        let head = "PATCH \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Range: bytes \(start)-\(start + bytes.count - 1)/*\r\n"
+        let head =
+            "PATCH \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Range: bytes \(start)-\(start + bytes.count - 1)/*\r\n"
             + "Content-Length: \(bytes.count)\r\n\r\n"
         try connection.sendRaw(Array(head.utf8) + bytes[..<sent])
         return connection
@@ -35,9 +38,17 @@ import Testing
     /// acknowledged write, a value from the future, a foreign value) breaks the rule in
     /// docs/PATCH.md.
     @Test func disjointWritersAndConcurrentReaders() throws {
-        let writers = 8, readers = 4, rounds = 12, region = 10_000, readsPerReader = 25
+        let writers = 8
+        let readers = 4
+        let rounds = 12
+        let region = 10_000
+        let readsPerReader = 25
         let size = writers * region
-        let server = try TestServer(configure: { $0.writable = true; $0.threads = 4 }, files: ["shared.bin": fill(0, size)])
+        let server = try TestServer(
+            configure: {
+                $0.writable = true
+                $0.threads = 4
+            }, files: ["shared.bin": fill(0, size)])
         let acknowledged = Shared([Int](repeating: 0, count: writers))
         let started = Shared([Int](repeating: 0, count: writers))
         let failures = Failures()
@@ -54,14 +65,18 @@ import Testing
                         let response: HTTPResponse
                         switch round % 3 {
                         case 0:
-                            response = try connection.send("PATCH", "/files/shared.bin",
-                                                           headers: [("Content-Range", "bytes \(offset)-\(offset + region - 1)/*")], body: bytes)
+                            response = try connection.send(
+                                "PATCH", "/files/shared.bin",
+                                headers: [("Content-Range", "bytes \(offset)-\(offset + region - 1)/*")], body: bytes)
                         case 1:
                             let half = region / 2
                             response = try connection.send(
                                 "PATCH", "/files/shared.bin", headers: [("Content-Type", "multipart/byteranges; boundary=w\(thread)")],
-                                body: multipartByteranges([PatchWrite(start: offset + half, bytes: Array(bytes[half...])),
-                                                           PatchWrite(start: offset, bytes: Array(bytes[..<half]))], boundary: "w\(thread)"))
+                                body: multipartByteranges(
+                                    [
+                                        PatchWrite(start: offset + half, bytes: Array(bytes[half...])),
+                                        PatchWrite(start: offset, bytes: Array(bytes[..<half]))
+                                    ], boundary: "w\(thread)"))
                         default:
                             response = try connection.send(
                                 "PATCH", "/files/shared.bin",
@@ -85,9 +100,13 @@ import Testing
                             continue
                         }
                         for writer in 0..<writers {
-                            let low = UInt8(floor[writer]), high = UInt8(ceiling[writer])
-                            if let bad = response.body[(writer * region)..<((writer + 1) * region)].firstIndex(where: { $0 < low || $0 > high }) {
-                                failures.add("reader \(thread) read \(read): byte \(bad) is \(response.body[bad]), expected \(low)...\(high)")
+                            let low = UInt8(floor[writer])
+                            let high = UInt8(ceiling[writer])
+                            if let bad = response.body[(writer * region)..<((writer + 1) * region)].firstIndex(where: {
+                                $0 < low || $0 > high
+                            }) {
+                                failures.add(
+                                    "reader \(thread) read \(read): byte \(bad) is \(response.body[bad]), expected \(low)...\(high)")
                                 break
                             }
                         }
@@ -106,16 +125,24 @@ import Testing
     }
 
     @Test func writersOnTwoFilesAtOnce() throws {
-        let size = 40_000, writersPerFile = 4, rounds = 10, region = size / 4
-        let server = try TestServer(configure: { $0.writable = true; $0.threads = 4 },
-                                    files: ["a.bin": fill(0, size), "b.bin": fill(0, size)])
+        let size = 40_000
+        let writersPerFile = 4
+        let rounds = 10
+        let region = size / 4
+        let server = try TestServer(
+            configure: {
+                $0.writable = true
+                $0.threads = 4
+            },
+            files: ["a.bin": fill(0, size), "b.bin": fill(0, size)])
         let failures = Failures()
         let port = server.port
         @Sendable func bytes(_ file: Int, _ writer: Int, _ round: Int) -> [UInt8] {
             pseudoRandomBytes(count: region, seed: UInt64(file * 10_000 + writer * 100 + round))
         }
         onThreads(2 * writersPerFile) { thread in
-            let file = thread % 2, writer = thread / 2
+            let file = thread % 2
+            let writer = thread / 2
             for round in 0..<rounds {
                 let offset = writer * region
                 do {
@@ -142,8 +169,9 @@ import Testing
     /// so its bytes are the ones left in the file.
     @Test func aHeldTurnBlocksItsFileOnly() throws {
         let size = 1 << 20
-        let server = try TestServer(configure: { $0.writable = true },
-                                    files: ["a.bin": fill(0, size), "b.bin": fill(0, 1000)])
+        let server = try TestServer(
+            configure: { $0.writable = true },
+            files: ["a.bin": fill(0, size), "b.bin": fill(0, 1000)])
         let first = pseudoRandomBytes(count: size, seed: 1)
         let holder = try Self.startUpload(port: server.port, "/files/a.bin", start: 0, first, sending: heldUpload)
         try Self.expectWriting(server.path("a.bin"), at: 0, first)
@@ -158,7 +186,8 @@ import Testing
 
         let second = pseudoRandomBytes(count: size, seed: 2)
         let waiter = try HTTPConnection(port: server.port)
-        try waiter.sendRaw(Array("PATCH /files/a.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 0-\(size - 1)/*\r\nContent-Length: \(size)\r\n\r\n".utf8))
+        try waiter.sendRaw(
+            Array("PATCH /files/a.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 0-\(size - 1)/*\r\nContent-Length: \(size)\r\n\r\n".utf8))
         // The waiter's body is not read while it waits and may not fit in the socket buffers:
         // each client sends on its own thread.
         let answers = Shared<[Int: HTTPResponse]>([:])
@@ -260,7 +289,11 @@ import Testing
     /// passes to the PATCH waiting behind it.
     @Test func aStalledUploadTimesOutAndTheNextWriterProceeds() throws {
         let size = 1 << 20
-        let server = try TestServer(configure: { $0.writable = true; $0.connectionTimeout = 1 }, files: ["f.bin": fill(0, size)])
+        let server = try TestServer(
+            configure: {
+                $0.writable = true
+                $0.connectionTimeout = 1
+            }, files: ["f.bin": fill(0, size)])
         let stalled = try Self.startUpload(port: server.port, "/files/f.bin", start: 0, fill(1, size), sending: heldUpload)
         try Self.expectWriting(server.path("f.bin"), at: 0, fill(1, size))
         let next = try HTTPConnection(port: server.port, timeoutSeconds: 30)
@@ -350,8 +383,10 @@ import Testing
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
         try Data(fill(0, 1 << 20)).write(to: root.appendingPathComponent("f.bin"))
-        let server = try SpawnedServer(arguments: ["--port", "0", "--root", root.path, "--writable", "--shutdown-grace", "1",
-                                                   "--threads", "1", "--log-level", "error"])
+        let server = try SpawnedServer(arguments: [
+            "--port", "0", "--root", root.path, "--writable", "--shutdown-grace", "1",
+            "--threads", "1", "--log-level", "error"
+        ])
         _ = server.waitForStartup()
         let port = try #require(server.port)
         let upload = fill(1, 1 << 20)
@@ -360,7 +395,8 @@ import Testing
         var waiter: HTTPConnection?
         if withWaiter {
             waiter = try HTTPConnection(port: port)
-            try waiter?.sendRaw(Array("PATCH /files/f.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 0-1/*\r\nContent-Length: 2\r\n\r\nzz".utf8))
+            try waiter?.sendRaw(
+                Array("PATCH /files/f.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 0-1/*\r\nContent-Length: 2\r\n\r\nzz".utf8))
             // The server answers other requests meanwhile, so the waiter's headers were read.
             #expect(try HTTPConnection(port: port).send("GET", "/healthz").status == 200)
         }
@@ -401,10 +437,13 @@ import Testing
 
         for round in 0..<10 {
             let (writer, reader) = round % 2 == 0 ? (firstPort, secondPort) : (secondPort, firstPort)
-            let write = round % 3 == 2 ? PatchWrite(start: expected.count, bytes: pseudoRandomBytes(count: 5000, seed: UInt64(round)))
+            let write =
+                round % 3 == 2
+                ? PatchWrite(start: expected.count, bytes: pseudoRandomBytes(count: 5000, seed: UInt64(round)))
                 : PatchWrite(start: round * 7919, bytes: pseudoRandomBytes(count: 3000, seed: UInt64(round)))
-            let response = try HTTPConnection(port: writer).send("PATCH", "/files/f.bin", headers: [("Content-Range", write.contentRange)],
-                                                                 body: write.bytes)
+            let response = try HTTPConnection(port: writer).send(
+                "PATCH", "/files/f.bin", headers: [("Content-Range", write.contentRange)],
+                body: write.bytes)
             #expect(response.status == 204)
             expected = applied(expected, write.bytes, at: write.start)
             let seen = try HTTPConnection(port: reader).send("GET", "/files/f.bin")

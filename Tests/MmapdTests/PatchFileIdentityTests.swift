@@ -33,8 +33,10 @@ import Testing
         let etag = try #require(server.request("GET", "/files/other.bin").header("ETag"))
 
         let racer = try HTTPConnection(port: server.port, timeoutSeconds: 20)
-        try racer.sendRaw(Array(("PATCH /files/other.bin HTTP/1.1\r\nHost: x\r\nIf-Match: \(etag)\r\n"
-            + "Content-Range: bytes 0-4/*\r\nContent-Length: 5\r\n\r\nother").utf8))
+        try racer.sendRaw(
+            Array(
+                ("PATCH /files/other.bin HTTP/1.1\r\nHost: x\r\nIf-Match: \(etag)\r\n"
+                    + "Content-Range: bytes 0-4/*\r\nContent-Length: 5\r\n\r\nother").utf8))
         try holder.sendRaw(Array(first[heldUpload...]))
         #expect(try holder.readResponse().status == 204)
         let raced = try racer.readResponse()
@@ -47,8 +49,14 @@ import Testing
     /// most one write, so every 204 left its own whole record. With a turn per path two writers
     /// could pass the same If-Match at once and write over each other.
     @Test func appendsThroughThreeNamesAdmitOneWriterPerValidator() throws {
-        let record = 4096, writers = 6, attempts = 12
-        let server = try TestServer(configure: { $0.writable = true; $0.threads = 4 }, files: ["log.bin": []])
+        let record = 4096
+        let writers = 6
+        let attempts = 12
+        let server = try TestServer(
+            configure: {
+                $0.writable = true
+                $0.threads = 4
+            }, files: ["log.bin": []])
         try SecondName.hardLink.make("hard.bin", to: "log.bin", in: server)
         try SecondName.symlink.make("soft.bin", to: "log.bin", in: server)
         let names = ["log.bin", "hard.bin", "soft.bin"]
@@ -67,8 +75,11 @@ import Testing
                         return
                     }
                     let value = UInt8(1 + writer * attempts + attempt)
-                    let answer = try connection.send("PATCH", target, headers: [
-                        ("If-Match", etag), ("Content-Range", "bytes \(size)-\(size + record - 1)/*")], body: fill(value, record))
+                    let answer = try connection.send(
+                        "PATCH", target,
+                        headers: [
+                            ("If-Match", etag), ("Content-Range", "bytes \(size)-\(size + record - 1)/*")
+                        ], body: fill(value, record))
                     switch answer.status {
                     case 204: acknowledged.update { $0.append(value) }
                     case 412: continue  // another writer got there first
@@ -85,8 +96,9 @@ import Testing
         let file = try server.read("log.bin")
         let records = stride(from: 0, to: file.count, by: record).map { Set(file[$0..<min(file.count, $0 + record)]) }
         #expect(records.allSatisfy { $0.count == 1 }, "a record mixes two writers' bytes")
-        #expect(records.compactMap(\.first).sorted() == acknowledged.current.sorted(),
-                "two acknowledged appends landed on one offset (or one is missing)")
+        #expect(
+            records.compactMap(\.first).sorted() == acknowledged.current.sorted(),
+            "two acknowledged appends landed on one offset (or one is missing)")
     }
 
     /// A symlink re-pointed while its PATCH waits: the turn it was granted is for the file it
@@ -94,20 +106,24 @@ import Testing
     /// another upload, and lands after it. Its body, already sent, survives the second wait.
     @Test func aPathPointedElsewhereWaitsForTheNewFilesTurn() throws {
         let size = 1 << 20
-        let server = try TestServer(configure: { $0.writable = true },
-                                    files: ["a.bin": fill(0, size), "b.bin": fill(0, size)])
+        let server = try TestServer(
+            configure: { $0.writable = true },
+            files: ["a.bin": fill(0, size), "b.bin": fill(0, size)])
         try SecondName.symlink.make("current", to: "a.bin", in: server)
-        let forA = fill(1, size), forB = fill(2, size)
+        let forA = fill(1, size)
+        let forB = fill(2, size)
         let holdingA = try PatchConcurrencyTests.startUpload(port: server.port, "/files/a.bin", start: 0, forA, sending: heldUpload)
         try PatchConcurrencyTests.expectWriting(server.path("a.bin"), at: 0, forA)
         let holdingB = try PatchConcurrencyTests.startUpload(port: server.port, "/files/b.bin", start: 0, forB, sending: heldUpload)
         try PatchConcurrencyTests.expectWriting(server.path("b.bin"), at: 0, forB)
 
         let waiter = try HTTPConnection(port: server.port, timeoutSeconds: 20)
-        try waiter.sendRaw(Array("PATCH /files/current HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 0-4/*\r\nContent-Length: 5\r\n\r\nthird".utf8))
+        try waiter.sendRaw(
+            Array("PATCH /files/current HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 0-4/*\r\nContent-Length: 5\r\n\r\nthird".utf8))
         // Re-pointed only once the waiter is queued for a.bin's turn.
-        try #require(try eventually { try server.request("GET", "/metrics").text.contains("mmapd_writers_waiting 1") },
-                     "the waiting PATCH never queued")
+        try #require(
+            try eventually { try server.request("GET", "/metrics").text.contains("mmapd_writers_waiting 1") },
+            "the waiting PATCH never queued")
         try #require(rename(server.path("current"), server.path("old-link")) == 0)
         try SecondName.symlink.make("current", to: "b.bin", in: server)
 

@@ -27,8 +27,9 @@ import Testing
         (["PATCH /files/a.bin HTTP/1.1", "Host: 127.0.0.1", "Content-Range: bytes 20-29/*"] + fields).joined(separator: "\r\n") + "\r\n\r\n"
     }
 
-    @Test("Content-Length with any Transfer-Encoding: 400, nothing written, closed",
-          arguments: ["chunked", "identity", "gzip, chunked", "Chunked", "chunked, identity"])
+    @Test(
+        "Content-Length with any Transfer-Encoding: 400, nothing written, closed",
+        arguments: ["chunked", "identity", "gzip, chunked", "Chunked", "chunked, identity"])
     func bothFieldsAreRefused(coding: String) throws {
         let server = try Self.server()
         let before = try FileSnapshot(server.path("a.bin"))
@@ -44,11 +45,13 @@ import Testing
     @Test func bothFieldsInEitherOrderOrRepeatedAreRefused() throws {
         let server = try Self.server()
         let before = try FileSnapshot(server.path("a.bin"))
-        for fields in [["Transfer-Encoding: chunked", "Content-Length: 10"],
-                       ["Content-Length: 10", "Content-Length: 10", "Transfer-Encoding: identity"],
-                       ["Transfer-Encoding: chunked", "Transfer-Encoding: chunked"],
-                       ["Transfer-Encoding: chunked", "Transfer-Encoding: gzip"],
-                       ["Content-Length: 10", "Content-Length: 11"]] {
+        for fields in [
+            ["Transfer-Encoding: chunked", "Content-Length: 10"],
+            ["Content-Length: 10", "Content-Length: 10", "Transfer-Encoding: identity"],
+            ["Transfer-Encoding: chunked", "Transfer-Encoding: chunked"],
+            ["Transfer-Encoding: chunked", "Transfer-Encoding: gzip"],
+            ["Content-Length: 10", "Content-Length: 11"]
+        ] {
             let (response, closed) = try Self.exchange(server, Self.patchHead(fields))
             #expect(response.status == 400, "\(fields): \(response.text)")
             #expect(closed, "\(fields)")
@@ -89,7 +92,10 @@ import Testing
         let chunkedBody = chunked(Array("0123456789".utf8), chunkSize: 3)
         try connection.sendRaw(Array(Self.patchHead(["Transfer-Encoding: chunked"]).utf8) + chunkedBody)
         #expect(try connection.readResponse().status == 204)
-        try connection.sendRaw(Array("PATCH /files/a.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Range: bytes 30-31/*\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nab".utf8))
+        try connection.sendRaw(
+            Array(
+                "PATCH /files/a.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Range: bytes 30-31/*\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nab"
+                    .utf8))
         #expect(try connection.readResponse().status == 204)
         #expect(try server.read("a.bin") == Self.original + Array("0123456789ab".utf8))
     }

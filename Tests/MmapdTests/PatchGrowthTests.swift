@@ -21,8 +21,9 @@ import Testing
     /// file is no longer than what was sent, although the blocks for the whole range are reserved.
     static func startAndCheckMidUpload(_ server: TestServer) throws -> HTTPConnection {
         let path = server.path("a.bin")
-        let connection = try PatchConcurrencyTests.startUpload(port: server.port, "/files/a.bin", start: original.count, upload,
-                                                              sending: sent)
+        let connection = try PatchConcurrencyTests.startUpload(
+            port: server.port, "/files/a.bin", start: original.count, upload,
+            sending: sent)
         let writing = try eventually { try status(path).st_size > off_t(original.count) }
         try #require(writing, "the upload never reached the file")
         let size = Int(try status(path).st_size)
@@ -57,11 +58,12 @@ import Testing
 
     /// The server refuses to wait any longer for a body that falls below --min-body-rate.
     @Test func aBodyCutOffForItsRateGrowsTheFileOnlyByWhatArrived() throws {
-        let server = try TestServer(configure: {
-            $0.writable = true
-            $0.headerTimeout = 1
-            $0.minBodyRate = 1 << 20
-        }, files: ["a.bin": Self.original])
+        let server = try TestServer(
+            configure: {
+                $0.writable = true
+                $0.headerTimeout = 1
+                $0.minBodyRate = 1 << 20
+            }, files: ["a.bin": Self.original])
         let connection = try Self.startAndCheckMidUpload(server)
         #expect(connection.isClosedByServer(), "the stalled upload was not cut off")
         try Self.expectGrownOnlyByWhatArrived(server)
@@ -70,8 +72,9 @@ import Testing
     /// A growing PATCH that completes still ends at the declared length, flushed.
     @Test func aCompletePatchReachesTheDeclaredEnd() throws {
         let server = try TestServer(configure: { $0.writable = true }, files: ["a.bin": Self.original])
-        let response = try server.request("PATCH", "/files/a.bin", headers: [("Content-Range", "bytes 20-\(20 + Self.declared - 1)/*")],
-                                          body: Self.upload)
+        let response = try server.request(
+            "PATCH", "/files/a.bin", headers: [("Content-Range", "bytes 20-\(20 + Self.declared - 1)/*")],
+            body: Self.upload)
         #expect(response.status == 204)
         #expect(try server.read("a.bin") == Self.original + Self.upload)
     }
@@ -91,8 +94,9 @@ import Testing
             $0.writable = true
             $0.root = path
         })
-        let grow = try server.request("PATCH", "/files/a.bin", headers: [("Content-Range", "bytes 20-\(20 + Self.declared - 1)/*")],
-                                      body: Self.upload)
+        let grow = try server.request(
+            "PATCH", "/files/a.bin", headers: [("Content-Range", "bytes 20-\(20 + Self.declared - 1)/*")],
+            body: Self.upload)
         #expect(grow.status == 204, "\(grow.text)")
         let multipart = try server.patchMultipart("/files/a.bin", [PatchWrite(start: 20 + Self.declared, bytes: [1, 2, 3])])
         #expect(multipart.status == 204, "\(multipart.text)")

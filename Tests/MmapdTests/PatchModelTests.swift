@@ -24,7 +24,11 @@ import Testing
         /// What a success does to the whole file, beyond `writes`.
         var whole: Whole = .unchanged
 
-        enum Whole { case unchanged, resize(Int), replace, delete }
+        enum Whole {
+            case unchanged
+            case resize(Int)
+            case replace, delete
+        }
 
         var description: String {
             "\(kind): \(headers.map { "\($0.0): \($0.1.prefix(80))" }.joined(separator: "; ")) [\(body.count) bytes] → \(status)"
@@ -44,13 +48,15 @@ import Testing
         case 5..<7:
             return Step(kind: "resize with a body", headers: [("Content-Range", "bytes */\(size)")], body: [1], status: 400)
         case 7..<10:
-            return Step(kind: "PUT", headers: random.chance(50) ? [("If-Match", etag)] : [], body: random.bytes(random.int(0...30_000)),
-                        status: 204, method: "PUT", whole: .replace)
+            return Step(
+                kind: "PUT", headers: random.chance(50) ? [("If-Match", etag)] : [], body: random.bytes(random.int(0...30_000)),
+                status: 204, method: "PUT", whole: .replace)
         case 10..<12:
             return Step(kind: "PUT If-None-Match *", headers: [("If-None-Match", "*")], body: random.bytes(10), status: 412, method: "PUT")
         case 12..<14:
-            return Step(kind: "DELETE", headers: random.chance(50) ? [("If-Match", etag)] : [], body: [], status: 204, method: "DELETE",
-                        whole: .delete)
+            return Step(
+                kind: "DELETE", headers: random.chance(50) ? [("If-Match", etag)] : [], body: [], status: 204, method: "DELETE",
+                whole: .delete)
         case 14..<15:
             let stale = previousETags.last ?? "\"stale\""
             return Step(kind: "DELETE If-Match stale", headers: [("If-Match", stale)], body: [], status: 412, method: "DELETE")
@@ -66,8 +72,9 @@ import Testing
         case 1: return Step(kind: "DELETE of no file", headers: [], body: [], status: 404, method: "DELETE")
         case 2: return Step(kind: "PUT If-Match of no file", headers: [("If-Match", "*")], body: [1], status: 412, method: "PUT")
         default:
-            return Step(kind: "PUT create", headers: random.chance(50) ? [("If-None-Match", "*")] : [], body: random.bytes(random.int(0...20_000)),
-                        status: 201, method: "PUT", whole: .replace)
+            return Step(
+                kind: "PUT create", headers: random.chance(50) ? [("If-None-Match", "*")] : [], body: random.bytes(random.int(0...20_000)),
+                status: 201, method: "PUT", whole: .replace)
         }
     }
 
@@ -97,20 +104,24 @@ import Testing
         case 36..<54:
             let writes = multipartWrites(&random, size: size, canGrow: canGrow)
             let boundary = "model-\(random.next() % 100_000)"
-            return Step(kind: "multipart ×\(writes.count)", headers: [("Content-Type", "multipart/byteranges; boundary=\(boundary)")],
-                        body: multipartByteranges(writes, boundary: boundary), status: 204, writes: writes)
+            return Step(
+                kind: "multipart ×\(writes.count)", headers: [("Content-Type", "multipart/byteranges; boundary=\(boundary)")],
+                body: multipartByteranges(writes, boundary: boundary), status: 204, writes: writes)
         case 54..<60:
             let write = validWrite()
-            return Step(kind: "message/byterange", headers: [("Content-Type", "message/byterange")],
-                        body: messageByterange(write), status: 204, writes: [write])
+            return Step(
+                kind: "message/byterange", headers: [("Content-Type", "message/byterange")],
+                body: messageByterange(write), status: 204, writes: [write])
         case 60..<66:
             let write = validWrite()
-            return Step(kind: "chunked raw", headers: [("Content-Range", write.contentRange), ("Transfer-Encoding", "chunked")],
-                        body: chunked(write.bytes, chunkSize: random.int(1...700)), status: 204, writes: [write])
+            return Step(
+                kind: "chunked raw", headers: [("Content-Range", write.contentRange), ("Transfer-Encoding", "chunked")],
+                body: chunked(write.bytes, chunkSize: random.int(1...700)), status: 204, writes: [write])
         case 66..<72:
             let write = validWrite()
-            return Step(kind: "If-Match current", headers: [("Content-Range", write.contentRange), ("If-Match", etag)],
-                        body: write.bytes, status: 204, writes: [write])
+            return Step(
+                kind: "If-Match current", headers: [("Content-Range", write.contentRange), ("If-Match", etag)],
+                body: write.bytes, status: 204, writes: [write])
         // Invalid requests: the model does not change.
         case 72..<76:
             let start = size + random.int(1...1000)
@@ -121,27 +132,32 @@ import Testing
             let victim = writes[random.int(0...(writes.count - 1))]
             let overlapStart = victim.start + random.int(0...(victim.bytes.count - 1))
             writes.insert(PatchWrite(start: overlapStart, bytes: random.bytes(random.int(1...50))), at: random.int(0...writes.count))
-            return Step(kind: "multipart overlapping", headers: [("Content-Type", "multipart/byteranges; boundary=ov")],
-                        body: multipartByteranges(writes, boundary: "ov"), status: 400)
+            return Step(
+                kind: "multipart overlapping", headers: [("Content-Type", "multipart/byteranges; boundary=ov")],
+                body: multipartByteranges(writes, boundary: "ov"), status: 400)
         case 80..<83:
             var writes = size > 0 ? multipartWrites(&random, size: size, canGrow: false) : []
             writes.append(PatchWrite(start: size + 1 + random.int(0...50), bytes: random.bytes(5)))
-            return Step(kind: "multipart with a gap", headers: [("Content-Type", "multipart/byteranges; boundary=gap")],
-                        body: multipartByteranges(writes.shuffled(using: &random), boundary: "gap"), status: 416)
+            return Step(
+                kind: "multipart with a gap", headers: [("Content-Type", "multipart/byteranges; boundary=gap")],
+                body: multipartByteranges(writes.shuffled(using: &random), boundary: "gap"), status: 416)
         case 83..<86:
             let write = validWrite()
             let body = random.chance(50) ? Array(write.bytes.dropLast()) : write.bytes + [0]
-            return Step(kind: "chunked raw, wrong length", headers: [("Content-Range", write.contentRange), ("Transfer-Encoding", "chunked")],
-                        body: chunked(body, chunkSize: random.int(1...700)), status: 400)
+            return Step(
+                kind: "chunked raw, wrong length", headers: [("Content-Range", write.contentRange), ("Transfer-Encoding", "chunked")],
+                body: chunked(body, chunkSize: random.int(1...700)), status: 400)
         case 86..<89:
             let write = validWrite()
-            return Step(kind: "Content-Length mismatch", headers: [("Content-Range", write.contentRange)],
-                        body: write.bytes + [1], status: 400)
+            return Step(
+                kind: "Content-Length mismatch", headers: [("Content-Range", write.contentRange)],
+                body: write.bytes + [1], status: 400)
         case 89..<93:
             let write = validWrite()
             let stale = previousETags.isEmpty ? "\"stale\"" : previousETags[random.int(0...(previousETags.count - 1))]
-            return Step(kind: "If-Match stale", headers: [("Content-Range", write.contentRange), ("If-Match", stale)],
-                        body: write.bytes, status: 412)
+            return Step(
+                kind: "If-Match stale", headers: [("Content-Range", write.contentRange), ("If-Match", stale)],
+                body: write.bytes, status: 412)
         case 93..<96:
             var write = validWrite()
             write.complete = "\(max(size, write.start + write.bytes.count) + random.int(1...10))"
@@ -150,8 +166,9 @@ import Testing
             var writes = multipartWrites(&random, size: size, canGrow: canGrow)
             let body = multipartByteranges(writes, boundary: "cut", close: false)
             writes = []
-            return Step(kind: "multipart without closing delimiter", headers: [("Content-Type", "multipart/byteranges; boundary=cut")],
-                        body: body, status: 400)
+            return Step(
+                kind: "multipart without closing delimiter", headers: [("Content-Type", "multipart/byteranges; boundary=cut")],
+                body: body, status: 400)
         }
     }
 
@@ -179,9 +196,12 @@ import Testing
         return writes.shuffled(using: &random)
     }
 
-    @Test("random PATCH, PUT and DELETE sequences match the model after every step",
-          arguments: [(seed: UInt64(1), initialSize: 0), (seed: 2, initialSize: 1000), (seed: 3, initialSize: 20_000),
-                      (seed: 0xDEC0DE, initialSize: 4096)])
+    @Test(
+        "random PATCH, PUT and DELETE sequences match the model after every step",
+        arguments: [
+            (seed: UInt64(1), initialSize: 0), (seed: 2, initialSize: 1000), (seed: 3, initialSize: 20_000),
+            (seed: 0xDEC0DE, initialSize: 4096)
+        ])
     func randomSequence(seed: UInt64, initialSize: Int) throws {
         var random = Random(seed: seed)
         var model: [UInt8]? = random.bytes(initialSize)
@@ -191,7 +211,8 @@ import Testing
         var previousETags: [String] = []
         var kinds: [String: Int] = [:]
         for index in 0..<200 {
-            let step = model.map { Self.makeStep(&random, size: $0.count, etag: etag, previousETags: previousETags) }
+            let step =
+                model.map { Self.makeStep(&random, size: $0.count, etag: etag, previousETags: previousETags) }
                 ?? Self.makeStepWithoutFile(&random)
             kinds[step.kind.split(separator: " ×").first.map(String.init) ?? step.kind, default: 0] += 1
             let response = try server.request(step.method, target, headers: step.headers, body: step.body)
@@ -201,7 +222,8 @@ import Testing
             }
             if (200..<300).contains(step.status) {
                 switch step.whole {
-                case .unchanged: for write in step.writes.sorted(by: { $0.start < $1.start }) { model = applied(model!, write.bytes, at: write.start) }
+                case .unchanged:
+                    for write in step.writes.sorted(by: { $0.start < $1.start }) { model = applied(model!, write.bytes, at: write.start) }
                 case .resize(let length): model = Array((model! + fill(0, max(0, length - model!.count))).prefix(length))
                 case .replace: model = step.body
                 case .delete: model = nil
@@ -220,8 +242,11 @@ import Testing
             }
             let disk = try server.read("model.bin")
             guard disk == expected else {
-                let first = zip(disk, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(disk.count, expected.count)
-                Issue.record("seed \(seed) step \(index): \(step): the file (\(disk.count) bytes) differs from the model (\(expected.count) bytes) at \(first)")
+                let first =
+                    zip(disk, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(disk.count, expected.count)
+                Issue.record(
+                    "seed \(seed) step \(index): \(step): the file (\(disk.count) bytes) differs from the model (\(expected.count) bytes) at \(first)"
+                )
                 return
             }
             let get = try server.request("GET", target)
@@ -233,4 +258,3 @@ import Testing
         #expect(kinds.count >= 14, "\(kinds)")
     }
 }
-

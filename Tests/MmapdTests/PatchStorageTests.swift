@@ -26,7 +26,9 @@ import Testing
     /// `RssAnon`, not `VmRSS`: the file pages written through the shared mapping are resident
     /// by design and would count in `VmRSS`.
     @Test func a64MiBStreamedPatchLandsWithoutBeingBuffered() throws {
-        let chunkSize = 1 << 20, chunks = 64, total = chunks * chunkSize
+        let chunkSize = 1 << 20
+        let chunks = 64
+        let total = chunks * chunkSize
         let server = try TestServer(files: ["big.bin": Array("head".utf8)])
         let (spawned, port) = try SpawnedServer.started(root: server.root.path, ["--writable"])
         let pid = spawned.process.processIdentifier
@@ -36,7 +38,10 @@ import Testing
         #expect(try connection.send("GET", "/healthz").status == 200)
         let before = try anonymousResidentBytes(pid: pid)
         var peak = before
-        try connection.sendRaw(Array("PATCH /files/big.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 4-\(4 + total - 1)/*\r\nContent-Length: \(total)\r\n\r\n".utf8))
+        try connection.sendRaw(
+            Array(
+                "PATCH /files/big.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 4-\(4 + total - 1)/*\r\nContent-Length: \(total)\r\n\r\n"
+                    .utf8))
         for index in 0..<chunks {
             try connection.sendRaw(Self.chunk(index, base: base))
             peak = max(peak, try anonymousResidentBytes(pid: pid))
@@ -63,17 +68,22 @@ import Testing
     /// declared length, so the server cannot stream it and still refuse a short one with nothing
     /// written: it must either refuse it (413) or take it without holding it whole in memory.
     @Test func a64MiBChunkedPatchIsNotHeldInMemory() throws {
-        let chunkSize = 1 << 20, chunks = 64, total = chunks * chunkSize
-        let server = try TestServer(configure: {
-            $0.writable = true
-            $0.maxBufferedBodyBytes = 8 << 20
-        }, files: ["big.bin": []])
+        let chunkSize = 1 << 20
+        let chunks = 64
+        let total = chunks * chunkSize
+        let server = try TestServer(
+            configure: {
+                $0.writable = true
+                $0.maxBufferedBodyBytes = 8 << 20
+            }, files: ["big.bin": []])
         let base = pseudoRandomBytes(count: chunkSize, seed: 65)
         let connection = try HTTPConnection(port: server.port, timeoutSeconds: 120)
         let before = try anonymousResidentBytes()
         var peak = before
-        try connection.sendRaw(Array(("PATCH /files/big.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 0-\(total - 1)/*\r\n"
-                                      + "Transfer-Encoding: chunked\r\n\r\n").utf8))
+        try connection.sendRaw(
+            Array(
+                ("PATCH /files/big.bin HTTP/1.1\r\nHost: x\r\nContent-Range: bytes 0-\(total - 1)/*\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n").utf8))
         do {
             for index in 0..<chunks {
                 try connection.sendRaw(Array("\(String(chunkSize, radix: 16))\r\n".utf8) + Self.chunk(index, base: base) + [13, 10])
@@ -88,8 +98,10 @@ import Testing
         let growth = peak > before ? peak - before : 0
         #expect([204, 413].contains(response.status), "\(response.text)")
         if response.status == 204 {
-            #expect(growth < 32 << 20,
-                    "the chunked body was held in memory: anonymous memory grew by \(growth >> 20) MiB for a \(total >> 20) MiB PATCH, with maxBufferedBodyBytes 8 MiB")
+            #expect(
+                growth < 32 << 20,
+                "the chunked body was held in memory: anonymous memory grew by \(growth >> 20) MiB for a \(total >> 20) MiB PATCH, with maxBufferedBodyBytes 8 MiB"
+            )
             #expect(try readBytes(server.path("big.bin"), at: total - chunkSize, count: chunkSize) == Self.chunk(chunks - 1, base: base))
         } else {
             #expect(try fileStatus(server.path("big.bin")).st_size == 0)
@@ -109,8 +121,10 @@ import Testing
         defer { unlink(trace) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
-        process.arguments = ["-f", "-qq", "-s", "24", "-e", "trace=msync,fdatasync,fsync,fallocate,pwrite64,utimensat,sendto,sendmsg,writev", "-o", trace,
-                             mmapdExecutable, "--port", "0", "--root", root.path, "--writable", "--log-level", "error"]
+        process.arguments = [
+            "-f", "-qq", "-s", "24", "-e", "trace=msync,fdatasync,fsync,fallocate,pwrite64,utimensat,sendto,sendmsg,writev", "-o", trace,
+            mmapdExecutable, "--port", "0", "--root", root.path, "--writable", "--log-level", "error"
+        ]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -121,8 +135,10 @@ import Testing
         let port = try #require(startup.split(separator: ":").last.flatMap { UInt16($0) }, "no startup line under strace: \(startup)")
         defer {
             // strace's child is mmapd: stop it, and strace follows.
-            let children = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/task/\(process.processIdentifier)/children",
-                                        encoding: .utf8)) ?? ""
+            let children =
+                (try? String(
+                    contentsOfFile: "/proc/\(process.processIdentifier)/task/\(process.processIdentifier)/children",
+                    encoding: .utf8)) ?? ""
             for child in children.split(separator: " ").compactMap({ Int32($0) }) { kill(child, SIGTERM) }
             process.waitUntilExit()
         }
@@ -130,10 +146,16 @@ import Testing
         let requests: [(name: String, headers: [(String, String)], body: [UInt8], grows: Bool)] = [
             ("overwrite", [("Content-Range", "bytes 5000-5099/*")], fill(1, 100), false),
             ("append", [("Content-Range", "bytes 10000-10099/*")], fill(2, 100), true),
-            ("multipart", [("Content-Type", "multipart/byteranges; boundary=s")],
-             multipartByteranges([PatchWrite(start: 100, bytes: fill(3, 10)), PatchWrite(start: 9000, bytes: fill(4, 10))], boundary: "s"), false),
-            ("multipart growing", [("Content-Type", "multipart/byteranges; boundary=s")],
-             multipartByteranges([PatchWrite(start: 0, bytes: fill(5, 10)), PatchWrite(start: 10_100, bytes: fill(6, 5000))], boundary: "s"), true),
+            (
+                "multipart", [("Content-Type", "multipart/byteranges; boundary=s")],
+                multipartByteranges(
+                    [PatchWrite(start: 100, bytes: fill(3, 10)), PatchWrite(start: 9000, bytes: fill(4, 10))], boundary: "s"), false
+            ),
+            (
+                "multipart growing", [("Content-Type", "multipart/byteranges; boundary=s")],
+                multipartByteranges(
+                    [PatchWrite(start: 0, bytes: fill(5, 10)), PatchWrite(start: 10_100, bytes: fill(6, 5000))], boundary: "s"), true
+            )
         ]
         for request in requests {
             let response = try HTTPConnection(port: port).send("PATCH", "/files/f.bin", headers: request.headers, body: request.body)
@@ -148,7 +170,9 @@ import Testing
             if line.contains("HTTP/1.1 204") {
                 segments[segments.count - 1].append("204")
                 segments.append([])
-            } else if let name = ["msync", "fdatasync", "fsync", "fallocate", "pwrite64", "utimensat"].first(where: { line.contains(" \($0)(") }) {
+            } else if let name = ["msync", "fdatasync", "fsync", "fallocate", "pwrite64", "utimensat"].first(where: {
+                line.contains(" \($0)(")
+            }) {
                 #expect(!line.contains("= -1"), "\(line)")
                 if name == "msync" { #expect(line.contains("MS_SYNC"), "\(line)") }
                 segments[segments.count - 1].append(name)
@@ -209,12 +233,18 @@ import Testing
         let attempts: [(String, [(String, String)], [UInt8])] = [
             ("raw append", [("Content-Range", "bytes 8192-\(8192 + growing.count - 1)/*")], growing),
             ("raw growth", [("Content-Range", "bytes 8000-\(8000 + growing.count - 1)/*")], growing),
-            ("chunked raw append", [("Content-Range", "bytes 8192-\(8192 + growing.count - 1)/*"), ("Transfer-Encoding", "chunked")],
-             chunked(growing, chunkSize: 10_000)),
-            ("multipart with a growing part", [("Content-Type", "multipart/byteranges; boundary=full")],
-             multipartByteranges([PatchWrite(start: 0, bytes: [1, 2, 3]), PatchWrite(start: 8192, bytes: growing)], boundary: "full")),
-            ("message/byterange append", [("Content-Type", "message/byterange")],
-             messageByterange(PatchWrite(start: 8192, bytes: growing))),
+            (
+                "chunked raw append", [("Content-Range", "bytes 8192-\(8192 + growing.count - 1)/*"), ("Transfer-Encoding", "chunked")],
+                chunked(growing, chunkSize: 10_000)
+            ),
+            (
+                "multipart with a growing part", [("Content-Type", "multipart/byteranges; boundary=full")],
+                multipartByteranges([PatchWrite(start: 0, bytes: [1, 2, 3]), PatchWrite(start: 8192, bytes: growing)], boundary: "full")
+            ),
+            (
+                "message/byterange append", [("Content-Type", "message/byterange")],
+                messageByterange(PatchWrite(start: 8192, bytes: growing))
+            )
         ]
         for (name, headers, body) in attempts {
             let response = try server.request("PATCH", "/files/f.bin", headers: headers, body: body)
@@ -230,8 +260,9 @@ import Testing
         #expect(try server.read(at: path) == applied(original, fill(0x48, 100), at: 100))
 
         unlink(mount.path + "/filler")
-        let append = try server.request("PATCH", "/files/f.bin", headers: [("Content-Range", "bytes 8192-\(8192 + growing.count - 1)/*")],
-                                        body: growing)
+        let append = try server.request(
+            "PATCH", "/files/f.bin", headers: [("Content-Range", "bytes 8192-\(8192 + growing.count - 1)/*")],
+            body: growing)
         #expect(append.status == 204)
         #expect(try server.read(at: path) == applied(applied(original, fill(0x48, 100), at: 100), growing, at: 8192))
     }

@@ -13,10 +13,11 @@ import Testing
     static let tokens = ["s3cret-token", "second-token"]
 
     static func server(configure: (inout Settings) -> Void = { _ in }, files: [String: [UInt8]] = [:]) throws -> TestServer {
-        try TestServer(configure: { settings in
-            settings.writable = true
-            configure(&settings)
-        }, files: ["doc.bin": original, "empty.bin": [], "dir/inner.bin": Array("inner".utf8)].merging(files) { $1 })
+        try TestServer(
+            configure: { settings in
+                settings.writable = true
+                configure(&settings)
+            }, files: ["doc.bin": original, "empty.bin": [], "dir/inner.bin": Array("inner".utf8)].merging(files) { $1 })
     }
 
     // MARK: The three forms, end to end
@@ -35,39 +36,53 @@ import Testing
         let c = pseudoRandomBytes(count: 300, seed: 13)
         let d = pseudoRandomBytes(count: 20, seed: 14)
         let boundary = "THIS_STRING_SEPARATES"
-        let parts = [PatchWrite(start: 900, bytes: c.prefix(100).map { $0 }), PatchWrite(start: 0, bytes: b),
-                     PatchWrite(start: 500, bytes: a), PatchWrite(start: 1000, bytes: d)]
+        let parts = [
+            PatchWrite(start: 900, bytes: c.prefix(100).map { $0 }), PatchWrite(start: 0, bytes: b),
+            PatchWrite(start: 500, bytes: a), PatchWrite(start: 1000, bytes: d)
+        ]
         var multipartExpected = original
         for part in parts { multipartExpected = applied(multipartExpected, part.bytes, at: part.start) }
         return [
-            FormCase(name: "Content-Range bytes a-b/*", headers: [("Content-Range", "bytes 100-149/*")], body: a,
-                     expected: applied(original, a, at: 100)),
-            FormCase(name: "Content-Range bytes a-b/len", headers: [("Content-Range", "bytes 100-149/1000")], body: a,
-                     expected: applied(original, a, at: 100)),
-            FormCase(name: "Content-Range with a Content-Type for the data", headers: [
-                ("Content-Range", "bytes 993-999/*"), ("Content-Type", "application/octet-stream"),
-            ], body: b, expected: applied(original, b, at: 993)),
-            FormCase(name: "Content-Range covering the whole file", headers: [("Content-Range", "bytes 0-999/1000")],
-                     body: pseudoRandomBytes(count: 1000, seed: 15), expected: pseudoRandomBytes(count: 1000, seed: 15)),
-            FormCase(name: "message/byterange", headers: [("Content-Type", "message/byterange")],
-                     body: messageByterange(PatchWrite(start: 3, bytes: b)), expected: applied(original, b, at: 3)),
-            FormCase(name: "message/byterange with /len, Content-Type and Content-Length",
-                     headers: [("Content-Type", "message/byterange")],
-                     body: messageByterange(PatchWrite(start: 700, bytes: c, complete: "1000"),
-                                            extraHeaders: ["Content-Type: text/plain", "Content-Length: 300"]),
-                     expected: applied(original, c, at: 700)),
-            FormCase(name: "multipart/byteranges, four parts out of order, one appending",
-                     headers: [("Content-Type", "multipart/byteranges; boundary=\(boundary)")],
-                     body: multipartByteranges(parts, boundary: boundary), expected: multipartExpected),
-            FormCase(name: "multipart/byteranges with quoted boundary, preamble, epilogue and part Content-Type",
-                     headers: [("Content-Type", "multipart/byteranges; boundary=\"a b:c\"")],
-                     body: multipartByteranges([PatchWrite(start: 10, bytes: b), PatchWrite(start: 17, bytes: a)],
-                                               boundary: "a b:c", partHeaders: ["Content-Type: application/octet-stream"],
-                                               preamble: "ignored preamble", epilogue: "ignored epilogue"),
-                     expected: applied(applied(original, b, at: 10), a, at: 17)),
-            FormCase(name: "multipart/byteranges, a single part", headers: [("Content-Type", "multipart/byteranges; boundary=x")],
-                     body: multipartByteranges([PatchWrite(start: 999, bytes: b)], boundary: "x"),
-                     expected: applied(original, b, at: 999)),
+            FormCase(
+                name: "Content-Range bytes a-b/*", headers: [("Content-Range", "bytes 100-149/*")], body: a,
+                expected: applied(original, a, at: 100)),
+            FormCase(
+                name: "Content-Range bytes a-b/len", headers: [("Content-Range", "bytes 100-149/1000")], body: a,
+                expected: applied(original, a, at: 100)),
+            FormCase(
+                name: "Content-Range with a Content-Type for the data",
+                headers: [
+                    ("Content-Range", "bytes 993-999/*"), ("Content-Type", "application/octet-stream")
+                ], body: b, expected: applied(original, b, at: 993)),
+            FormCase(
+                name: "Content-Range covering the whole file", headers: [("Content-Range", "bytes 0-999/1000")],
+                body: pseudoRandomBytes(count: 1000, seed: 15), expected: pseudoRandomBytes(count: 1000, seed: 15)),
+            FormCase(
+                name: "message/byterange", headers: [("Content-Type", "message/byterange")],
+                body: messageByterange(PatchWrite(start: 3, bytes: b)), expected: applied(original, b, at: 3)),
+            FormCase(
+                name: "message/byterange with /len, Content-Type and Content-Length",
+                headers: [("Content-Type", "message/byterange")],
+                body: messageByterange(
+                    PatchWrite(start: 700, bytes: c, complete: "1000"),
+                    extraHeaders: ["Content-Type: text/plain", "Content-Length: 300"]),
+                expected: applied(original, c, at: 700)),
+            FormCase(
+                name: "multipart/byteranges, four parts out of order, one appending",
+                headers: [("Content-Type", "multipart/byteranges; boundary=\(boundary)")],
+                body: multipartByteranges(parts, boundary: boundary), expected: multipartExpected),
+            FormCase(
+                name: "multipart/byteranges with quoted boundary, preamble, epilogue and part Content-Type",
+                headers: [("Content-Type", "multipart/byteranges; boundary=\"a b:c\"")],
+                body: multipartByteranges(
+                    [PatchWrite(start: 10, bytes: b), PatchWrite(start: 17, bytes: a)],
+                    boundary: "a b:c", partHeaders: ["Content-Type: application/octet-stream"],
+                    preamble: "ignored preamble", epilogue: "ignored epilogue"),
+                expected: applied(applied(original, b, at: 10), a, at: 17)),
+            FormCase(
+                name: "multipart/byteranges, a single part", headers: [("Content-Type", "multipart/byteranges; boundary=x")],
+                body: multipartByteranges([PatchWrite(start: 999, bytes: b)], boundary: "x"),
+                expected: applied(original, b, at: 999))
         ]
     }()
 
@@ -92,8 +107,11 @@ import Testing
         let server = try Self.server()
         let everyByte = (0..<1024).map { UInt8(truncatingIfNeeded: $0) }
         #expect(try server.patch(Self.target, PatchWrite(start: 0, bytes: Array(everyByte[..<1000]))).status == 204)
-        #expect(try server.patchMultipart(Self.target, [PatchWrite(start: 1000, bytes: Array(everyByte[1000...]))],
-                                          boundary: "b").status == 204)
+        #expect(
+            try server.patchMultipart(
+                Self.target, [PatchWrite(start: 1000, bytes: Array(everyByte[1000...]))],
+                boundary: "b"
+            ).status == 204)
         #expect(try server.read("doc.bin") == everyByte)
     }
 
@@ -103,8 +121,9 @@ import Testing
         var expected = Self.original
         for round in 0..<5 {
             let bytes = fill(UInt8(round + 1), 100)
-            let response = try connection.send("PATCH", Self.target, headers: [("Content-Range", "bytes \(round * 100)-\(round * 100 + 99)/*")],
-                                               body: bytes)
+            let response = try connection.send(
+                "PATCH", Self.target, headers: [("Content-Range", "bytes \(round * 100)-\(round * 100 + 99)/*")],
+                body: bytes)
             #expect(response.status == 204)
             expected = applied(expected, bytes, at: round * 100)
         }
@@ -124,8 +143,10 @@ import Testing
         let server = try Self.server()
         // curl adds 'Content-Type: application/x-www-form-urlencoded' to --data-binary: the
         // Content-Range header decides the form whatever the type says.
-        let result = try curl(["-X", "PATCH", "-H", "Content-Range: bytes 0-4/*", "--data-binary", "HELLO",
-                               "-D", "-", "-o", "/dev/null", server.baseURL + Self.target])
+        let result = try curl([
+            "-X", "PATCH", "-H", "Content-Range: bytes 0-4/*", "--data-binary", "HELLO",
+            "-D", "-", "-o", "/dev/null", server.baseURL + Self.target
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdoutText.hasPrefix("HTTP/1.1 204"), "\(result.stdoutText)")
         #expect(result.stdoutText.contains("ETag: \""))
@@ -137,16 +158,20 @@ import Testing
         let writes = [PatchWrite(start: 20, bytes: fill(0x41, 10)), PatchWrite(start: 1000, bytes: fill(0x42, 24))]
         let multipart = try Self.temporaryFile(multipartByteranges(writes, boundary: "curl-boundary"))
         defer { unlink(multipart) }
-        let first = try curl(["-X", "PATCH", "-H", "Content-Type: multipart/byteranges; boundary=curl-boundary",
-                              "--data-binary", "@" + multipart, "-w", "%{http_code}", "-o", "/dev/null", server.baseURL + Self.target])
+        let first = try curl([
+            "-X", "PATCH", "-H", "Content-Type: multipart/byteranges; boundary=curl-boundary",
+            "--data-binary", "@" + multipart, "-w", "%{http_code}", "-o", "/dev/null", server.baseURL + Self.target
+        ])
         #expect(first.stdoutText == "204", "\(first.stderr)")
         var expected = applied(applied(Self.original, writes[0].bytes, at: 20), writes[1].bytes, at: 1000)
         #expect(try server.read("doc.bin") == expected)
 
         let message = try Self.temporaryFile(messageByterange(PatchWrite(start: 1024, bytes: fill(0x43, 8))))
         defer { unlink(message) }
-        let second = try curl(["-X", "PATCH", "-H", "Content-Type: message/byterange", "--data-binary", "@" + message,
-                               "-w", "%{http_code}", "-o", "/dev/null", server.baseURL + Self.target])
+        let second = try curl([
+            "-X", "PATCH", "-H", "Content-Type: message/byterange", "--data-binary", "@" + message,
+            "-w", "%{http_code}", "-o", "/dev/null", server.baseURL + Self.target
+        ])
         #expect(second.stdoutText == "204", "\(second.stderr)")
         expected += fill(0x43, 8)
         #expect(try server.read("doc.bin") == expected)
@@ -159,8 +184,10 @@ import Testing
         let bytes = pseudoRandomBytes(count: 3 << 20, seed: 77)
         let body = try Self.temporaryFile(bytes)
         defer { unlink(body) }
-        let result = try curl(["-v", "-X", "PATCH", "-H", "Content-Range: bytes 500-\(500 + bytes.count - 1)/*",
-                               "--data-binary", "@" + body, "-w", "%{http_code}", "-o", "/dev/null", server.baseURL + Self.target])
+        let result = try curl([
+            "-v", "-X", "PATCH", "-H", "Content-Range: bytes 500-\(500 + bytes.count - 1)/*",
+            "--data-binary", "@" + body, "-w", "%{http_code}", "-o", "/dev/null", server.baseURL + Self.target
+        ])
         #expect(result.stdoutText == "204", "\(result.stderr.suffix(2000))")
         #expect(result.stderr.contains("Expect: 100-continue"), "curl did not ask for 100-continue; the case is not exercised")
         #expect(try server.read("doc.bin") == applied(Self.original, bytes, at: 500))
@@ -168,12 +195,16 @@ import Testing
 
     @Test func curlWithBearerToken() throws {
         let server = try Self.server(configure: { $0.tokens = Self.tokens })
-        let refused = try curl(["-X", "PATCH", "-H", "Content-Range: bytes 0-2/*", "--data-binary", "abc",
-                                "-w", "%{http_code}", "-o", "/dev/null", server.baseURL + Self.target])
+        let refused = try curl([
+            "-X", "PATCH", "-H", "Content-Range: bytes 0-2/*", "--data-binary", "abc",
+            "-w", "%{http_code}", "-o", "/dev/null", server.baseURL + Self.target
+        ])
         #expect(refused.stdoutText == "401")
-        let accepted = try curl(["-X", "PATCH", "-H", "Content-Range: bytes 0-2/*", "--data-binary", "abc",
-                                 "--oauth2-bearer", Self.tokens[0], "-w", "%{http_code}", "-o", "/dev/null",
-                                 server.baseURL + Self.target])
+        let accepted = try curl([
+            "-X", "PATCH", "-H", "Content-Range: bytes 0-2/*", "--data-binary", "abc",
+            "--oauth2-bearer", Self.tokens[0], "-w", "%{http_code}", "-o", "/dev/null",
+            server.baseURL + Self.target
+        ])
         #expect(accepted.stdoutText == "204", "\(accepted.stderr)")
         #expect(try server.read("doc.bin") == applied(Self.original, Array("abc".utf8), at: 0))
     }
@@ -196,26 +227,33 @@ import Testing
         GrowthCase(file: "doc.bin", writes: [PatchWrite(start: 1000, bytes: fill(7, 1))], multipart: false, accepted: true),
         GrowthCase(file: "doc.bin", writes: [PatchWrite(start: 950, bytes: fill(7, 100))], multipart: false, accepted: true),
         GrowthCase(file: "doc.bin", writes: [PatchWrite(start: 999, bytes: fill(7, 70_000))], multipart: false, accepted: true),
-        GrowthCase(file: "doc.bin", writes: [PatchWrite(start: 1000, bytes: fill(7, 10), complete: "1010")], multipart: false, accepted: true),
+        GrowthCase(
+            file: "doc.bin", writes: [PatchWrite(start: 1000, bytes: fill(7, 10), complete: "1010")], multipart: false, accepted: true),
         GrowthCase(file: "doc.bin", writes: [PatchWrite(start: 1001, bytes: fill(7, 10))], multipart: false, accepted: false),
         GrowthCase(file: "doc.bin", writes: [PatchWrite(start: 5000, bytes: fill(7, 10))], multipart: false, accepted: false),
         GrowthCase(file: "empty.bin", writes: [PatchWrite(start: 0, bytes: Array("first bytes".utf8))], multipart: false, accepted: true),
         GrowthCase(file: "empty.bin", writes: [PatchWrite(start: 0, bytes: fill(9, 1))], multipart: false, accepted: true),
         GrowthCase(file: "empty.bin", writes: [PatchWrite(start: 1, bytes: fill(9, 1))], multipart: false, accepted: false),
         // Multipart: each part may start where the file, grown by the earlier parts, ends.
-        GrowthCase(file: "doc.bin", writes: [PatchWrite(start: 1010, bytes: fill(1, 10)), PatchWrite(start: 1000, bytes: fill(2, 10))],
-                   multipart: true, accepted: true),
-        GrowthCase(file: "doc.bin", writes: [PatchWrite(start: 0, bytes: fill(1, 10)), PatchWrite(start: 990, bytes: fill(2, 4000))],
-                   multipart: true, accepted: true),
-        GrowthCase(file: "empty.bin", writes: [PatchWrite(start: 0, bytes: fill(1, 3)), PatchWrite(start: 3, bytes: fill(2, 3))],
-                   multipart: true, accepted: true),
+        GrowthCase(
+            file: "doc.bin", writes: [PatchWrite(start: 1010, bytes: fill(1, 10)), PatchWrite(start: 1000, bytes: fill(2, 10))],
+            multipart: true, accepted: true),
+        GrowthCase(
+            file: "doc.bin", writes: [PatchWrite(start: 0, bytes: fill(1, 10)), PatchWrite(start: 990, bytes: fill(2, 4000))],
+            multipart: true, accepted: true),
+        GrowthCase(
+            file: "empty.bin", writes: [PatchWrite(start: 0, bytes: fill(1, 3)), PatchWrite(start: 3, bytes: fill(2, 3))],
+            multipart: true, accepted: true),
         // A gap anywhere refuses the whole PATCH, including the parts that would have fit.
-        GrowthCase(file: "doc.bin", writes: [PatchWrite(start: 0, bytes: fill(1, 10)), PatchWrite(start: 1001, bytes: fill(2, 10))],
-                   multipart: true, accepted: false),
-        GrowthCase(file: "doc.bin", writes: [PatchWrite(start: 1000, bytes: fill(1, 10)), PatchWrite(start: 1011, bytes: fill(2, 10))],
-                   multipart: true, accepted: false),
-        GrowthCase(file: "empty.bin", writes: [PatchWrite(start: 0, bytes: fill(1, 3)), PatchWrite(start: 4, bytes: fill(2, 3))],
-                   multipart: true, accepted: false),
+        GrowthCase(
+            file: "doc.bin", writes: [PatchWrite(start: 0, bytes: fill(1, 10)), PatchWrite(start: 1001, bytes: fill(2, 10))],
+            multipart: true, accepted: false),
+        GrowthCase(
+            file: "doc.bin", writes: [PatchWrite(start: 1000, bytes: fill(1, 10)), PatchWrite(start: 1011, bytes: fill(2, 10))],
+            multipart: true, accepted: false),
+        GrowthCase(
+            file: "empty.bin", writes: [PatchWrite(start: 0, bytes: fill(1, 3)), PatchWrite(start: 4, bytes: fill(2, 3))],
+            multipart: true, accepted: false)
     ]
 
     @Test("appends, growth, and starts beyond the end", arguments: growthCases)
@@ -316,19 +354,24 @@ import Testing
         PreconditionCase(name: "If-Match *", headers: [("If-Match", "*")], status: 204),
         PreconditionCase(name: "If-Match stale", headers: [("If-Match", "\"stale\"")], status: 412),
         PreconditionCase(name: "If-Match weak form of current", headers: [("If-Match", "W/{etag}")], status: 412),
-        PreconditionCase(name: "If-Unmodified-Since a second before", headers: [("If-Unmodified-Since", "Tue, 14 Nov 2023 22:13:19 GMT")],
-                         status: 412),
-        PreconditionCase(name: "If-Unmodified-Since a year before", headers: [("If-Unmodified-Since", "Mon, 14 Nov 2022 22:13:20 GMT")],
-                         status: 412),
-        PreconditionCase(name: "If-Unmodified-Since exactly Last-Modified",
-                         headers: [("If-Unmodified-Since", "Tue, 14 Nov 2023 22:13:20 GMT")], status: 204),
-        PreconditionCase(name: "If-Unmodified-Since later", headers: [("If-Unmodified-Since", "Wed, 15 Nov 2023 22:13:20 GMT")],
-                         status: 204),
-        PreconditionCase(name: "If-Match wins over a stale If-Unmodified-Since",
-                         headers: [("If-Match", "{etag}"), ("If-Unmodified-Since", "Mon, 14 Nov 2022 22:13:20 GMT")], status: 204),
+        PreconditionCase(
+            name: "If-Unmodified-Since a second before", headers: [("If-Unmodified-Since", "Tue, 14 Nov 2023 22:13:19 GMT")],
+            status: 412),
+        PreconditionCase(
+            name: "If-Unmodified-Since a year before", headers: [("If-Unmodified-Since", "Mon, 14 Nov 2022 22:13:20 GMT")],
+            status: 412),
+        PreconditionCase(
+            name: "If-Unmodified-Since exactly Last-Modified",
+            headers: [("If-Unmodified-Since", "Tue, 14 Nov 2023 22:13:20 GMT")], status: 204),
+        PreconditionCase(
+            name: "If-Unmodified-Since later", headers: [("If-Unmodified-Since", "Wed, 15 Nov 2023 22:13:20 GMT")],
+            status: 204),
+        PreconditionCase(
+            name: "If-Match wins over a stale If-Unmodified-Since",
+            headers: [("If-Match", "{etag}"), ("If-Unmodified-Since", "Mon, 14 Nov 2022 22:13:20 GMT")], status: 204),
         PreconditionCase(name: "If-None-Match current (unsafe method)", headers: [("If-None-Match", "{etag}")], status: 412),
         PreconditionCase(name: "If-None-Match *", headers: [("If-None-Match", "*")], status: 412),
-        PreconditionCase(name: "If-None-Match other", headers: [("If-None-Match", "\"other\"")], status: 204),
+        PreconditionCase(name: "If-None-Match other", headers: [("If-None-Match", "\"other\"")], status: 204)
     ]
 
     @Test("preconditions", arguments: preconditionCases)
@@ -353,8 +396,11 @@ import Testing
         let stale = [("If-Match", "\"stale\"")]
         let before = try FileSnapshot(server.path("doc.bin"))
         #expect(try server.patchMultipart(Self.target, [PatchWrite(start: 0, bytes: [1])], headers: stale).status == 412)
-        #expect(try server.request("PATCH", Self.target, headers: [("Content-Type", "message/byterange")] + stale,
-                                   body: messageByterange(PatchWrite(start: 0, bytes: [1]))).status == 412)
+        #expect(
+            try server.request(
+                "PATCH", Self.target, headers: [("Content-Type", "message/byterange")] + stale,
+                body: messageByterange(PatchWrite(start: 0, bytes: [1]))
+            ).status == 412)
         #expect(try FileSnapshot(server.path("doc.bin")) == before)
     }
 
@@ -396,7 +442,7 @@ import Testing
         AuthorizationCase(value: "Bearer s3cret-token", accepted: true),
         AuthorizationCase(value: "bearer s3cret-token", accepted: true),
         AuthorizationCase(value: "BEARER s3cret-token", accepted: true),
-        AuthorizationCase(value: "Bearer second-token", accepted: true),
+        AuthorizationCase(value: "Bearer second-token", accepted: true)
     ]
 
     @Test("bearer tokens", arguments: authorizationCases)
@@ -414,13 +460,16 @@ import Testing
             #expect(try FileSnapshot(server.path("doc.bin")) == before)
             // Authorization comes before anything about the file: a missing file, a directory,
             // a malformed body all answer 401 too, revealing nothing.
-            for (target, extra) in [("/files/missing.bin", [(String, String)]()), ("/files/dir/", []), ("/files/dir", []),
-                                    (Self.target, [("If-Match", "\"stale\"")])] {
+            for (target, extra) in [
+                ("/files/missing.bin", [(String, String)]()), ("/files/dir/", []), ("/files/dir", []),
+                (Self.target, [("If-Match", "\"stale\"")])
+            ] {
                 let other = try server.patch(target, PatchWrite(start: 0, bytes: [1]), headers: headers + extra)
                 #expect(other.status == 401, "\(target)")
                 #expect(other.header("WWW-Authenticate")?.hasPrefix("Bearer") == true)
             }
-            let malformed = try server.request("PATCH", "/files/missing.bin", headers: headers + [("Content-Type", "text/plain")], body: [1])
+            let malformed = try server.request(
+                "PATCH", "/files/missing.bin", headers: headers + [("Content-Type", "text/plain")], body: [1])
             #expect(malformed.status == 401)
             #expect(try FileSnapshot(server.path("doc.bin")) == before)
         }
@@ -428,8 +477,9 @@ import Testing
 
     @Test func aValidTokenOnAMissingFileIs404() throws {
         let server = try Self.server(configure: { $0.tokens = Self.tokens })
-        let response = try server.patch("/files/missing.bin", PatchWrite(start: 0, bytes: [1]),
-                                        headers: [("Authorization", "Bearer second-token")])
+        let response = try server.patch(
+            "/files/missing.bin", PatchWrite(start: 0, bytes: [1]),
+            headers: [("Authorization", "Bearer second-token")])
         #expect(response.status == 404)
         #expect(!FileManager.default.fileExists(atPath: server.path("missing.bin")))
     }
@@ -456,7 +506,8 @@ import Testing
     @Test func expectContinue() throws {
         let server = try Self.server(configure: { $0.tokens = Self.tokens })
         let body = fill(0x31, 200_000)
-        let head = "PATCH \(Self.target) HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Range: bytes 0-\(body.count - 1)/*\r\n"
+        let head =
+            "PATCH \(Self.target) HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Range: bytes 0-\(body.count - 1)/*\r\n"
             + "Content-Length: \(body.count)\r\n"
         let accepted = try HTTPConnection(port: server.port, timeoutSeconds: 20)
         try accepted.sendRaw(Array((head + "Authorization: Bearer \(Self.tokens[0])\r\n\r\n").utf8))
@@ -476,14 +527,18 @@ import Testing
     /// A refusal that comes after the turn was granted but before the body was read (stale
     /// If-Match, missing file, start beyond the end) is sent at once, without waiting for a large
     /// body, and reaches a client that is still sending it (on its own thread here).
-    @Test(arguments: [("If-Match: \"stale\"\r\n", "/files/doc.bin", 0, 412), ("", "/files/missing.bin", 0, 404),
-                      ("", "/files/doc.bin", 5000, 416)])
+    @Test(arguments: [
+        ("If-Match: \"stale\"\r\n", "/files/doc.bin", 0, 412), ("", "/files/missing.bin", 0, 404),
+        ("", "/files/doc.bin", 5000, 416)
+    ])
     func anEarlyRefusalReachesAClientStillSending(_ header: String, _ target: String, _ start: Int, _ status: Int) throws {
         let server = try Self.server()
         let length = 4 << 20
         let connection = try HTTPConnection(port: server.port, timeoutSeconds: 20)
-        try connection.sendRaw(Array(("PATCH \(target) HTTP/1.1\r\nHost: x\r\n\(header)Content-Range: bytes \(start)-\(start + length - 1)/*\r\n"
-                                      + "Content-Length: \(length)\r\n\r\n").utf8))
+        try connection.sendRaw(
+            Array(
+                ("PATCH \(target) HTTP/1.1\r\nHost: x\r\n\(header)Content-Range: bytes \(start)-\(start + length - 1)/*\r\n"
+                    + "Content-Length: \(length)\r\n\r\n").utf8))
         let sender = Unchecked(connection)
         let body = fill(0x32, length)
         Thread {
@@ -547,7 +602,8 @@ import Testing
         let padding = 2048 - body.count
         body = Array("x".utf8) + fill(0x2D, padding - 3) + Array("\r\n".utf8) + body  // a preamble fills it to exactly 2048
         #expect(body.count == 2048)
-        let multipart = try server.request("PATCH", Self.target, headers: [("Content-Type", "multipart/byteranges; boundary=B")], body: body)
+        let multipart = try server.request(
+            "PATCH", Self.target, headers: [("Content-Type", "multipart/byteranges; boundary=B")], body: body)
         #expect(multipart.status == 204, "\(multipart.text)")
         #expect(try server.read("doc.bin") == applied(fill(1, 4096), fill(2, 100), at: 0))
     }
@@ -575,7 +631,8 @@ import Testing
         let status: Int
         var testDescription: String { "\(name) → \(status)" }
 
-        init(_ name: String, _ status: Int, target: String = PatchTests.target, headers: [(String, String)], body: [UInt8] = fill(0x5A, 5)) {
+        init(_ name: String, _ status: Int, target: String = PatchTests.target, headers: [(String, String)], body: [UInt8] = fill(0x5A, 5))
+        {
             self.name = name
             self.status = status
             self.target = target
@@ -596,8 +653,9 @@ import Testing
         }
 
         static func chunkedRaw(_ name: String, _ status: Int, range: String, _ bytes: [UInt8]) -> Rejection {
-            Rejection("chunked raw body: \(name)", status, headers: [("Content-Range", range), ("Transfer-Encoding", "chunked")],
-                      body: chunked(bytes))
+            Rejection(
+                "chunked raw body: \(name)", status, headers: [("Content-Range", range), ("Transfer-Encoding", "chunked")],
+                body: chunked(bytes))
         }
     }
 
@@ -619,8 +677,9 @@ import Testing
             .contentRange("bytes */99999999999999999999999"),
             .contentRange("bytes */9223372036854775808"),
             Rejection("a resize with a body", 400, headers: [("Content-Range", "bytes */10")], body: fill(1, 3)),
-            Rejection("a resize with a chunked body", 400, headers: [("Content-Range", "bytes */10"), ("Transfer-Encoding", "chunked")],
-                      body: chunked(fill(1, 3))),
+            Rejection(
+                "a resize with a chunked body", 400, headers: [("Content-Range", "bytes */10"), ("Transfer-Encoding", "chunked")],
+                body: chunked(fill(1, 3))),
             .contentRange("bytes -4/*"),
             .contentRange("bytes 0-/*"),
             .contentRange("bytes 0-4/3"),
@@ -640,18 +699,23 @@ import Testing
             .chunkedRaw("empty", 400, range: "bytes 0-9/*", []),
             .chunkedRaw("short and appending", 400, range: "bytes 1000-1099/*", fill(1, 99)),
             // Both a Content-Range and an envelope type.
-            Rejection("Content-Range with multipart type", 400,
-                      headers: [("Content-Range", "bytes 0-4/*"), ("Content-Type", "multipart/byteranges; boundary=B")]),
-            Rejection("Content-Range with message/byterange", 400,
-                      headers: [("Content-Range", "bytes 0-4/*"), ("Content-Type", "message/byterange")]),
+            Rejection(
+                "Content-Range with multipart type", 400,
+                headers: [("Content-Range", "bytes 0-4/*"), ("Content-Type", "multipart/byteranges; boundary=B")]),
+            Rejection(
+                "Content-Range with message/byterange", 400,
+                headers: [("Content-Range", "bytes 0-4/*"), ("Content-Type", "message/byterange")]),
             // The request's own content coding: the bytes would be written still encoded.
-            Rejection("raw form with Content-Encoding: gzip", 415, headers: [("Content-Range", "bytes 0-4/*"), ("Content-Encoding", "gzip")]),
-            Rejection("multipart with Content-Encoding: gzip", 415,
-                      headers: [("Content-Type", "multipart/byteranges; boundary=B"), ("Content-Encoding", "gzip")],
-                      body: multipartByteranges([part(0, 5)], boundary: "B")),
-            Rejection("message/byterange with Content-Encoding: br", 415,
-                      headers: [("Content-Type", "message/byterange"), ("Content-Encoding", "br")],
-                      body: messageByterange(part(0, 5))),
+            Rejection(
+                "raw form with Content-Encoding: gzip", 415, headers: [("Content-Range", "bytes 0-4/*"), ("Content-Encoding", "gzip")]),
+            Rejection(
+                "multipart with Content-Encoding: gzip", 415,
+                headers: [("Content-Type", "multipart/byteranges; boundary=B"), ("Content-Encoding", "gzip")],
+                body: multipartByteranges([part(0, 5)], boundary: "B")),
+            Rejection(
+                "message/byterange with Content-Encoding: br", 415,
+                headers: [("Content-Type", "message/byterange"), ("Content-Encoding", "br")],
+                body: messageByterange(part(0, 5))),
             // Content-Range is a singleton: two of them leave the target ambiguous (as two in one
             // multipart part do).
             Rejection("two Content-Range headers", 400, headers: [("Content-Range", "bytes 0-4/*"), ("Content-Range", "bytes 10-14/*")]),
@@ -663,35 +727,48 @@ import Testing
             Rejection("no Content-Type, no Content-Range", 415, headers: []),
             Rejection("unparseable Content-Type", 415, headers: [("Content-Type", "//")]),
             // Multipart bodies.
-            Rejection("multipart: no boundary parameter", 400, headers: [("Content-Type", "multipart/byteranges")],
-                      body: multipartByteranges([part(0, 5)], boundary: "B")),
-            .multipart("boundary of 71 characters", 400, multipartByteranges([part(0, 5)], boundary: String(repeating: "b", count: 71)),
-                       boundary: String(repeating: "b", count: 71)),
+            Rejection(
+                "multipart: no boundary parameter", 400, headers: [("Content-Type", "multipart/byteranges")],
+                body: multipartByteranges([part(0, 5)], boundary: "B")),
+            .multipart(
+                "boundary of 71 characters", 400, multipartByteranges([part(0, 5)], boundary: String(repeating: "b", count: 71)),
+                boundary: String(repeating: "b", count: 71)),
             .multipart("a part without Content-Range", 400, Array("--B\r\nContent-Type: text/plain\r\n\r\nZZZZZ\r\n--B--\r\n".utf8)),
-            .multipart("a part with a malformed Content-Range", 400,
-                       Array("--B\r\nContent-Range: bytes 4-0/*\r\n\r\nZZZZZ\r\n--B--\r\n".utf8)),
+            .multipart(
+                "a part with a malformed Content-Range", 400,
+                Array("--B\r\nContent-Range: bytes 4-0/*\r\n\r\nZZZZZ\r\n--B--\r\n".utf8)),
             .multipart("a part shorter than its range", 400, Array("--B\r\nContent-Range: bytes 0-5/*\r\n\r\nZZZZZ\r\n--B--\r\n".utf8)),
             .multipart("a part longer than its range", 400, Array("--B\r\nContent-Range: bytes 0-3/*\r\n\r\nZZZZZ\r\n--B--\r\n".utf8)),
-            .multipart("a part's Content-Length disagrees", 400,
-                       Array("--B\r\nContent-Range: bytes 0-4/*\r\nContent-Length: 4\r\n\r\nZZZZZ\r\n--B--\r\n".utf8)),
-            .multipart("a gzip part", 415,
-                       Array("--B\r\nContent-Range: bytes 0-4/*\r\nContent-Encoding: gzip\r\n\r\nZZZZZ\r\n--B--\r\n".utf8)),
+            .multipart(
+                "a part's Content-Length disagrees", 400,
+                Array("--B\r\nContent-Range: bytes 0-4/*\r\nContent-Length: 4\r\n\r\nZZZZZ\r\n--B--\r\n".utf8)),
+            .multipart(
+                "a gzip part", 415,
+                Array("--B\r\nContent-Range: bytes 0-4/*\r\nContent-Encoding: gzip\r\n\r\nZZZZZ\r\n--B--\r\n".utf8)),
             .multipart("header lines ending in bare LF", 400, Array("--B\nContent-Range: bytes 0-4/*\n\nZZZZZ\n--B--\n".utf8)),
             .multipart("overlapping parts", 400, multipartByteranges([part(0, 10), part(9, 10)], boundary: "B")),
             .multipart("the same range twice", 400, multipartByteranges([part(100, 10), part(100, 10)], boundary: "B")),
-            .multipart("overlap among valid parts", 400, multipartByteranges([part(0, 5), part(500, 10), part(20, 5), part(505, 1)],
-                                                                              boundary: "B")),
-            .multipart("different complete lengths", 400,
-                       multipartByteranges([PatchWrite(start: 0, bytes: five, complete: "1000"),
-                                            PatchWrite(start: 10, bytes: five, complete: "1001")], boundary: "B")),
+            .multipart(
+                "overlap among valid parts", 400,
+                multipartByteranges(
+                    [part(0, 5), part(500, 10), part(20, 5), part(505, 1)],
+                    boundary: "B")),
+            .multipart(
+                "different complete lengths", 400,
+                multipartByteranges(
+                    [
+                        PatchWrite(start: 0, bytes: five, complete: "1000"),
+                        PatchWrite(start: 10, bytes: five, complete: "1001")
+                    ], boundary: "B")),
             .multipart("no closing delimiter", 400, multipartByteranges([part(0, 5), part(10, 5)], boundary: "B", close: false)),
             .multipart("closing delimiter cut short", 400, multipartByteranges([part(0, 5)], boundary: "B").dropLast(4).map { $0 }),
             .multipart("no parts", 400, Array("--B--\r\n".utf8)),
             .multipart("empty body", 400, []),
             .multipart("a different boundary in the body", 400, multipartByteranges([part(0, 5)], boundary: "C")),
-            .multipart("a valid part then a bad one", 400,
-                       multipartByteranges([part(0, 5)], boundary: "B", close: false)
-                           + Array("\r\n--B\r\nContent-Range: bytes 10-14/*\r\n\r\nZZ\r\n--B--\r\n".utf8)),
+            .multipart(
+                "a valid part then a bad one", 400,
+                multipartByteranges([part(0, 5)], boundary: "B", close: false)
+                    + Array("\r\n--B\r\nContent-Range: bytes 10-14/*\r\n\r\nZZ\r\n--B--\r\n".utf8)),
             .multipart("a valid part then a gap past the end", 416, multipartByteranges([part(0, 5), part(1001, 5)], boundary: "B")),
             // message/byterange bodies.
             .message("no Content-Range", 400, "Content-Type: text/plain\r\n\r\nZZZZZ"),
@@ -705,21 +782,28 @@ import Testing
             .message("start beyond the end", 416, "Content-Range: bytes 1001-1005/*\r\n\r\nZZZZZ"),
             // Too large (the limits are configured small).
             Rejection("raw body over maxBodyBytes", 413, headers: [("Content-Range", "bytes 0-\(maxBody)/*")], body: fill(1, maxBody + 1)),
-            Rejection("chunked raw range over maxBodyBytes", 413,
-                      headers: [("Content-Range", "bytes 0-\(maxBody)/*"), ("Transfer-Encoding", "chunked")],
-                      body: chunked(fill(1, maxBody + 1), chunkSize: 1000)),
-            Rejection("a resize growing by more than maxBodyBytes", 413, headers: [("Content-Range", "bytes */\(1000 + maxBody + 1)")], body: []),
-            Rejection("a resize with a stale If-Match", 412, headers: [("Content-Range", "bytes */10"), ("If-Match", "\"stale\"")], body: []),
+            Rejection(
+                "chunked raw range over maxBodyBytes", 413,
+                headers: [("Content-Range", "bytes 0-\(maxBody)/*"), ("Transfer-Encoding", "chunked")],
+                body: chunked(fill(1, maxBody + 1), chunkSize: 1000)),
+            Rejection(
+                "a resize growing by more than maxBodyBytes", 413, headers: [("Content-Range", "bytes */\(1000 + maxBody + 1)")], body: []),
+            Rejection(
+                "a resize with a stale If-Match", 412, headers: [("Content-Range", "bytes */10"), ("If-Match", "\"stale\"")], body: []),
             // A chunked raw body is held in memory to be checked against its range before
             // anything is written, so the in-memory limit applies to it.
-            Rejection("chunked raw body over maxBufferedBodyBytes", 413,
-                      headers: [("Content-Range", "bytes 0-\(maxBuffered)/*"), ("Transfer-Encoding", "chunked")],
-                      body: chunked(fill(1, maxBuffered + 1), chunkSize: 1000)),
+            Rejection(
+                "chunked raw body over maxBufferedBodyBytes", 413,
+                headers: [("Content-Range", "bytes 0-\(maxBuffered)/*"), ("Transfer-Encoding", "chunked")],
+                body: chunked(fill(1, maxBuffered + 1), chunkSize: 1000)),
             .multipart("over maxBufferedBodyBytes", 413, multipartByteranges([part(0, maxBuffered)], boundary: "B")),
-            Rejection("chunked multipart over maxBufferedBodyBytes", 413,
-                      headers: [("Content-Type", "multipart/byteranges; boundary=B"), ("Transfer-Encoding", "chunked")],
-                      body: chunked(multipartByteranges([part(0, maxBuffered)], boundary: "B"), chunkSize: 500)),
-            .message("over maxBufferedBodyBytes", 413, "Content-Range: bytes 0-\(maxBuffered)/*\r\n\r\n" + String(repeating: "Z", count: maxBuffered + 1)),
+            Rejection(
+                "chunked multipart over maxBufferedBodyBytes", 413,
+                headers: [("Content-Type", "multipart/byteranges; boundary=B"), ("Transfer-Encoding", "chunked")],
+                body: chunked(multipartByteranges([part(0, maxBuffered)], boundary: "B"), chunkSize: 500)),
+            .message(
+                "over maxBufferedBodyBytes", 413,
+                "Content-Range: bytes 0-\(maxBuffered)/*\r\n\r\n" + String(repeating: "Z", count: maxBuffered + 1)),
             // Not a writable file.
             Rejection("missing file", 404, target: "/files/missing.bin", headers: [("Content-Range", "bytes 0-4/*")]),
             Rejection("missing file, appending at 0", 404, target: "/files/new/missing.bin", headers: [("Content-Range", "bytes 0-4/*")]),
@@ -727,18 +811,22 @@ import Testing
             Rejection("directory without slash", 404, target: "/files/dir", headers: [("Content-Range", "bytes 0-4/*")]),
             Rejection("the root", 404, target: "/files/", headers: [("Content-Range", "bytes 0-4/*")]),
             Rejection("outside the root", 404, target: "/files/%2e%2e/etc/passwd", headers: [("Content-Range", "bytes 0-4/*")]),
-            Rejection("multipart to a missing file", 404, target: "/files/missing.bin",
-                      headers: [("Content-Type", "multipart/byteranges; boundary=B")], body: multipartByteranges([part(0, 5)], boundary: "B")),
+            Rejection(
+                "multipart to a missing file", 404, target: "/files/missing.bin",
+                headers: [("Content-Type", "multipart/byteranges; boundary=B")], body: multipartByteranges([part(0, 5)], boundary: "B")),
             // Range and preconditions.
             .contentRange("bytes 1001-1005/*", 416),
             .contentRange("bytes 4000-4004/*", 416),
             Rejection("stale If-Match", 412, headers: [("Content-Range", "bytes 0-4/*"), ("If-Match", "\"stale\"")]),
-            Rejection("If-Unmodified-Since long ago", 412,
-                      headers: [("Content-Range", "bytes 0-4/*"), ("If-Unmodified-Since", "Sat, 01 Jan 2000 00:00:00 GMT")]),
+            Rejection(
+                "If-Unmodified-Since long ago", 412,
+                headers: [("Content-Range", "bytes 0-4/*"), ("If-Unmodified-Since", "Sat, 01 Jan 2000 00:00:00 GMT")])
         ]
-        cases.append(Rejection("chunked multipart, bad part", 400,
-                               headers: [("Content-Type", "multipart/byteranges; boundary=B"), ("Transfer-Encoding", "chunked")],
-                               body: chunked(multipartByteranges([part(0, 5), part(3, 5)], boundary: "B"))))
+        cases.append(
+            Rejection(
+                "chunked multipart, bad part", 400,
+                headers: [("Content-Type", "multipart/byteranges; boundary=B"), ("Transfer-Encoding", "chunked")],
+                body: chunked(multipartByteranges([part(0, 5), part(3, 5)], boundary: "B"))))
         return cases
     }()
 

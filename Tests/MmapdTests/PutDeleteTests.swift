@@ -8,10 +8,11 @@ import Testing
 /// the methods and PATCH types a writable server advertises.
 @Suite struct PutDeleteTests {
     static func writableServer(_ files: [String: [UInt8]] = [:], configure: (inout Settings) -> Void = { _ in }) throws -> TestServer {
-        try TestServer(configure: {
-            $0.writable = true
-            configure(&$0)
-        }, files: files)
+        try TestServer(
+            configure: {
+                $0.writable = true
+                configure(&$0)
+            }, files: files)
     }
 
     /// Every name in the directory, hidden ones included: a left-over temporary shows here.
@@ -47,8 +48,9 @@ import Testing
         #expect(try server.request("PUT", "/files/empty", body: []).status == 201)
         #expect(try server.read("empty") == [])
         let body = pseudoRandomBytes(count: 70_000, seed: 3)
-        let chunkedPut = try server.request("PUT", "/files/dir-less-chunked.bin", headers: [("Transfer-Encoding", "chunked")],
-                                            body: chunked(body, chunkSize: 4099))
+        let chunkedPut = try server.request(
+            "PUT", "/files/dir-less-chunked.bin", headers: [("Transfer-Encoding", "chunked")],
+            body: chunked(body, chunkSize: 4099))
         #expect(chunkedPut.status == 201)
         #expect(try server.read("dir-less-chunked.bin") == body)
         #expect(try Self.names(in: server.root.path) == ["dir-less-chunked.bin", "empty", "new.txt"])
@@ -72,7 +74,7 @@ import Testing
             ("If-None-Match: * on an existing file", [("If-None-Match", "*")]),
             ("If-Match stale", [("If-Match", "\"stale\"")]),
             ("If-Match weak", [("If-Match", "W/" + etag)]),
-            ("If-Unmodified-Since long ago", [("If-Unmodified-Since", "Sat, 01 Jan 2000 00:00:00 GMT")]),
+            ("If-Unmodified-Since long ago", [("If-Unmodified-Since", "Sat, 01 Jan 2000 00:00:00 GMT")])
         ]
         for (name, headers) in refusals {
             let response = try server.request("PUT", "/files/a.txt", headers: headers, body: Array("new".utf8))
@@ -120,7 +122,7 @@ import Testing
             ("Content-Encoding", "/files/f.txt", [("Content-Encoding", "gzip")], [1], 415),
             ("declared too large", "/files/f.txt", [], fill(1, 1001), 413),
             ("chunked too large", "/files/f.txt", [("Transfer-Encoding", "chunked")], chunked(fill(1, 1500), chunkSize: 100), 413),
-            ("a temporary's name", "/files/.mmapd-upload-0123456789abcdef0123456789abcdef.tmp", [], [1], 404),
+            ("a temporary's name", "/files/.mmapd-upload-0123456789abcdef0123456789abcdef.tmp", [], [1], 404)
         ]
         for (name, target, headers, body, status) in cases {
             let response = try server.request("PUT", target, headers: headers, body: body)
@@ -210,8 +212,10 @@ import Testing
         try FileManager.default.createDirectory(atPath: root + "/a/b", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
         let stale = ["/.mmapd-upload-00000000000000000000000000000000.tmp", "/a/b/.mmapd-upload-0123456789abcdef0123456789abcdef.tmp"]
-        let kept = ["/.mmapd-upload-short.tmp", "/.mmapd-upload-0123456789ABCDEF0123456789ABCDEF.tmp", "/a/user.tmp",
-                    "/a/.mmapd-upload-0123456789abcdef0123456789abcdef.tmp.bak"]
+        let kept = [
+            "/.mmapd-upload-short.tmp", "/.mmapd-upload-0123456789ABCDEF0123456789ABCDEF.tmp", "/a/user.tmp",
+            "/a/.mmapd-upload-0123456789abcdef0123456789abcdef.tmp.bak"
+        ]
         let held = "/a/.mmapd-upload-ffffffffffffffffffffffffffffffff.tmp"
         for path in stale + kept + [held] { try Data([1]).write(to: URL(fileURLWithPath: root + path)) }
         let holder = open(root + held, O_RDONLY)
@@ -241,13 +245,17 @@ import Testing
         let refused = try curl(["-T", file, "-w", "%{http_code}", "-o", "/dev/null", server.baseURL + "/files/up.bin"])
         #expect(refused.stdoutText == "401")
         #expect(!FileManager.default.fileExists(atPath: server.path("up.bin")))
-        let created = try curl(["-v", "-T", file, "--oauth2-bearer", "s3cret", "-w", "%{http_code}", "-o", "/dev/null",
-                                server.baseURL + "/files/up.bin"])
+        let created = try curl([
+            "-v", "-T", file, "--oauth2-bearer", "s3cret", "-w", "%{http_code}", "-o", "/dev/null",
+            server.baseURL + "/files/up.bin"
+        ])
         #expect(created.stdoutText == "201", "\(created.stderr.suffix(2000))")
         #expect(created.stderr.contains("Expect: 100-continue"), "curl did not ask for 100-continue; the case is not exercised")
         #expect(try server.read("up.bin") == bytes)
-        let deleted = try curl(["-X", "DELETE", "--oauth2-bearer", "s3cret", "-w", "%{http_code}", "-o", "/dev/null",
-                                server.baseURL + "/files/up.bin"])
+        let deleted = try curl([
+            "-X", "DELETE", "--oauth2-bearer", "s3cret", "-w", "%{http_code}", "-o", "/dev/null",
+            server.baseURL + "/files/up.bin"
+        ])
         #expect(deleted.stdoutText == "204")
         #expect(!FileManager.default.fileExists(atPath: server.path("up.bin")))
     }
@@ -273,15 +281,16 @@ import Testing
         let attempts: [(String, [(String, String)], [UInt8], String)] = [
             ("declared", [], body, "/files/t.bin"),
             ("chunked", [("Transfer-Encoding", "chunked")], chunked(body, chunkSize: 8 << 10), "/files/t.bin"),
-            ("declared, new file", [], body, "/files/new.bin"),
+            ("declared, new file", [], body, "/files/new.bin")
         ]
         for (name, headers, body, target) in attempts {
             let response = try server.request("PUT", target, headers: headers, body: body)
             #expect(response.status == 507, "\(name): \(response.text)")
             #expect(response.header("Content-Type") == "application/problem+json", "\(name)")
             #expect(try FileSnapshot(mount.path + "/t.bin") == before, "\(name) changed the target")
-            #expect(try eventually { try Self.names(in: mount.path) == ["filler", "t.bin"] },
-                    "\(name) left \((try? Self.names(in: mount.path)) ?? [])")
+            #expect(
+                try eventually { try Self.names(in: mount.path) == ["filler", "t.bin"] },
+                "\(name) left \((try? Self.names(in: mount.path)) ?? [])")
         }
         let resize = try server.request("PATCH", "/files/t.bin", headers: [("Content-Range", "bytes */\(original.count + (64 << 10))")])
         #expect(resize.status == 507, "\(resize.text)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Mmapd
 
 /// The range limits real clients need and the bounds that keep abusive range sets cheap: GDAL's
@@ -33,7 +34,8 @@ import Testing
 
     @Test func oneMoreThanTheLimitServesTheWholeFile() throws {
         let server = try TestServer(files: ["tiles.tif": Self.file])
-        let response = try server.request("GET", "/files/tiles.tif", headers: [("Range", Self.header(Self.ranges(count: 257, stride: 4000)))])
+        let response = try server.request(
+            "GET", "/files/tiles.tif", headers: [("Range", Self.header(Self.ranges(count: 257, stride: 4000)))])
         #expect(response.status == 200)
         let whole = response.body == Self.file  // compared outside #expect: a failure would print both megabytes
         #expect(whole)
@@ -43,7 +45,8 @@ import Testing
     func framingNeverExceedsTheFile(count: Int) throws {
         let small = pseudoRandomBytes(count: 1024, seed: 7)
         let server = try TestServer(files: ["small.bin": small])
-        let response = try server.request("GET", "/files/small.bin", headers: [("Range", Self.header(Self.ranges(count: min(count, 512), stride: 2)))])
+        let response = try server.request(
+            "GET", "/files/small.bin", headers: [("Range", Self.header(Self.ranges(count: min(count, 512), stride: 2)))])
         #expect(response.body.count <= small.count, "\(response.status): \(response.body.count) bytes for a \(small.count)-byte file")
         if response.status == 200 {
             let whole = response.body == small

@@ -67,7 +67,7 @@ import Testing
         SingleCase("bytes=0-,5-10", 0, 9999),
         SingleCase("bytes=-100,9000-", 9000, 9999),
         SingleCase("bytes=9990-,-5", 9990, 9999),
-        SingleCase("bytes=0-4,5-9,10-14,15-19,20-24", 0, 24),
+        SingleCase("bytes=0-4,5-9,10-14,15-19,20-24", 0, 24)
     ]
 
     @Test("one satisfiable range answers 206 with exactly its bytes", arguments: singleRanges)
@@ -108,7 +108,7 @@ import Testing
         MultiCase("bytes=0-9,20000-30000,50-59", [0...9, 50...59]),
         MultiCase("bytes=9999-,0-0", [0...0, 9999...9999]),
         MultiCase("bytes=100-199,150-249,300-399,399-500,-1", [100...249, 300...500, 9999...9999]),
-        MultiCase("bytes=0-9, 20-29 ,\t40-49", [0...9, 20...29, 40...49]),
+        MultiCase("bytes=0-9, 20-29 ,\t40-49", [0...9, 20...29, 40...49])
     ]
 
     @Test("several ranges answer 206 multipart/byteranges, merged and in order", arguments: multipleRangeCases)
@@ -211,7 +211,7 @@ import Testing
         LimitCase("bytes=0-1,1-2,2-3,3-4,6-6,8-8", [0...4, 6...6, 8...8]),
         LimitCase("bytes=0-0,2-2,4-4,20000-,30000-", [0...0, 2...2, 4...4]),
         LimitCase("bytes=0-0,2-2,4-4,6-6,20000-", nil),
-        LimitCase("bytes=0-0,0-0,0-0,0-0,0-0", [0...0]),
+        LimitCase("bytes=0-0,0-0,0-0,0-0,0-0", [0...0])
     ]
 
     @Test("maxRanges = 3: more ranges after merging serve 200 whole", arguments: limitedRanges)
@@ -245,8 +245,10 @@ import Testing
 
     // MARK: 416 and ignored headers
 
-    static func expectRangeNotSatisfiable(_ response: HTTPResponse, size: Int,
-                                          sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectRangeNotSatisfiable(
+        _ response: HTTPResponse, size: Int,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(response.status == 416, sourceLocation: sourceLocation)
         #expect(response.header("Content-Range") == "bytes */\(size)", sourceLocation: sourceLocation)
         #expect(response.header("Content-Type") == "application/problem+json", sourceLocation: sourceLocation)
@@ -263,7 +265,7 @@ import Testing
         "bytes=99999999999999999999999-",
         "bytes=-0",
         "bytes=20000-,30000-40000",
-        "bytes=10000-,-0",
+        "bytes=10000-,-0"
     ]
 
     @Test("no satisfiable range: 416 with Content-Range bytes */len", arguments: unsatisfiableRanges)
@@ -288,7 +290,7 @@ import Testing
         "bytes=0-1;2-3",
         "bytes=1.5-2",
         "bytes=0-1 2-3",
-        "bytes=１-２",  // full-width digits are not DIGIT
+        "bytes=１-２"  // full-width digits are not DIGIT
     ]
 
     @Test("a bytes range set that breaks the grammar: 416, as nginx and Go answer", arguments: malformedRanges)
@@ -306,7 +308,7 @@ import Testing
         "byte=0-1",
         "bytes:0-1",
         "none",
-        "",
+        ""
     ]
 
     @Test("a unit other than bytes is ignored: 200 with the whole file", arguments: ignoredRanges)
@@ -362,7 +364,7 @@ import Testing
         "bytes=abc",
         "items=0-1",
         "bytes=" + (0..<300).map { "\($0)-" }.joined(separator: ","),
-        "bytes=" + (0..<300).map { "\($0 * 2)-\($0 * 2)" }.joined(separator: ","),
+        "bytes=" + (0..<300).map { "\($0 * 2)-\($0 * 2)" }.joined(separator: ",")
     ]
 
     @Test("HEAD with a Range answers GET's status and headers, without a body", arguments: headRanges)
@@ -395,7 +397,7 @@ import Testing
             let candidates = [
                 (boundary - 1, boundary - 1), (boundary - 1, boundary), (boundary, boundary), (boundary, boundary + 1),
                 (boundary + 1, boundary + 1), (boundary - 4096, boundary - 1), (boundary, boundary + 4095),
-                (boundary + 1, boundary + 4096), (boundary - 4097, boundary + 4097), (boundary - 1, last),
+                (boundary + 1, boundary + 4096), (boundary - 4097, boundary + 4097), (boundary - 1, last)
             ]
             for (first, end) in candidates where first >= 0 && first <= last {
                 let range = UInt64(first)...UInt64(min(end, last))
@@ -414,7 +416,9 @@ import Testing
         #expect(response.body == Array(Self.pagedFile[Int(range.lowerBound)...Int(range.upperBound)]))
     }
 
-    @Test("suffix ranges ending at the last byte, starting at page boundaries", arguments: [4095, 4096, 4097, 65_535, 65_536, 65_537, 196_608])
+    @Test(
+        "suffix ranges ending at the last byte, starting at page boundaries", arguments: [4095, 4096, 4097, 65_535, 65_536, 65_537, 196_608]
+    )
     func suffixAtPageBoundary(_ start: Int) throws {
         let server = try TestServer(files: ["pages.bin": Self.pagedFile])
         let response = try server.request("GET", "/files/pages.bin", headers: [("Range", "bytes=-\(Self.pagedSize - start)")])
@@ -446,7 +450,8 @@ import Testing
             try #require(fd >= 0, "open: errno \(errno)")
             defer { close(fd) }
             try #require(ftruncate(fd, off_t(size)) == 0, "ftruncate: errno \(errno)")
-            try #require(endMarker.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(size) - off_t(endMarker.count)) } == endMarker.count)
+            try #require(
+                endMarker.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(size) - off_t(endMarker.count)) } == endMarker.count)
             try #require(middleMarker.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(middle + 7)) } == middleMarker.count)
         }
         let allocated = try fileStatus(path).st_blocks * 512
@@ -481,9 +486,10 @@ import Testing
         let multipart = try server.request("GET", "/files/huge.bin", headers: [("Range", "bytes=0-0,\(middle + 7)-\(middle + 12),-3")])
         #expect(multipart.status == 206)
         let parts = try byteranges(of: multipart).parts
-        #expect(parts.map { $0.header("Content-Range") } == [
-            "bytes 0-0/\(size)", "bytes \(middle + 7)-\(middle + 12)/\(size)", "bytes \(size - 3)-\(size - 1)/\(size)",
-        ])
+        #expect(
+            parts.map { $0.header("Content-Range") } == [
+                "bytes 0-0/\(size)", "bytes \(middle + 7)-\(middle + 12)/\(size)", "bytes \(size - 3)-\(size - 1)/\(size)"
+            ])
         #expect(parts.map(\.body) == [[0], middleMarker, Array(endMarker.suffix(3))])
 
         let beyond = try server.request("GET", "/files/huge.bin", headers: [("Range", "bytes=\(size)-")])

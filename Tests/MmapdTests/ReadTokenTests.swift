@@ -11,18 +11,19 @@ import Testing
     static let files: [String: [UInt8]] = ["doc.txt": Array("alpha beta gamma\n".utf8), "dir/inner.txt": Array("inner\n".utf8)]
 
     static func server(writable: Bool = true) throws -> TestServer {
-        try TestServer(configure: { settings in
-            settings.writable = writable
-            settings.tokens = [writeToken]
-            settings.readTokens = [readToken, "read-secret-2"]
-        }, files: files)
+        try TestServer(
+            configure: { settings in
+                settings.writable = writable
+                settings.tokens = [writeToken]
+                settings.readTokens = [readToken, "read-secret-2"]
+            }, files: files)
     }
 
     /// Every route a client can name, existing or not, well-formed or not.
     static let targets = [
         "/", "/files/", "/files/doc.txt", "/files/missing.txt", "/files/dir/", "/files/dir", "/files/dir/inner.txt",
         "/files/../etc/passwd", "/files/%2e%2e/x", "/files/bad%zz", "/search/doc.txt?q=beta", "/search/missing.txt?q=beta",
-        "/search/doc.txt", "/metrics", "/nowhere", "/files/doc.txt?lines=1-2",
+        "/search/doc.txt", "/metrics", "/nowhere", "/files/doc.txt?lines=1-2"
     ]
 
     @Test(arguments: ["GET", "HEAD", "OPTIONS", "PATCH", "PUT", "DELETE", "POST"])
@@ -30,8 +31,9 @@ import Testing
         let server = try Self.server()
         var bodies = Set<String>()
         for target in Self.targets {
-            let answer = try server.request(method, target, headers: method == "PATCH" ? [("Content-Range", "bytes 0-0/*")] : [],
-                                            body: method == "PATCH" ? [0x41] : [])
+            let answer = try server.request(
+                method, target, headers: method == "PATCH" ? [("Content-Range", "bytes 0-0/*")] : [],
+                body: method == "PATCH" ? [0x41] : [])
             #expect(answer.status == 401, "\(method) \(target)")
             #expect(answer.header("WWW-Authenticate")?.hasPrefix("Bearer") == true, "\(method) \(target)")
             #expect(answer.header("Content-Type") == "application/problem+json", "\(method) \(target)")
@@ -45,8 +47,10 @@ import Testing
 
     @Test func aWrongOrPartialTokenIs401() throws {
         let server = try Self.server()
-        for value in ["Bearer wrong", "Bearer read-secret", "Bearer read-secret-1x", "Basic cmVhZC1zZWNyZXQtMQ==", "read-secret-1",
-                      "Bearer READ-SECRET-1", "Bearer"] {
+        for value in [
+            "Bearer wrong", "Bearer read-secret", "Bearer read-secret-1x", "Basic cmVhZC1zZWNyZXQtMQ==", "read-secret-1",
+            "Bearer READ-SECRET-1", "Bearer"
+        ] {
             #expect(try server.request("GET", "/files/doc.txt", headers: [("Authorization", value)]).status == 401, "\(value)")
         }
     }
@@ -75,34 +79,50 @@ import Testing
     @Test func aReadTokenForAWriteIs403AndChangesNothing() throws {
         let server = try Self.server()
         for method in ["PATCH", "PUT", "DELETE"] {
-            let answer = try server.request(method, "/files/doc.txt",
-                                            headers: [("Authorization", "Bearer \(Self.readToken)"), ("Content-Range", "bytes 0-4/*")],
-                                            body: Array("ALPHA".utf8))
+            let answer = try server.request(
+                method, "/files/doc.txt",
+                headers: [("Authorization", "Bearer \(Self.readToken)"), ("Content-Range", "bytes 0-4/*")],
+                body: Array("ALPHA".utf8))
             #expect(answer.status == 403, "\(method)")
             #expect(answer.header("Content-Type") == "application/problem+json")
         }
         // Also on a path that does not exist: the refusal comes before the file.
-        #expect(try server.request("PATCH", "/files/missing.txt", headers: [("Authorization", "Bearer \(Self.readToken)"),
-                                                                            ("Content-Range", "bytes 0-0/*")], body: [0x41]).status == 403)
+        #expect(
+            try server.request(
+                "PATCH", "/files/missing.txt",
+                headers: [
+                    ("Authorization", "Bearer \(Self.readToken)"),
+                    ("Content-Range", "bytes 0-0/*")
+                ], body: [0x41]
+            ).status == 403)
         #expect(try server.read("doc.txt") == Self.files["doc.txt"])
     }
 
     @Test func aWriteTokenWrites() throws {
         let server = try Self.server()
-        let answer = try server.request("PATCH", "/files/doc.txt", headers: [("Authorization", "Bearer \(Self.writeToken)"),
-                                                                             ("Content-Range", "bytes 0-4/*")], body: Array("ALPHA".utf8))
+        let answer = try server.request(
+            "PATCH", "/files/doc.txt",
+            headers: [
+                ("Authorization", "Bearer \(Self.writeToken)"),
+                ("Content-Range", "bytes 0-4/*")
+            ], body: Array("ALPHA".utf8))
         #expect(answer.status == 204)
         #expect(try server.read("doc.txt") == Array("ALPHA beta gamma\n".utf8))
     }
 
     /// A browser's CORS preflight carries no credentials and reveals only the route's methods.
     @Test func aCORSPreflightNeedsNoToken() throws {
-        let server = try TestServer(configure: { settings in
-            settings.readTokens = [Self.readToken]
-            settings.corsOrigins = ["https://app.example"]
-        }, files: Self.files)
-        let answer = try server.request("OPTIONS", "/files/doc.txt", headers: [("Origin", "https://app.example"),
-                                                                               ("Access-Control-Request-Method", "GET")])
+        let server = try TestServer(
+            configure: { settings in
+                settings.readTokens = [Self.readToken]
+                settings.corsOrigins = ["https://app.example"]
+            }, files: Self.files)
+        let answer = try server.request(
+            "OPTIONS", "/files/doc.txt",
+            headers: [
+                ("Origin", "https://app.example"),
+                ("Access-Control-Request-Method", "GET")
+            ])
         #expect(answer.status == 204)
         #expect(answer.header("ETag") == nil && answer.body.isEmpty)
     }
@@ -115,28 +135,45 @@ import Testing
         let suffix = String(repeating: "x", count: extra)
         let read = try server.request("GET", "/files/doc.txt", headers: [("Authorization", "Bearer \(Self.readToken)\(suffix)")])
         #expect(read.status == 401)
-        let write = try server.request("PATCH", "/files/doc.txt", headers: [("Authorization", "Bearer \(Self.writeToken)\(suffix)"),
-                                                                            ("Content-Range", "bytes 0-0/*")], body: [0x41])
+        let write = try server.request(
+            "PATCH", "/files/doc.txt",
+            headers: [
+                ("Authorization", "Bearer \(Self.writeToken)\(suffix)"),
+                ("Content-Range", "bytes 0-0/*")
+            ], body: [0x41])
         #expect(write.status == 401)
         #expect(try server.read("doc.txt") == Self.files["doc.txt"])
     }
 
     @Test func tokensNeverAppearInLogsMetricsOrErrorBodies() throws {
         let root = try LifecycleTests.makeRoot(["doc.txt": "alpha"])
-        let server = try SpawnedServer(arguments: ["--port", "0", "--root", root.path, "--log-level", "info", "--writable",
-                                                   "--token", Self.writeToken, "--read-token", Self.readToken])
+        let server = try SpawnedServer(arguments: [
+            "--port", "0", "--root", root.path, "--log-level", "info", "--writable",
+            "--token", Self.writeToken, "--read-token", Self.readToken
+        ])
         _ = server.waitForStartup()
         let port = try #require(server.port)
         let guesses = ["guess-token-zzz", Self.readToken + "yy"]
         var answers: [HTTPResponse] = []
         for guess in guesses {
             answers.append(try HTTPConnection(port: port).send("GET", "/files/doc.txt", headers: [("Authorization", "Bearer \(guess)")]))
-            answers.append(try HTTPConnection(port: port).send("PATCH", "/files/doc.txt", headers: [("Authorization", "Bearer \(guess)"),
-                                                                                                    ("Content-Range", "bytes 0-0/*")], body: [0x41]))
+            answers.append(
+                try HTTPConnection(port: port).send(
+                    "PATCH", "/files/doc.txt",
+                    headers: [
+                        ("Authorization", "Bearer \(guess)"),
+                        ("Content-Range", "bytes 0-0/*")
+                    ], body: [0x41]))
         }
-        answers.append(try HTTPConnection(port: port).send("PATCH", "/files/doc.txt", headers: [("Authorization", "Bearer \(Self.readToken)"),
-                                                                                                ("Content-Range", "bytes 0-0/*")], body: [0x41]))
-        answers.append(try HTTPConnection(port: port).send("GET", "/files/missing", headers: [("Authorization", "Bearer \(Self.readToken)")]))
+        answers.append(
+            try HTTPConnection(port: port).send(
+                "PATCH", "/files/doc.txt",
+                headers: [
+                    ("Authorization", "Bearer \(Self.readToken)"),
+                    ("Content-Range", "bytes 0-0/*")
+                ], body: [0x41]))
+        answers.append(
+            try HTTPConnection(port: port).send("GET", "/files/missing", headers: [("Authorization", "Bearer \(Self.readToken)")]))
         let metrics = try HTTPConnection(port: port).send("GET", "/metrics", headers: [("Authorization", "Bearer \(Self.writeToken)")])
         #expect(metrics.status == 200)
         server.signal(SIGTERM)

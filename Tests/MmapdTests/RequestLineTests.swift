@@ -43,7 +43,9 @@ import Testing
                 received += chunk[..<got]
                 continue
             }
-            guard got == 0 || errno == ECONNRESET else { throw HTTPTestError(description: "no answer and no close within 5 s (errno \(errno))") }
+            guard got == 0 || errno == ECONNRESET else {
+                throw HTTPTestError(description: "no answer and no close within 5 s (errno \(errno))")
+            }
             closed = true
             break
         }
@@ -78,10 +80,13 @@ import Testing
         #expect(outcome.response?.header("Content-Type") == "application/problem+json")
     }
 
-    @Test("A line that starts with NUL after empty lines, or is NUL alone, is answered or closed at once",
-          arguments: [Array("\r\n\r\n".utf8) + [0] + Array("GET /files/a.txt HTTP/1.1\r\nHost: x\r\n\r\n".utf8),
-                      Array("\n".utf8) + [0, 0x41] + Array(" /files/a.txt HTTP/1.1\r\n\r\n".utf8),
-                      [0] + Array("\r\n\r\n".utf8)])
+    @Test(
+        "A line that starts with NUL after empty lines, or is NUL alone, is answered or closed at once",
+        arguments: [
+            Array("\r\n\r\n".utf8) + [0] + Array("GET /files/a.txt HTTP/1.1\r\nHost: x\r\n\r\n".utf8),
+            Array("\n".utf8) + [0, 0x41] + Array(" /files/a.txt HTTP/1.1\r\n\r\n".utf8),
+            [0] + Array("\r\n\r\n".utf8)
+        ])
     func leadingNULIsNotAnEmptyLine(bytes: [UInt8]) throws {
         let server = try Self.server()
         let outcome = try Self.exchange(server, bytes)
@@ -90,12 +95,15 @@ import Testing
     }
 
     /// Before: `/files/a.txt` was served for a target that went on after a NUL.
-    @Test("A NUL inside the target or the method is 400, not a shorter name",
-          arguments: [("GET /files/a.txt\u{0}.secret HTTP/1.1", "target"),
-                      ("GET /files/a.txt\u{0} HTTP/1.1", "target"),
-                      ("GET /files/a.txt?x=\u{0}y HTTP/1.1", "target"),
-                      ("GE\u{0}T /files/a.txt HTTP/1.1", "method"),
-                      ("GET\u{0}X  /files/a.txt HTTP/1.1", "method")])
+    @Test(
+        "A NUL inside the target or the method is 400, not a shorter name",
+        arguments: [
+            ("GET /files/a.txt\u{0}.secret HTTP/1.1", "target"),
+            ("GET /files/a.txt\u{0} HTTP/1.1", "target"),
+            ("GET /files/a.txt?x=\u{0}y HTTP/1.1", "target"),
+            ("GE\u{0}T /files/a.txt HTTP/1.1", "method"),
+            ("GET\u{0}X  /files/a.txt HTTP/1.1", "method")
+        ])
     func hiddenNULIsRefused(line: String, part: String) throws {
         let server = try Self.server()
         let outcome = try Self.exchange(server, Array((line + "\r\nHost: x\r\n\r\n").utf8))
@@ -106,8 +114,9 @@ import Testing
 
     /// Found while writing FuzzRequestLine: the target's length was taken from its decoded string, in which
     /// each byte that is not UTF-8 counts three, so such a target was refused as holding a NUL.
-    @Test("A target byte that is not UTF-8 is not mistaken for a NUL",
-          arguments: [[0xFF], [0xC3], [0xE2, 0x82], [0x80, 0x80, 0x80]] as [[UInt8]])
+    @Test(
+        "A target byte that is not UTF-8 is not mistaken for a NUL",
+        arguments: [[0xFF], [0xC3], [0xE2, 0x82], [0x80, 0x80, 0x80]] as [[UInt8]])
     func invalidUTF8IsNotANUL(bytes: [UInt8]) throws {
         let server = try Self.server()
         let outcome = try Self.exchange(server, Array("GET /files/a".utf8) + bytes + Array(".txt HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
@@ -116,17 +125,20 @@ import Testing
         #expect(outcome.response?.text.contains("NUL") == false, "\(outcome.response?.text ?? "")")
     }
 
-    @Test("Malformed lines get a prompt 4xx or a close",
-          arguments: ["GET /files/a.txt\r\nHost: x\r\n\r\n",              // no version
-                      "GET\r\n\r\n",                                    // method alone
-                      "GET /files/a.txt HTTP/1.1\rHost: x\r\n\r\n",     // CR without LF
-                      "GET /files/a.txt HTTP/9.9\r\nHost: x\r\n\r\n",   // unknown version
-                      "GET /files/a.txt HTTP/1.1 extra\r\nHost: x\r\n\r\n",
-                      "GET /files/a b.txt HTTP/1.1\r\nHost: x\r\n\r\n", // space in the target
-                      "G(T /files/a.txt HTTP/1.1\r\nHost: x\r\n\r\n",   // a method that is not a token
-                      "G\u{1}T /files/a.txt HTTP/1.1\r\nHost: x\r\n\r\n",
-                      "\u{7F} /files/a.txt HTTP/1.1\r\nHost: x\r\n\r\n",
-                      "GET files/a.txt HTTP/1.1\r\nHost: x\r\n\r\n"])   // not origin-form
+    @Test(
+        "Malformed lines get a prompt 4xx or a close",
+        arguments: [
+            "GET /files/a.txt\r\nHost: x\r\n\r\n",  // no version
+            "GET\r\n\r\n",  // method alone
+            "GET /files/a.txt HTTP/1.1\rHost: x\r\n\r\n",  // CR without LF
+            "GET /files/a.txt HTTP/9.9\r\nHost: x\r\n\r\n",  // unknown version
+            "GET /files/a.txt HTTP/1.1 extra\r\nHost: x\r\n\r\n",
+            "GET /files/a b.txt HTTP/1.1\r\nHost: x\r\n\r\n",  // space in the target
+            "G(T /files/a.txt HTTP/1.1\r\nHost: x\r\n\r\n",  // a method that is not a token
+            "G\u{1}T /files/a.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+            "\u{7F} /files/a.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET files/a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+        ])  // not origin-form
     func malformedLinesAreAnsweredPromptly(request: String) throws {
         let server = try Self.server()
         try Self.expectPromptRefusal(server, request)
@@ -150,7 +162,8 @@ import Testing
     /// them (1.2 KB) exhausted it and the request went unanswered until the head timeout.
     @Test func manyQueryArgumentsAreAnswered() throws {
         let server = try Self.server()
-        let read = try Self.exchange(server, Array(("GET /files/a.txt?" + String(repeating: "x=1&", count: 3000) + " HTTP/1.1\r\nHost: x\r\n\r\n").utf8))
+        let read = try Self.exchange(
+            server, Array(("GET /files/a.txt?" + String(repeating: "x=1&", count: 3000) + " HTTP/1.1\r\nHost: x\r\n\r\n").utf8))
         #expect(read.elapsed < Self.prompt, "\(read.elapsed)")
         #expect(read.status == 200)
         #expect(read.response?.body == Self.file)

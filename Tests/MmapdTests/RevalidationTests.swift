@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
-import Testing
 import Mmapd
+import Testing
 
 /// `--revalidate-milliseconds`: how long a cached file's stat is trusted.
 @Suite struct RevalidationTests {
@@ -16,8 +16,12 @@ import Mmapd
     /// Within a long interval a replacement by someone else is not seen (the old version is served
     /// whole, with its own validators), but a PATCH through this server is, with new validators.
     @Test func withAnIntervalOwnWritesAreSeenAtOnceOthersLater() throws {
-        let server = try TestServer(configure: { $0.writable = true; $0.revalidateMilliseconds = 3_600_000 },
-                                    files: ["f.txt": Array("old!".utf8), "g.txt": Array("abcd".utf8)])
+        let server = try TestServer(
+            configure: {
+                $0.writable = true
+                $0.revalidateMilliseconds = 3_600_000
+            },
+            files: ["f.txt": Array("old!".utf8), "g.txt": Array("abcd".utf8)])
         let first = try server.request("GET", "/files/f.txt")
         try replace(server, "f.txt", with: "new!")
         let trusted = try server.request("GET", "/files/f.txt")
@@ -25,7 +29,8 @@ import Mmapd
         #expect(trusted.header("ETag") == first.header("ETag"))
 
         let before = try server.request("GET", "/files/g.txt")
-        #expect(try server.request("PATCH", "/files/g.txt", headers: [("Content-Range", "bytes 1-2/*")], body: Array("XY".utf8)).status == 204)
+        #expect(
+            try server.request("PATCH", "/files/g.txt", headers: [("Content-Range", "bytes 1-2/*")], body: Array("XY".utf8)).status == 204)
         let after = try server.request("GET", "/files/g.txt")
         #expect(after.text == "aXYd")
         #expect(after.header("ETag") != before.header("ETag"))

@@ -13,15 +13,18 @@ import Testing
     static let longLines = Array((String(repeating: "a", count: 1000) + "\n").utf8) * 300
 
     static func server(limit: Int = 1 << 16) throws -> TestServer {
-        try TestServer(configure: { $0.maxSearchAnswerBytes = limit },
-                       files: ["long.txt": longLines, "tree/one.txt": longLines, "tree/two.txt": longLines])
+        try TestServer(
+            configure: { $0.maxSearchAnswerBytes = limit },
+            files: ["long.txt": longLines, "tree/one.txt": longLines, "tree/two.txt": longLines])
     }
 
     @Test("A JSON answer larger than the bound is a 422 that says how to get the matches")
     func anOversizedAnswerIs422() throws {
         let server = try Self.server()
-        for target in ["/search/long.txt?q=a&limit=1000&before=10&after=10", "/search/long.txt?q=a&limit=1000",
-                       "/search/tree/?q=a&limit=1000&before=10&after=10", "/search/tree/?q=a&limit=1000"] {
+        for target in [
+            "/search/long.txt?q=a&limit=1000&before=10&after=10", "/search/long.txt?q=a&limit=1000",
+            "/search/tree/?q=a&limit=1000&before=10&after=10", "/search/tree/?q=a&limit=1000"
+        ] {
             let response = try server.request("GET", target)
             #expect(response.status == 422, "\(target): \(response.status)")
             #expect(response.header("Content-Type") == "application/problem+json", "\(target)")

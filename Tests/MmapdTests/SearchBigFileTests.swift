@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+
 @testable import Mmapd
 
 extension SearchTests {
@@ -13,20 +14,20 @@ extension SearchTests {
         /// match of the patterns used here crosses from one copy to the next: the file's count is
         /// copies × the block's.
         static let blockFileGenerator = #"""
-import random, re, sys
-path, copies, pattern = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode()
-r = random.Random(7)
-words = [bytes(r.choice(b'abcdefghijklmnopqrstuvwxyzABCDE') for _ in range(r.randint(1, 9))) for _ in range(5000)]
-out = bytearray()
-while len(out) < (1 << 20):
-    out += b' '.join(r.choice(words) for _ in range(r.randint(3, 15))) + b'\n'
-block = bytes(out[:(1 << 20) - 3]) + b'\n!\n'
-assert len(block) == 1 << 20
-with open(path, 'wb') as f:
-    for _ in range(copies):
-        f.write(block)
-print(sum(1 for _ in re.finditer(pattern, block)))
-"""#
+            import random, re, sys
+            path, copies, pattern = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode()
+            r = random.Random(7)
+            words = [bytes(r.choice(b'abcdefghijklmnopqrstuvwxyzABCDE') for _ in range(r.randint(1, 9))) for _ in range(5000)]
+            out = bytearray()
+            while len(out) < (1 << 20):
+                out += b' '.join(r.choice(words) for _ in range(r.randint(3, 15))) + b'\n'
+            block = bytes(out[:(1 << 20) - 3]) + b'\n!\n'
+            assert len(block) == 1 << 20
+            with open(path, 'wb') as f:
+                for _ in range(copies):
+                    f.write(block)
+            print(sum(1 for _ in re.finditer(pattern, block)))
+            """#
 
         /// Writes `copies` MiB of text to `path`; returns the number of `pattern` matches per MiB.
         static func writeBlocks(_ path: String, copies: Int, pattern: String) throws -> Int {
@@ -50,7 +51,8 @@ print(sum(1 for _ in re.finditer(pattern, block)))
                 let path = server.path(name)
                 _ = try Self.writeBlocks(path, copies: 64, pattern: "x")
                 let ndjson = round % 2 == 1
-                let query = ndjson ? SearchQuery(#"\w+"#, regex: true, limit: 100_000_000) : SearchQuery(Self.slowPattern, regex: true, limit: 0)
+                let query =
+                    ndjson ? SearchQuery(#"\w+"#, regex: true, limit: 100_000_000) : SearchQuery(Self.slowPattern, regex: true, limit: 0)
                 let client = try RawHTTPClient(port: server.port, timeoutSeconds: 600)
                 try client.send(query.target(name), headers: ndjson ? [("Accept", "application/x-ndjson")] : [])
                 // Right after the lease: the in-process server has mapped the file.
@@ -148,10 +150,11 @@ print(sum(1 for _ in re.finditer(pattern, block)))
         /// unfinished (its unread rest is far bigger than every buffer on the way), other clients
         /// are served.
         @Test func ndjsonStreamsAMillionMatchesInBoundedMemory() throws {
-            let server = try TestServer(configure: {
-                $0.searchTimeoutMilliseconds = 600_000
-                $0.connectionTimeout = 600
-            }, files: ["small.txt": Array("hello small world\n".utf8)])
+            let server = try TestServer(
+                configure: {
+                    $0.searchTimeoutMilliseconds = 600_000
+                    $0.connectionTimeout = 600
+                }, files: ["small.txt": Array("hello small world\n".utf8)])
             let lineLength = 48
             let total = 1_000_000
             try Self.writeNumberedLines(server.path("million.txt"), count: total)
@@ -179,7 +182,10 @@ print(sum(1 for _ in re.finditer(pattern, block)))
             var othersServed = false
             let rest = try client.forEachLine { line in
                 guard line.starts(with: #"{"offset":"#.utf8) else {
-                    summary = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any] ?? ["unparsable": String(decoding: line, as: UTF8.self)]
+                    summary =
+                        (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any] ?? [
+                            "unparsable": String(decoding: line, as: UTF8.self)
+                        ]
                     return true
                 }
                 let expectedOffset = matchLines * lineLength + 8
@@ -213,8 +219,12 @@ print(sum(1 for _ in re.finditer(pattern, block)))
             #expect(summary["count"] as? Int == total, "\(summary)")
             #expect(summary["truncated"] as? Bool == false)
             #expect(summary["next"] is NSNull)
-            #expect(FoundMatch(firstObject) == FoundMatch(["offset": 8, "length": 4, "line": 1,
-                                                           "text": "0000000 word " + String(repeating: ".", count: 34)]))
+            #expect(
+                FoundMatch(firstObject)
+                    == FoundMatch([
+                        "offset": 8, "length": 4, "line": 1,
+                        "text": "0000000 word " + String(repeating: ".", count: 34)
+                    ]))
             let growth = Int(peak) - Int(baseline)
             print("NDJSON: \(jsonBytes) bytes of match lines streamed; anonymous memory grew by \(growth) bytes")
             #expect(jsonBytes > 90_000_000)
@@ -241,8 +251,9 @@ print(sum(1 for _ in re.finditer(pattern, block)))
                 #expect(seen == 1000)
                 client.close()
             }
-            #expect(eventually(within: 60) { server.service.requestsInFlight == 0 },
-                    "\(server.service.requestsInFlight) requests still in flight after their clients left")
+            #expect(
+                eventually(within: 60) { server.service.requestsInFlight == 0 },
+                "\(server.service.requestsInFlight) requests still in flight after their clients left")
             let after = try server.search("many.txt", SearchQuery("word", limit: 0))
             #expect(after.count == 300_000)
             let streamed = try ndjson(server, "many.txt", SearchQuery("word", start: -480, limit: 100))
@@ -252,14 +263,15 @@ print(sum(1 for _ in re.finditer(pattern, block)))
 
         /// `count` lines of 48 bytes: a 7-digit number, " word ", 34 dots, "\n"; "word" at 48·k + 8.
         static func writeNumberedLines(_ path: String, count: Int) throws {
-            _ = try PythonReference.evaluate(#"""
-import sys
-path, count = sys.argv[1], int(sys.argv[2])
-with open(path, 'wb') as f:
-    for start in range(0, count, 100000):
-        f.write(b''.join(b'%07d word %s\n' % (i, b'.' * 34) for i in range(start, min(count, start + 100000))))
-print(count)
-"""#, [path, "\(count)"])
+            _ = try PythonReference.evaluate(
+                #"""
+                import sys
+                path, count = sys.argv[1], int(sys.argv[2])
+                with open(path, 'wb') as f:
+                    for start in range(0, count, 100000):
+                        f.write(b''.join(b'%07d word %s\n' % (i, b'.' * 34) for i in range(start, min(count, start + 100000))))
+                print(count)
+                """#, [path, "\(count)"])
         }
     }
 }

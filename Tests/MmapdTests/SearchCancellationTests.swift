@@ -12,7 +12,7 @@ struct SearchCancellationTests {
     /// The three reproductions of item 1: O(n) work per start position that barely moves PCRE2's
     /// match counter (lookaheads, a backreference).
     static let pathological: [(file: String, pattern: String)] = [
-        ("a.txt", "(?=a*b)"), ("a.txt", "(.*)\\1b"), ("text.txt", "(?=[\\s\\S]*ZZZ)"),
+        ("a.txt", "(?=a*b)"), ("a.txt", "(.*)\\1b"), ("text.txt", "(?=[\\s\\S]*ZZZ)")
     ]
 
     static func makeRoot() throws -> String {
@@ -51,7 +51,8 @@ struct SearchCancellationTests {
         let pid = server.process.processIdentifier
         var connection: HTTPConnection? = try HTTPConnection(port: port)
         let accept = ndjson ? "Accept: application/x-ndjson\r\n" : ""
-        try connection!.sendRaw(Array("GET /search/a.txt?q=\(percentEncoded("(?=a*b)"))&regex=true&limit=0 HTTP/1.1\r\nHost: x\r\n\(accept)\r\n".utf8))
+        try connection!.sendRaw(
+            Array("GET /search/a.txt?q=\(percentEncoded("(?=a*b)"))&regex=true&limit=0 HTTP/1.1\r\nHost: x\r\n\(accept)\r\n".utf8))
         try waitForCPU(pid, toExceed: cpuTicks(pid) + 30)  // the search is running
         connection = nil  // closes the socket, as curl does when it gives up
         #expect(try cpuStopsRising(pid), "the search kept running after its client left")
@@ -66,7 +67,8 @@ struct SearchCancellationTests {
         let descriptor = open(root + "/sparse.bin", O_CREAT | O_WRONLY, 0o644)
         #expect(ftruncate(descriptor, 16 << 30) == 0)
         close(descriptor)
-        let (server, port) = try SpawnedServer.started(root: root, ["--search-timeout-milliseconds", "600000", "--literal-search-threads", "1"])
+        let (server, port) = try SpawnedServer.started(
+            root: root, ["--search-timeout-milliseconds", "600000", "--literal-search-threads", "1"])
         defer { server.stop() }
         let pid = server.process.processIdentifier
         var connection: HTTPConnection? = try HTTPConnection(port: port)
@@ -126,8 +128,10 @@ struct SearchCancellationTests {
         let deadline = ContinuousClock.now + .seconds(30)
         while accepted == 503, ContinuousClock.now < deadline {
             usleep(250_000)
-            accepted = try HTTPConnection(port: server.port).send("GET", "/search/lines.txt?q=a&limit=10",
-                                                                  headers: [("Accept", "application/x-ndjson")]).status
+            accepted = try HTTPConnection(port: server.port).send(
+                "GET", "/search/lines.txt?q=a&limit=10",
+                headers: [("Accept", "application/x-ndjson")]
+            ).status
         }
         #expect(accepted == 200)
         withExtendedLifetime(stalled) {}
@@ -166,16 +170,19 @@ struct SearchCancellationTests {
             usleep(100_000)  // the reader's pace, not a synchronisation
             rounds += 1
             if rounds % 5 == 0 {
-                accepted = try HTTPConnection(port: server.port).send("GET", "/search/lines.txt?q=a&limit=1",
-                                                                      headers: [("Accept", "application/x-ndjson")]).status
+                accepted = try HTTPConnection(port: server.port).send(
+                    "GET", "/search/lines.txt?q=a&limit=1",
+                    headers: [("Accept", "application/x-ndjson")]
+                ).status
             }
         }
         #expect(accepted == 200, "the trickler still held the only stream slot after 15 s")
         withExtendedLifetime(trickler) {}
         // A reader that keeps up gets the whole stream (one JSON line per match, then the
         // summary) under the same pace.
-        let whole = try HTTPConnection(port: server.port).send("GET", "/search/lines.txt?q=a&limit=30000",
-                                                                headers: [("Accept", "application/x-ndjson")])
+        let whole = try HTTPConnection(port: server.port).send(
+            "GET", "/search/lines.txt?q=a&limit=30000",
+            headers: [("Accept", "application/x-ndjson")])
         #expect(whole.status == 200)
         #expect(whole.text.split(separator: "\n").count == 30_001)
     }

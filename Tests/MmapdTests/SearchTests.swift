@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+
 @testable import Mmapd
 
 /// `GET /search/<path>` through a live server, checked against CPython itself: `mmap.find`,
@@ -11,7 +12,7 @@ import Testing
     /// Small alphabets make overlapping matches likely; one has bytes that are not UTF-8, one CRLF.
     static let alphabets: [[UInt8]] = [
         Array("ab".utf8), Array("ab\n".utf8), Array("aAbB\n ".utf8), Array("abc\n".utf8),
-        [0x61, 0x62, 0xC3, 0xA9, 0xFF, 0x0A], Array("ab\r\n".utf8),
+        [0x61, 0x62, 0xC3, 0xA9, 0xFF, 0x0A], Array("ab\r\n".utf8)
     ]
     static let sizes = [0, 1, 2, 7, 64, 300, 1000, 5000, 20000]
 
@@ -23,7 +24,7 @@ import Testing
         (#"\bab"#, false), (#"b\b"#, false), (#"\b\w+\b"#, false), (#"\Bb"#, false), (#"(?<=a)b"#, false),
         (#"a(?=b)"#, false), (#"\n"#, false), (#"A|b"#, false), (#"(a|b)\1"#, false), (#"[^a\n]+"#, false),
         (#"a.b"#, false), (#"(?s)a.b"#, false), (#"\s+"#, false), (#"[\x80-\xff]+"#, false), (#"\xff"#, false),
-        (#"\r$"#, false), (#"(?m)^b+$"#, false), (#"^a"#, false), (#"^"#, true),
+        (#"\r$"#, false), (#"(?m)^b+$"#, false), (#"^a"#, false), (#"^"#, true)
     ]
 
     static func randomData(_ rng: inout SeededRandom) -> [UInt8] {
@@ -59,10 +60,11 @@ import Testing
                 let alphabet = Self.alphabets[Int(rng.next() % UInt64(Self.alphabets.count))]
                 needle = (0..<(1 + Int(rng.next() % 3))).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
             }
-            queries.append(SearchQuery(
-                bytes: needle, icase: rng.next() % 4 == 0, reverse: rng.next() % 3 == 0,
-                start: Self.randomBound(&rng, size: data.count), end: Self.randomBound(&rng, size: data.count),
-                limit: Self.randomLimit(&rng)))
+            queries.append(
+                SearchQuery(
+                    bytes: needle, icase: rng.next() % 4 == 0, reverse: rng.next() % 3 == 0,
+                    start: Self.randomBound(&rng, size: data.count), end: Self.randomBound(&rng, size: data.count),
+                    limit: Self.randomLimit(&rng)))
         }
         let expected = try PythonReference.answers(file: server.path("data.bin"), queries)
         #expect(data.isEmpty || expected.contains { $0.count > 0 }, "the queries find something")
@@ -84,27 +86,31 @@ import Testing
             var end = Self.randomBound(&rng, size: data.count)
             let window = pythonWindow(start: start, end: end, size: data.count)
             if window.lower > window.upper { swap(&start, &end) }  // inverted windows: see invertedWindowFindsNothing
-            queries.append(SearchQuery(
-                pattern, regex: true, icase: rng.next() % 4 == 0, reverse: rng.next() % 3 == 0,
-                start: start, end: end, limit: Self.randomLimit(&rng)))
+            queries.append(
+                SearchQuery(
+                    pattern, regex: true, icase: rng.next() % 4 == 0, reverse: rng.next() % 3 == 0,
+                    start: start, end: end, limit: Self.randomLimit(&rng)))
             empties.append(canMatchEmpty)
         }
         let expected = try PythonReference.answers(file: server.path("data.bin"), queries)
         #expect(expected.contains { $0.count > 0 }, "the queries find something")
         for ((query, reference), canMatchEmpty) in zip(zip(queries, expected), empties) {
             // `next` after an empty match is adjusted in reverse (documented); the rest must agree.
-            expectAgreement(try server.search("data.bin", query), reference, query, size: data.count,
-                            checkNext: !(query.reverse && canMatchEmpty))
+            expectAgreement(
+                try server.search("data.bin", query), reference, query, size: data.count,
+                checkNext: !(query.reverse && canMatchEmpty))
         }
     }
 
     /// `mmap.find(sub, 5, 2)` is -1 even for an empty needle, and
     /// `re.compile(b"x*").finditer(data, 5, 2)` yields nothing: a window whose start lies after its
     /// end holds no match at all, not even an empty one.
-    @Test("a window that starts after its end finds nothing", arguments: [
-        (#"x*"#, true, Int64(2), Int64(1)), (#"(?m)^"#, true, 3, 1), (#"(?m)$"#, true, -2, -4), (#"b*"#, true, 7, 3),
-        (#"a"#, true, 4, 1), (#"a"#, false, 4, 1), (#"ab"#, false, -1, -3),
-    ])
+    @Test(
+        "a window that starts after its end finds nothing",
+        arguments: [
+            (#"x*"#, true, Int64(2), Int64(1)), (#"(?m)^"#, true, 3, 1), (#"(?m)$"#, true, -2, -4), (#"b*"#, true, 7, 3),
+            (#"a"#, true, 4, 1), (#"a"#, false, 4, 1), (#"ab"#, false, -1, -3)
+        ])
     func invertedWindowFindsNothing(pattern: String, regex: Bool, start: Int64, end: Int64) throws {
         let data = Array("abab\naab".utf8)
         let server = try TestServer(files: ["data.bin": data])
@@ -183,7 +189,7 @@ import Testing
             SearchQuery("needle", limit: 10_000), SearchQuery("needle", reverse: true, limit: 10_000),
             SearchQuery("d\nle", limit: 10_000), SearchQuery("eed", icase: true, reverse: true, limit: 10_000),
             SearchQuery(#"ne+d\n?le"#, regex: true, limit: 10_000), SearchQuery(#"ne+d\n?le"#, regex: true, reverse: true, limit: 10_000),
-            SearchQuery(#"(?m)^x*n"#, regex: true, limit: 10_000), SearchQuery(#"le\nx"#, regex: true, limit: 10_000),
+            SearchQuery(#"(?m)^x*n"#, regex: true, limit: 10_000), SearchQuery(#"le\nx"#, regex: true, limit: 10_000)
         ]
         let expected = try PythonReference.answers(file: server.path("chunks.txt"), queries)
         #expect(expected[4].count > placed / 2)
@@ -197,20 +203,24 @@ import Testing
 
     // MARK: limit and next
 
-    static let pagingData = pseudoRandomBytes(count: 3000, seed: 11).map { [UInt8(ascii: "a"), UInt8(ascii: "b"), UInt8(ascii: "b"), 0x0A][Int($0 % 4)] }
+    static let pagingData = pseudoRandomBytes(count: 3000, seed: 11).map {
+        [UInt8(ascii: "a"), UInt8(ascii: "b"), UInt8(ascii: "b"), 0x0A][Int($0 % 4)]
+    }
 
     /// Following `next` page by page (as `start` forward, as `end` in reverse) returns exactly the
     /// list one unlimited search returns.
-    @Test("pages concatenate to the whole list", arguments: [
-        SearchQuery("ab", limit: 7), SearchQuery("ab", reverse: true, limit: 7), SearchQuery("bb", limit: 1),
-        SearchQuery("bb", reverse: true, limit: 13), SearchQuery("AB", icase: true, limit: 50),
-        SearchQuery("b\na", start: 100, end: -100, limit: 3), SearchQuery("b\na", reverse: true, start: 100, end: -100, limit: 3),
-        SearchQuery(#"a+b"#, regex: true, limit: 9), SearchQuery(#"a+b"#, regex: true, reverse: true, limit: 9),
-        SearchQuery(#"[ab]{2}"#, regex: true, start: 100, end: 2000, limit: 31),
-        SearchQuery(#"[ab]{2}"#, regex: true, reverse: true, start: 100, end: 2000, limit: 31),
-        SearchQuery(#"\bb+\b"#, regex: true, limit: 5), SearchQuery(#"x*"#, regex: true, start: 2900, limit: 4),
-        SearchQuery(#"(?m)^a"#, regex: true, limit: 10), SearchQuery(#"(?m)^a"#, regex: true, reverse: true, limit: 10),
-    ])
+    @Test(
+        "pages concatenate to the whole list",
+        arguments: [
+            SearchQuery("ab", limit: 7), SearchQuery("ab", reverse: true, limit: 7), SearchQuery("bb", limit: 1),
+            SearchQuery("bb", reverse: true, limit: 13), SearchQuery("AB", icase: true, limit: 50),
+            SearchQuery("b\na", start: 100, end: -100, limit: 3), SearchQuery("b\na", reverse: true, start: 100, end: -100, limit: 3),
+            SearchQuery(#"a+b"#, regex: true, limit: 9), SearchQuery(#"a+b"#, regex: true, reverse: true, limit: 9),
+            SearchQuery(#"[ab]{2}"#, regex: true, start: 100, end: 2000, limit: 31),
+            SearchQuery(#"[ab]{2}"#, regex: true, reverse: true, start: 100, end: 2000, limit: 31),
+            SearchQuery(#"\bb+\b"#, regex: true, limit: 5), SearchQuery(#"x*"#, regex: true, start: 2900, limit: 4),
+            SearchQuery(#"(?m)^a"#, regex: true, limit: 10), SearchQuery(#"(?m)^a"#, regex: true, reverse: true, limit: 10)
+        ])
     func pagesConcatenateToTheWholeList(query: SearchQuery) throws {
         let server = try TestServer(files: ["data.bin": Self.pagingData])
         var whole = query
@@ -237,10 +247,12 @@ import Testing
     /// whole list: no match twice, none skipped, none that the whole window does not have. The
     /// edge cases put an empty match right after a match ending where it sits at a page boundary,
     /// which no `end` can separate: the pair comes on one page.
-    @Test("reverse pattern pages with empty matches neither repeat, skip nor invent matches", arguments: [
-        ("bab", #"b*"#, 2), ("xxa", #"x*"#, 1), ("ab", #"b*"#, 1), ("", #"b*"#, 3), ("", #"b*"#, 1),
-        ("", #"\w*"#, 2), ("", #"\n*"#, 1),
-    ])
+    @Test(
+        "reverse pattern pages with empty matches neither repeat, skip nor invent matches",
+        arguments: [
+            ("bab", #"b*"#, 2), ("xxa", #"x*"#, 1), ("ab", #"b*"#, 1), ("", #"b*"#, 3), ("", #"b*"#, 1),
+            ("", #"\w*"#, 2), ("", #"\n*"#, 1)
+        ])
     func reversePatternPagesWithEmptyMatches(text: String, pattern: String, limit: Int) throws {
         try expectReversePagesMatchPython(text: text, pattern: pattern, limit: limit)
     }
@@ -249,9 +261,11 @@ import Testing
     /// a pattern that looks past that end (`(?=b)`), or matches there differently once the subject
     /// ends (`b*|a` finds `(2,2)` where the whole window had `(2,3)`), may see other matches
     /// near it. Paging still ends and never returns a match twice.
-    @Test("reverse pattern pages whose patterns see past the page end still end without repeats", arguments: [
-        ("aab\nb", #"b*|a"#, 1), ("", #"(?=b)|b"#, 1), ("", #"a(?=b)"#, 2),
-    ])
+    @Test(
+        "reverse pattern pages whose patterns see past the page end still end without repeats",
+        arguments: [
+            ("aab\nb", #"b*|a"#, 1), ("", #"(?=b)|b"#, 1), ("", #"a(?=b)"#, 2)
+        ])
     func reversePatternPagesThatSeePastTheEnd(text: String, pattern: String, limit: Int) throws {
         let data = text.isEmpty ? Array(Self.pagingData.prefix(200)) : Array(text.utf8)
         let server = try TestServer(files: ["data.bin": data])
@@ -294,11 +308,13 @@ import Testing
     }
 
     /// `limit=0` counts: no matches, the exact count, `truncated` when there is anything to return.
-    @Test("limit=0 counts only", arguments: [
-        SearchQuery("ab", limit: 0), SearchQuery("ab", reverse: true, limit: 0), SearchQuery("zz", limit: 0),
-        SearchQuery(#"b+"#, regex: true, limit: 0), SearchQuery(#"b+"#, regex: true, reverse: true, start: -500, limit: 0),
-        SearchQuery(#"x*"#, regex: true, limit: 0),
-    ])
+    @Test(
+        "limit=0 counts only",
+        arguments: [
+            SearchQuery("ab", limit: 0), SearchQuery("ab", reverse: true, limit: 0), SearchQuery("zz", limit: 0),
+            SearchQuery(#"b+"#, regex: true, limit: 0), SearchQuery(#"b+"#, regex: true, reverse: true, start: -500, limit: 0),
+            SearchQuery(#"x*"#, regex: true, limit: 0)
+        ])
     func limitZeroCountsOnly(query: SearchQuery) throws {
         let server = try TestServer(files: ["data.bin": Self.pagingData])
         let reference = try PythonReference.answers(file: server.path("data.bin"), [query])[0]
@@ -333,7 +349,7 @@ import Testing
             Array("NEEDLE".utf8) + Array(repeating: UInt8(ascii: "e"), count: 10_000),
             Array(repeating: UInt8(ascii: "f"), count: 10_000) + Array("NEEDLE".utf8),
             Array(String(repeating: "é", count: 3001).utf8) + Array("NEEDLE".utf8) + Array(String(repeating: "€", count: 2001).utf8),
-            Array(repeating: UInt8(ascii: "g"), count: 3) + Array("NEEDLE".utf8) + Array(String(repeating: "ü", count: 2000).utf8),
+            Array(repeating: UInt8(ascii: "g"), count: 3) + Array("NEEDLE".utf8) + Array(String(repeating: "ü", count: 2000).utf8)
         ]
         let data = lines.joined(separator: [0x0A]) + [0x0A]
         let server = try TestServer(files: ["lines.txt": Array(data)])
@@ -375,13 +391,14 @@ import Testing
             "edges.txt": Array("NEEDLE first\nmiddle\nlast NEEDLE".utf8),
             "blank.txt": Array("\n\n\nNEEDLE\n".utf8),
             "crlf.txt": Array("one\r\ntwo NEEDLE\r\nthree\r\nNEEDLE".utf8),
-            "newline.txt": Array("ab\ncd".utf8),
+            "newline.txt": Array("ab\ncd".utf8)
         ])
         let edges = try server.search("edges.txt", SearchQuery("NEEDLE"))
-        #expect(edges.matches == [
-            FoundMatch(["offset": 0, "length": 6, "line": 1, "text": "NEEDLE first"]),
-            FoundMatch(["offset": 25, "length": 6, "line": 3, "text": "last NEEDLE"]),
-        ])
+        #expect(
+            edges.matches == [
+                FoundMatch(["offset": 0, "length": 6, "line": 1, "text": "NEEDLE first"]),
+                FoundMatch(["offset": 25, "length": 6, "line": 3, "text": "last NEEDLE"])
+            ])
         let endOfFile = try server.search("edges.txt", SearchQuery(#"$"#, regex: true))
         #expect(endOfFile.matches == [FoundMatch(["offset": 31, "length": 0, "line": 3, "text": "last NEEDLE"])])
         let blank = try server.search("blank.txt", SearchQuery("NEEDLE"))
@@ -391,10 +408,11 @@ import Testing
         #expect(blankLines.matches.map(\.text) == ["", "", "", ""])
         // CRLF: lines end at \n, so the \r stays in the text (as grep and ripgrep show it).
         let crlf = try server.search("crlf.txt", SearchQuery("NEEDLE"))
-        #expect(crlf.matches == [
-            FoundMatch(["offset": 9, "length": 6, "line": 2, "text": "two NEEDLE\r"]),
-            FoundMatch(["offset": 24, "length": 6, "line": 4, "text": "NEEDLE"]),
-        ])
+        #expect(
+            crlf.matches == [
+                FoundMatch(["offset": 9, "length": 6, "line": 2, "text": "two NEEDLE\r"]),
+                FoundMatch(["offset": 24, "length": 6, "line": 4, "text": "NEEDLE"])
+            ])
         let three = try server.search("crlf.txt", SearchQuery("three", reverse: true))
         #expect(three.matches.map(\.line) == [3])
         // A match on the newline itself belongs to the line that newline ends.
@@ -428,12 +446,14 @@ import Testing
 
     // MARK: Errors
 
-    @Test("bad parameters are 400 problem+json naming the parameter", arguments: [
-        ("", "'q'"), ("q=", "'q'"), ("regex=true", "'q'"), ("q=a&start=abc", "'start'"), ("q=a&end=1e3", "'end'"),
-        ("q=a&start=%2B5", "'start'"), ("q=a&start=", "'start'"), ("q=a&end=99999999999999999999", "'end'"),
-        ("q=a&limit=-1", "'limit'"), ("q=a&limit=10001", "'limit'"), ("q=a&limit=", "'limit'"), ("q=a&limit=1.5", "'limit'"),
-        ("q=a&regex=yes", "'regex'"), ("q=a&icase=", "'icase'"), ("q=a&reverse=2", "'reverse'"), ("q=%ZZ", "percent-escape"),
-    ])
+    @Test(
+        "bad parameters are 400 problem+json naming the parameter",
+        arguments: [
+            ("", "'q'"), ("q=", "'q'"), ("regex=true", "'q'"), ("q=a&start=abc", "'start'"), ("q=a&end=1e3", "'end'"),
+            ("q=a&start=%2B5", "'start'"), ("q=a&start=", "'start'"), ("q=a&end=99999999999999999999", "'end'"),
+            ("q=a&limit=-1", "'limit'"), ("q=a&limit=10001", "'limit'"), ("q=a&limit=", "'limit'"), ("q=a&limit=1.5", "'limit'"),
+            ("q=a&regex=yes", "'regex'"), ("q=a&icase=", "'icase'"), ("q=a&reverse=2", "'reverse'"), ("q=%ZZ", "percent-escape")
+        ])
     func badParametersAre400(query: String, mentions: String) throws {
         let server = try TestServer(files: ["a.txt": Array("abc".utf8)])
         let response = try server.request("GET", "/search/a.txt?\(query)")
@@ -450,11 +470,13 @@ import Testing
         #expect(answer.count == (on ? 2 : 1))
     }
 
-    @Test("an invalid pattern is 400 with PCRE2's message and offset", arguments: [
-        ("(x", 2, "missing closing parenthesis"), ("a)", 1, "unmatched closing parenthesis"),
-        ("[a", 2, "missing terminating ]"), ("*a", 0, "quantifier does not follow a repeatable item"),
-        ("a{2,1}", 5, "numbers out of order"), (#"ab\"#, 3, #"\ at end of pattern"#),
-    ])
+    @Test(
+        "an invalid pattern is 400 with PCRE2's message and offset",
+        arguments: [
+            ("(x", 2, "missing closing parenthesis"), ("a)", 1, "unmatched closing parenthesis"),
+            ("[a", 2, "missing terminating ]"), ("*a", 0, "quantifier does not follow a repeatable item"),
+            ("a{2,1}", 5, "numbers out of order"), (#"ab\"#, 3, #"\ at end of pattern"#)
+        ])
     func invalidPatternIs400WithOffset(pattern: String, offset: Int, message: String) throws {
         let server = try TestServer(files: ["a.txt": Array("abc".utf8)])
         for accept in ["application/json", "application/x-ndjson"] {
@@ -473,8 +495,9 @@ import Testing
             let long = try server.request("GET", SearchQuery("abcdefghi", regex: regex).target("a.txt"))
             expectProblem(long, status: 400)
             #expect((long.json["detail"] as? String)?.contains("8 bytes") == true, "\(long.text)")
-            let streamed = try server.request("GET", SearchQuery("abcdefghi", regex: regex).target("a.txt"),
-                                              headers: [("Accept", "application/x-ndjson")])
+            let streamed = try server.request(
+                "GET", SearchQuery("abcdefghi", regex: regex).target("a.txt"),
+                headers: [("Accept", "application/x-ndjson")])
             expectProblem(streamed, status: 400)
             let fits = try server.search("a.txt", SearchQuery("abcdefgh", regex: regex))
             #expect(fits.status == 200)
@@ -483,7 +506,8 @@ import Testing
     }
 
     @Test func limitAboveTheConfiguredMaximumIs400ButNotForNDJSON() throws {
-        let server = try TestServer(configure: { $0.maxSearchResults = 50 }, files: ["a.txt": Array(repeating: UInt8(ascii: "a"), count: 200)])
+        let server = try TestServer(
+            configure: { $0.maxSearchResults = 50 }, files: ["a.txt": Array(repeating: UInt8(ascii: "a"), count: 200)])
         let over = try server.request("GET", SearchQuery("a", limit: 51).target("a.txt"))
         expectProblem(over, status: 400)
         #expect((over.json["detail"] as? String)?.contains("between 0 and 50") == true, "\(over.text)")
@@ -500,12 +524,14 @@ import Testing
 
     // Directories are tree searches (`/search/dir/`, `/search/`; `/search/dir` redirects):
     // Tests/python/test_tree_search.py. What is neither file nor directory inside stays 404.
-    @Test("what is not a searchable file is 404", arguments: [
-        "/search/missing.txt?q=a", "/search/missing/?q=a", "/search/a.txt/?q=a", "/search/link.txt/?q=a",
-        "/search/../OUTSIDE?q=a",
-        "/search/%2e%2e/OUTSIDE?q=a", "/search/dir/%2E%2E/%2e%2e/OUTSIDE?q=a", "/search/link.txt?q=a",
-        "/search/a.txt%00?q=a", "/search/dir/..%2F..%2FOUTSIDE?q=a",
-    ])
+    @Test(
+        "what is not a searchable file is 404",
+        arguments: [
+            "/search/missing.txt?q=a", "/search/missing/?q=a", "/search/a.txt/?q=a", "/search/link.txt/?q=a",
+            "/search/../OUTSIDE?q=a",
+            "/search/%2e%2e/OUTSIDE?q=a", "/search/dir/%2E%2E/%2e%2e/OUTSIDE?q=a", "/search/link.txt?q=a",
+            "/search/a.txt%00?q=a", "/search/dir/..%2F..%2FOUTSIDE?q=a"
+        ])
     func notASearchableFileIs404(target: String) throws {
         let server = try TestServer(files: ["a.txt": Array("a".utf8), "dir/inner.txt": Array("a".utf8)])
         // A real file next to the root, so that a 404 means "not reachable", not "not there".
@@ -563,11 +589,13 @@ import Testing
 
     // MARK: NDJSON
 
-    @Test("NDJSON streams the same matches as JSON, then a summary", arguments: [
-        SearchQuery("ab", limit: 10_000), SearchQuery("ab", limit: 5), SearchQuery("ab", reverse: true, limit: 10_000),
-        SearchQuery("AB", icase: true, start: 100, end: -100, limit: 10_000), SearchQuery(#"\bb+\b"#, regex: true, limit: 10_000),
-        SearchQuery(#"\bb+\b"#, regex: true, reverse: true, limit: 17), SearchQuery("ab", limit: 0), SearchQuery("zzz", limit: 10),
-    ])
+    @Test(
+        "NDJSON streams the same matches as JSON, then a summary",
+        arguments: [
+            SearchQuery("ab", limit: 10_000), SearchQuery("ab", limit: 5), SearchQuery("ab", reverse: true, limit: 10_000),
+            SearchQuery("AB", icase: true, start: 100, end: -100, limit: 10_000), SearchQuery(#"\bb+\b"#, regex: true, limit: 10_000),
+            SearchQuery(#"\bb+\b"#, regex: true, reverse: true, limit: 17), SearchQuery("ab", limit: 0), SearchQuery("zzz", limit: 10)
+        ])
     func ndjsonMatchesJSON(query: SearchQuery) throws {
         let server = try TestServer(files: ["data.bin": Self.pagingData])
         let json = try server.search("data.bin", query)
@@ -604,17 +632,20 @@ import Testing
         #expect(answer["truncated"] as? Bool == true)
         #expect(answer["next"] as? Int == 51)
         let matches = (answer["matches"] as? [[String: Any]] ?? []).map(FoundMatch.init)
-        #expect(matches == [
-            FoundMatch(["offset": 2, "length": 4, "line": 1, "text": "a word, another word"]),
-            FoundMatch(["offset": 16, "length": 4, "line": 1, "text": "a word, another word"]),
-            FoundMatch(["offset": 21, "length": 4, "line": 2, "text": "word three"]),
-        ])
+        #expect(
+            matches == [
+                FoundMatch(["offset": 2, "length": 4, "line": 1, "text": "a word, another word"]),
+                FoundMatch(["offset": 16, "length": 4, "line": 1, "text": "a word, another word"]),
+                FoundMatch(["offset": 21, "length": 4, "line": 2, "text": "word three"])
+            ])
         // The rest, from `next`.
         let rest = try curl(["\(server.baseURL)/search/notes.txt?q=word&limit=3&start=51"])
         #expect(rest.stdoutText.contains(#""count":1,"truncated":false,"next":null"#), "\(rest.stdoutText)")
         // A regex through --data-urlencode, and NDJSON.
-        let regex = try curl(["-G", "--data-urlencode", #"q=\b[a-z]{4}\b"#, "--data", "regex=true", "--data", "limit=0",
-                              "\(server.baseURL)/search/notes.txt"])
+        let regex = try curl([
+            "-G", "--data-urlencode", #"q=\b[a-z]{4}\b"#, "--data", "regex=true", "--data", "limit=0",
+            "\(server.baseURL)/search/notes.txt"
+        ])
         #expect(regex.stdoutText.contains(#""count":6"#), "\(regex.stdoutText)")
         let streamed = try curl(["-H", "Accept: application/x-ndjson", "\(server.baseURL)/search/notes.txt?q=word&reverse=true"])
         let lines = streamed.stdoutText.split(separator: "\n")
@@ -626,12 +657,13 @@ import Testing
 
 // MARK: Helpers
 
-
 /// Compares a JSON answer with CPython's: the first `limit` matches (offset, length, line, and
 /// the text when the line has at most 1,024 bytes), the exact count, `truncated`, and `next` (the
 /// first match not returned: its offset forward, its end in reverse).
-func expectAgreement(_ answer: SearchAnswer, _ reference: ReferenceAnswer, _ query: SearchQuery, size: Int,
-                     checkNext: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) {
+func expectAgreement(
+    _ answer: SearchAnswer, _ reference: ReferenceAnswer, _ query: SearchQuery, size: Int,
+    checkNext: Bool = true, sourceLocation: SourceLocation = #_sourceLocation
+) {
     #expect(answer.status == 200, "\(query): \(answer)", sourceLocation: sourceLocation)
     guard answer.status == 200 else { return }
     let limit = query.effectiveLimit

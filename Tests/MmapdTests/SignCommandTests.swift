@@ -55,7 +55,7 @@ import Testing
         (["../x", "--signing-key-file", "KEY"], "cannot sign"),
         (["x", "--expires", "0", "--signing-key-file", "KEY"], "--expires"),
         (["x", "--signing-key-file", "/nonexistent/key"], "signingKeyFile"),
-        (["x", "--no-such-option", "1", "--signing-key-file", "KEY"], "unknown option"),
+        (["x", "--no-such-option", "1", "--signing-key-file", "KEY"], "unknown option")
     ])
     func refusalsAreOneLine(arguments: [String], mentions: String) throws {
         let keyFile = try SignedLinkAccessTests.keyFile(Self.key)

@@ -10,7 +10,7 @@ import Testing
 @Suite struct SignedLinkAccessTests {
     static let files: [String: [UInt8]] = [
         "dir/a.txt": Array("alpha in dir\n".utf8), "dir/sub/b.txt": Array("beta below\n".utf8), "dir2/c.txt": Array("gamma in dir2\n".utf8),
-        "dirx.txt": Array("beside\n".utf8), "top.txt": Array("top secret\n".utf8),
+        "dirx.txt": Array("beside\n".utf8), "top.txt": Array("top secret\n".utf8)
     ]
     static let writeToken = "link-write-token"
 
@@ -26,11 +26,12 @@ import Testing
 
     static func server(key: [UInt8] = key) throws -> (TestServer, SignedLinks) {
         let path = try keyFile(key)
-        let server = try TestServer(configure: { settings in
-            settings.signingKeyFile = path
-            settings.writable = true
-            settings.tokens = [writeToken]
-        }, files: files)
+        let server = try TestServer(
+            configure: { settings in
+                settings.signingKeyFile = path
+                settings.writable = true
+                settings.tokens = [writeToken]
+            }, files: files)
         return (server, try SignedLinks(keyFile: path))
     }
 
@@ -63,9 +64,11 @@ import Testing
     @Test func aDirectoryLinkGrantsNothingBesideOrAboveIt() throws {
         let (server, links) = try Self.server()
         let query = Self.query(try links.link(for: "dir/", expires: Self.inAnHour))
-        for target in ["/files/dir2/c.txt", "/files/dir2/", "/files/dirx.txt", "/files/top.txt", "/files/", "/files/dir",
-                       "/files/dir/../top.txt", "/files/dir/%2e%2e/top.txt", "/files/dir%2F..%2Ftop.txt", "/search/dir2/c.txt?q=g",
-                       "/search/top.txt?q=t", "/metrics", "/nowhere", "/files/di", "/files/dir2"] {
+        for target in [
+            "/files/dir2/c.txt", "/files/dir2/", "/files/dirx.txt", "/files/top.txt", "/files/", "/files/dir",
+            "/files/dir/../top.txt", "/files/dir/%2e%2e/top.txt", "/files/dir%2F..%2Ftop.txt", "/search/dir2/c.txt?q=g",
+            "/search/top.txt?q=t", "/metrics", "/nowhere", "/files/di", "/files/dir2"
+        ] {
             let answer = try server.request("GET", target + (target.contains("?") ? "&" : "?") + query)
             #expect(answer.status == 403, "\(target)")
             #expect(!answer.text.contains("secret") && !answer.text.contains("gamma"))
@@ -111,7 +114,7 @@ import Testing
             "expires=\(expires)&expires=\(expires)&signature=\(signature)",
             "signature=\(signature)",
             "expires=\(expires)",
-            "expires=\(expires)&signature=",
+            "expires=\(expires)&signature="
         ]
         for query in altered {
             let answer = try server.request("GET", "/files/dir/a.txt?\(query)")
@@ -141,8 +144,9 @@ import Testing
     func aLinkNeverGrantsAnotherMethod(method: String) throws {
         let (server, links) = try Self.server()
         let link = try links.link(for: "dir/", expires: Self.inAnHour)
-        let answer = try server.request(method, "/files/dir/a.txt?\(Self.query(link))",
-                                        headers: method == "PATCH" ? [("Content-Range", "bytes 0-4/*")] : [], body: method == "PATCH" ? Array("ALPHA".utf8) : [])
+        let answer = try server.request(
+            method, "/files/dir/a.txt?\(Self.query(link))",
+            headers: method == "PATCH" ? [("Content-Range", "bytes 0-4/*")] : [], body: method == "PATCH" ? Array("ALPHA".utf8) : [])
         #expect(answer.status == 403, "\(method)")
         #expect(try server.read("dir/a.txt") == Self.files["dir/a.txt"])
     }
@@ -171,7 +175,7 @@ import Testing
         ([], 0o600, "at least 32"),
         (Array(repeating: UInt8(ascii: "k"), count: 64), 0o644, "accessible by other users"),
         (Array(repeating: UInt8(ascii: "k"), count: 64), 0o604, "accessible by other users"),
-        (Array(repeating: UInt8(ascii: "k"), count: 64), 0o602, "accessible by other users"),
+        (Array(repeating: UInt8(ascii: "k"), count: 64), 0o602, "accessible by other users")
     ])
     func badKeyFilesAreRefused(bytes: [UInt8], mode: mode_t, reason: String) throws {
         let path = try Self.keyFile(bytes, mode: mode)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Mmapd
 
 /// Pages reached through a signed link carry its grant on every link and form the grant reaches
@@ -40,7 +41,10 @@ import Testing
         let (server, links) = try SignedLinkAccessTests.server()
         let (query, attribute) = try Self.grant(links, "dir/a.txt")
         let html = try server.request("GET", "/view/dir/a.txt?\(query)").text
-        #expect(html.contains(#"<nav class="breadcrumbs" aria-label="Breadcrumbs"><span class="crumb">files</span> / <span class="crumb">dir</span> / <span aria-current="page">a.txt</span></nav>"#))
+        #expect(
+            html.contains(
+                #"<nav class="breadcrumbs" aria-label="Breadcrumbs"><span class="crumb">files</span> / <span class="crumb">dir</span> / <span aria-current="page">a.txt</span></nav>"#
+            ))
         #expect(html.contains("href=\"/files/dir/a.txt?\(attribute)\">raw file</a>"))
         #expect(!html.contains("class=\"crumb\" href="))
     }
@@ -70,14 +74,18 @@ import Testing
         let entries = try #require(json.json["entries"] as? [[String: Any]])
         #expect(entries.map { $0["href"] as? String } == ["a.txt?\(query)", "sub/?\(query)"])
         let subdirectory = try server.request("GET", "/files/dir/sub/?\(query)").text
-        #expect(subdirectory.contains("<a class=\"crumb\" href=\"/files/dir/?\(attribute)\">dir</a> / <span aria-current=\"page\">sub</span>"))
+        #expect(
+            subdirectory.contains("<a class=\"crumb\" href=\"/files/dir/?\(attribute)\">dir</a> / <span aria-current=\"page\">sub</span>"))
     }
 
     @Test func aRootGrantLinksEveryBreadcrumb() throws {
         let (server, links) = try SignedLinkAccessTests.server()
         let (query, attribute) = try Self.grant(links, "/")
         let html = try server.request("GET", "/files/dir/sub/?\(query)").text
-        #expect(html.contains("<a class=\"crumb\" href=\"/files/?\(attribute)\">files</a> / <a class=\"crumb\" href=\"/files/dir/?\(attribute)\">dir</a>"))
+        #expect(
+            html.contains(
+                "<a class=\"crumb\" href=\"/files/?\(attribute)\">files</a> / <a class=\"crumb\" href=\"/files/dir/?\(attribute)\">dir</a>")
+        )
         // /view/ of a directory goes to its listing with the grant.
         let redirect = try server.request("GET", "/view/dir?\(query)")
         #expect(redirect.status == 302)

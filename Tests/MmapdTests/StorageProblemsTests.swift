@@ -3,6 +3,7 @@ import HTTPSemantics
 import MappedFiles
 import MicroHTTP
 import Testing
+
 @testable import Mmapd
 
 /// What a client is told about a storage error: every way of not reaching a file reads as the
@@ -11,7 +12,7 @@ import Testing
     @Test(arguments: [
         (FileAccessError.notFound, 404), (.outsideRoot, 404), (.notRegularFile, 404),
         (.permissionDenied(.permissionDenied), 404), (.permissionDenied(.notPermitted), 404), (.isDirectory, 404),
-        (.notWritable, 403), (.noSpace, 507), (.changedWhileReading, 503), (.system(.ioError), 500),
+        (.notWritable, 403), (.noSpace, 507), (.changedWhileReading, 503), (.system(.ioError), 500)
     ])
     func accessErrorsBecomeOneAnswerEach(error: FileAccessError, status: Int) {
         #expect(error.problem.status == status)
@@ -48,6 +49,8 @@ import Testing
 
     @Test func aProblemWithoutACauseLogsItsDetail() {
         #expect(Response.problem(.internalServerError("The search failed.")).failure == "The search failed.")
-        #expect(Response.problem(for: SearchError.matchFailed(message: "JIT stack")).failure == String(describing: SearchError.matchFailed(message: "JIT stack")))
+        #expect(
+            Response.problem(for: SearchError.matchFailed(message: "JIT stack")).failure
+                == String(describing: SearchError.matchFailed(message: "JIT stack")))
     }
 }

@@ -17,8 +17,11 @@ import Testing
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("mmapd-tls-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let keyType = curve ? ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"] : ["-newkey", "rsa:2048"]
-            try openssl(["req", "-x509"] + keyType + ["-nodes", "-keyout", key, "-out", certificate, "-days", "2",
-                                                     "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+            try openssl(
+                ["req", "-x509"] + keyType + [
+                    "-nodes", "-keyout", key, "-out", certificate, "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"
+                ])
         }
 
         func file(_ name: String) -> String { directory.appendingPathComponent(name).path }
@@ -36,8 +39,11 @@ import Testing
     static let big = pseudoRandomBytes(count: 3 << 20, seed: 0x7150_0001)
 
     static func start(_ credentials: Credentials, root: URL, _ extra: [String] = []) throws -> (SpawnedServer, UInt16) {
-        let server = try SpawnedServer(arguments: ["--port", "0", "--root", root.path, "--log-level", "warning",
-                                                   "--tls-cert", credentials.certificate, "--tls-key", credentials.key] + extra)
+        let server = try SpawnedServer(
+            arguments: [
+                "--port", "0", "--root", root.path, "--log-level", "warning",
+                "--tls-cert", credentials.certificate, "--tls-key", credentials.key
+            ] + extra)
         let line = server.waitForStartup()
         #expect(line.hasPrefix("mmapd listening on https://127.0.0.1:"), "\(line)")
         return (server, try #require(server.port))
@@ -114,7 +120,8 @@ import Testing
         let output = credentials.file("download.bin")
         let download = Process()
         download.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        download.arguments = ["--silent", "--max-time", "120", "--limit-rate", "4M", "--cacert", credentials.certificate, "-o", output]
+        download.arguments =
+            ["--silent", "--max-time", "120", "--limit-rate", "4M", "--cacert", credentials.certificate, "-o", output]
             + (ranges.map { ["--range", $0] } ?? []) + ["https://127.0.0.1:\(port)/files/grow.bin"]
         try download.run()
         // Wait (bounded) for the body to be under way, then cut the file.
@@ -143,51 +150,67 @@ import Testing
         Refusal(name: "a directory", arguments: { ["--tls-cert", $0.directory.path, "--tls-key", $0.key] }, mentions: "tlsCert"),
         Refusal(name: "certificate only", arguments: { ["--tls-cert", $0.certificate] }, mentions: "both"),
         Refusal(name: "key only", arguments: { ["--tls-key", $0.key] }, mentions: "both"),
-        Refusal(name: "not PEM", arguments: { credentials in
-            try Data("not a certificate\n".utf8).write(to: URL(fileURLWithPath: credentials.file("junk.pem")))
-            return ["--tls-cert", credentials.file("junk.pem"), "--tls-key", credentials.key]
-        }, mentions: "tlsCert"),
-        Refusal(name: "key not PEM", arguments: { credentials in
-            try Data("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".utf8).write(to: URL(fileURLWithPath: credentials.file("junk.key")))
-            return ["--tls-cert", credentials.certificate, "--tls-key", credentials.file("junk.key")]
-        }, mentions: "tlsKey"),
-        Refusal(name: "the certificate as its own key", arguments: { ["--tls-cert", $0.certificate, "--tls-key", $0.certificate] }, mentions: "tlsKey"),
-        Refusal(name: "mismatched key", arguments: { credentials in
-            try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", credentials.file("other.key")])
-            return ["--tls-cert", credentials.certificate, "--tls-key", credentials.file("other.key")]
-        }, mentions: "does not belong"),
-        Refusal(name: "expired certificate", arguments: { credentials in
-            let configuration = """
-                [ca]
-                default_ca = own
-                [own]
-                database = \(credentials.file("index.txt"))
-                new_certs_dir = \(credentials.directory.path)
-                serial = \(credentials.file("serial"))
-                default_md = sha256
-                policy = any
-                [any]
-                commonName = supplied
-                """
-            try Data(configuration.utf8).write(to: URL(fileURLWithPath: credentials.file("ca.cnf")))
-            try Data().write(to: URL(fileURLWithPath: credentials.file("index.txt")))
-            try Data("01\n".utf8).write(to: URL(fileURLWithPath: credentials.file("serial")))
-            try openssl(["req", "-new", "-key", credentials.key, "-subj", "/CN=expired", "-out", credentials.file("req.csr")])
-            try openssl(["ca", "-batch", "-notext", "-config", credentials.file("ca.cnf"), "-selfsign", "-keyfile", credentials.key,
-                         "-in", credentials.file("req.csr"), "-out", credentials.file("expired.pem"),
-                         "-startdate", "20200101000000Z", "-enddate", "20200201000000Z"])
-            return ["--tls-cert", credentials.file("expired.pem"), "--tls-key", credentials.key]
-        }, mentions: "expired"),
-        Refusal(name: "bad priority string", arguments: { ["--tls-cert", $0.certificate, "--tls-key", $0.key, "--tls-priorities", "NOT-A-PRIORITY"] },
-                mentions: "tlsPriorities"),
+        Refusal(
+            name: "not PEM",
+            arguments: { credentials in
+                try Data("not a certificate\n".utf8).write(to: URL(fileURLWithPath: credentials.file("junk.pem")))
+                return ["--tls-cert", credentials.file("junk.pem"), "--tls-key", credentials.key]
+            }, mentions: "tlsCert"),
+        Refusal(
+            name: "key not PEM",
+            arguments: { credentials in
+                try Data("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".utf8).write(
+                    to: URL(fileURLWithPath: credentials.file("junk.key")))
+                return ["--tls-cert", credentials.certificate, "--tls-key", credentials.file("junk.key")]
+            }, mentions: "tlsKey"),
+        Refusal(
+            name: "the certificate as its own key", arguments: { ["--tls-cert", $0.certificate, "--tls-key", $0.certificate] },
+            mentions: "tlsKey"),
+        Refusal(
+            name: "mismatched key",
+            arguments: { credentials in
+                try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", credentials.file("other.key")])
+                return ["--tls-cert", credentials.certificate, "--tls-key", credentials.file("other.key")]
+            }, mentions: "does not belong"),
+        Refusal(
+            name: "expired certificate",
+            arguments: { credentials in
+                let configuration = """
+                    [ca]
+                    default_ca = own
+                    [own]
+                    database = \(credentials.file("index.txt"))
+                    new_certs_dir = \(credentials.directory.path)
+                    serial = \(credentials.file("serial"))
+                    default_md = sha256
+                    policy = any
+                    [any]
+                    commonName = supplied
+                    """
+                try Data(configuration.utf8).write(to: URL(fileURLWithPath: credentials.file("ca.cnf")))
+                try Data().write(to: URL(fileURLWithPath: credentials.file("index.txt")))
+                try Data("01\n".utf8).write(to: URL(fileURLWithPath: credentials.file("serial")))
+                try openssl(["req", "-new", "-key", credentials.key, "-subj", "/CN=expired", "-out", credentials.file("req.csr")])
+                try openssl([
+                    "ca", "-batch", "-notext", "-config", credentials.file("ca.cnf"), "-selfsign", "-keyfile", credentials.key,
+                    "-in", credentials.file("req.csr"), "-out", credentials.file("expired.pem"),
+                    "-startdate", "20200101000000Z", "-enddate", "20200201000000Z"
+                ])
+                return ["--tls-cert", credentials.file("expired.pem"), "--tls-key", credentials.key]
+            }, mentions: "expired"),
+        Refusal(
+            name: "bad priority string",
+            arguments: { ["--tls-cert", $0.certificate, "--tls-key", $0.key, "--tls-priorities", "NOT-A-PRIORITY"] },
+            mentions: "tlsPriorities")
     ]
 
     @Test(arguments: refusals)
     func badCredentialsRefuseToStartWithOneLine(refusal: Refusal) throws {
         let credentials = try Credentials()
         let root = try LifecycleTests.makeRoot([:])
-        let result = try run(mmapdExecutable, ["--port", "0", "--root", root.path] + (try refusal.arguments(credentials)),
-                             environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MMAPD_") })
+        let result = try run(
+            mmapdExecutable, ["--port", "0", "--root", root.path] + (try refusal.arguments(credentials)),
+            environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MMAPD_") })
         #expect(result.status != 0)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.filter { $0 == "\n" }.count == 1, "\(result.stderr)")

@@ -30,7 +30,7 @@ import Testing
         Source(name: #"{"token": [""]}"#, arguments: [], environment: [:], config: #"{"token": [""]}"#),
         Source(name: #"{"token": []}"#, arguments: [], environment: [:], config: #"{"token": []}"#),
         Source(name: #"{"readToken": " "}"#, arguments: [], environment: [:], config: #"{"readToken": " "}"#),
-        Source(name: #"{"readToken": ["ok", "\n"]}"#, arguments: [], environment: [:], config: #"{"readToken": ["ok", "\n"]}"#),
+        Source(name: #"{"readToken": ["ok", "\n"]}"#, arguments: [], environment: [:], config: #"{"readToken": ["ok", "\n"]}"#)
     ]
 
     static func load(_ source: Source) async throws(SettingsError) -> Settings {
@@ -54,11 +54,13 @@ import Testing
     }
 
     @Test func tokensFromEverySourceAreKept() async throws {
-        let flags = try await Settings.load(arguments: ["--token", "w1", "--token", "w2", "--read-token", "r1"], environment: [:], configFile: nil)
+        let flags = try await Settings.load(
+            arguments: ["--token", "w1", "--token", "w2", "--read-token", "r1"], environment: [:], configFile: nil)
         #expect(flags.tokens == ["w1", "w2"] && flags.readTokens == ["r1"])
         let environment = try await Settings.load(arguments: [], environment: ["MMAPD_READ_TOKEN": "r1,r2"], configFile: nil)
         #expect(environment.readTokens == ["r1", "r2"])
-        let file = try await Self.load(Source(name: "file", arguments: [], environment: [:], config: #"{"token": "w", "readToken": ["r"]}"#))
+        let file = try await Self.load(
+            Source(name: "file", arguments: [], environment: [:], config: #"{"token": "w", "readToken": ["r"]}"#))
         #expect(file.tokens == ["w"] && file.readTokens == ["r"])
     }
 
@@ -73,7 +75,7 @@ import Testing
         (["--token", ""], [String: String]()),
         (["--read-token", " "], [:]),
         ([], ["MMAPD_TOKEN": ""]),
-        ([], ["MMAPD_READ_TOKEN": "secret-part,"]),
+        ([], ["MMAPD_READ_TOKEN": "secret-part,"])
     ])
     func theServerExitsWithOneLine(arguments: [String], environment: [String: String]) throws {
         let root = try LifecycleTests.makeRoot([:])

@@ -79,8 +79,9 @@ import Testing
     /// answer (the bytes and the directory entry were fsynced before it); an upload killed
     /// midway leaves the old file, and its temporary is swept by the next start.
     @Test func acknowledgedWritesSurviveSIGKILL() throws {
-        let server = try FaultServer(files: ["keep.bin": Array("old".utf8), "gone.bin": [1], "sized.bin": fill(9, 1000)],
-                                     arguments: ["--writable"])
+        let server = try FaultServer(
+            files: ["keep.bin": Array("old".utf8), "gone.bin": [1], "sized.bin": fill(9, 1000)],
+            arguments: ["--writable"])
         let body = fastRandomBytes(count: 3 << 20, seed: 91)
         #expect(try server.request("PUT", "/files/new.bin", body: body).status == 201)
         #expect(try server.request("PUT", "/files/keep.bin", body: Array("new".utf8)).status == 204)
@@ -89,14 +90,18 @@ import Testing
         // An upload cut by the kill: the head and half its body are in.
         let cut = try server.connect()
         try cut.sendHead("PUT", "/files/keep.bin", headers: [("Content-Length", "100000")], body: fill(5, 50_000))
-        #expect(try eventually { try FileManager.default.contentsOfDirectory(atPath: server.root).contains { $0.hasPrefix(".mmapd-upload-") } })
+        #expect(
+            try eventually { try FileManager.default.contentsOfDirectory(atPath: server.root).contains { $0.hasPrefix(".mmapd-upload-") } })
         try server.killAndRestart()
 
         #expect(try server.request("GET", "/files/new.bin").body == body)
         #expect(try server.request("GET", "/files/keep.bin").body == Array("new".utf8))
         #expect(try server.request("GET", "/files/gone.bin").status == 404)
         #expect(try server.request("GET", "/files/sized.bin").body == fill(9, 10))
-        #expect(try eventually { try FileManager.default.contentsOfDirectory(atPath: server.root).sorted() == ["keep.bin", "new.bin", "sized.bin"] })
+        #expect(
+            try eventually {
+                try FileManager.default.contentsOfDirectory(atPath: server.root).sorted() == ["keep.bin", "new.bin", "sized.bin"]
+            })
     }
 
     /// Downloads and searches of a file deleted under them: a download in flight finishes with
@@ -154,7 +159,8 @@ import Testing
         #expect(failures.all.isEmpty, "\(failures.all.prefix(5))")
         print("delete under readers: \(tally.summary)")
         #expect(server.death == nil)
-        #expect(try eventually { try server.rootMappings().allSatisfy { !$0.contains("(deleted)") } }, "\((try? server.rootMappings()) ?? [])")
+        #expect(
+            try eventually { try server.rootMappings().allSatisfy { !$0.contains("(deleted)") } }, "\((try? server.rootMappings()) ?? [])")
     }
 
     /// Resizes through PATCH (shrink, extend with zeros, back to full length) while downloads,
@@ -185,7 +191,8 @@ import Testing
             case 1:
                 while !stop.current {
                     guard let socket = try? RawSocket(port: server.port, receiveBuffer: 16 << 10),
-                          socket.send("GET /files/r.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") else { continue }
+                        socket.send("GET /files/r.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    else { continue }
                     var received: [UInt8] = []
                     while true {
                         let more = socket.receive(atLeast: 64 << 10)
@@ -213,7 +220,8 @@ import Testing
                     case 200, 416: break
                     case 206:
                         if !Self.originalOrZero(answer.body, original, at: 1000) { failures.add("range: foreign bytes") }
-                    case 409, 503: if answer.header("Content-Type") != "application/problem+json" { failures.add("\(answer.status) not a problem") }
+                    case 409, 503:
+                        if answer.header("Content-Type") != "application/problem+json" { failures.add("\(answer.status) not a problem") }
                     default: failures.add("GET \(target): \(answer.status)")
                     }
                     tally.add("\(index == 2 ? "search" : "range") \(answer.status)")

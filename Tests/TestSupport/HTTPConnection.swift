@@ -53,8 +53,10 @@ public final class HTTPConnection {
         }
     }
 
-    public func send(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8] = [],
-              expectBody: Bool? = nil) throws -> HTTPResponse {
+    public func send(
+        _ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8] = [],
+        expectBody: Bool? = nil
+    ) throws -> HTTPResponse {
         var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if !body.isEmpty || method == "PATCH" || method == "POST" || method == "PUT" {

@@ -99,7 +99,8 @@ final class FaultServer: @unchecked Sendable {
                 let directory = "/proc/\(child)/fd"
                 for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
                     if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\(name)"),
-                       target.hasPrefix("pipe:") {
+                        target.hasPrefix("pipe:")
+                    {
                         pipes.insert(target)
                     }
                 }

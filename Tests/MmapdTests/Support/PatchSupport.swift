@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+
 @testable import Mmapd
 
 /// Helpers shared by the PATCH suites: request bodies in the three forms, file snapshots for
@@ -32,8 +33,10 @@ func messageByterange(_ write: PatchWrite, extraHeaders: [String] = []) -> [UInt
 
 /// A `multipart/byteranges` body framed with `boundary`, one part per write, in the order given.
 /// `close: false` leaves out the closing delimiter (a truncated upload).
-func multipartByteranges(_ writes: [PatchWrite], boundary: String, partHeaders: [String] = [],
-                         preamble: String = "", epilogue: String = "", close: Bool = true) -> [UInt8] {
+func multipartByteranges(
+    _ writes: [PatchWrite], boundary: String, partHeaders: [String] = [],
+    preamble: String = "", epilogue: String = "", close: Bool = true
+) -> [UInt8] {
     var body = Array(preamble.utf8)
     if !preamble.isEmpty { body += Array("\r\n".utf8) }
     for (index, write) in writes.enumerated() {
@@ -76,10 +79,13 @@ extension TestServer {
     }
 
     /// A `multipart/byteranges` PATCH on a new connection.
-    func patchMultipart(_ target: String, _ writes: [PatchWrite], boundary: String = "mmapd-test-boundary",
-                        headers: [(String, String)] = []) throws -> HTTPResponse {
-        try request("PATCH", target, headers: [("Content-Type", "multipart/byteranges; boundary=\(boundary)")] + headers,
-                    body: multipartByteranges(writes, boundary: boundary))
+    func patchMultipart(
+        _ target: String, _ writes: [PatchWrite], boundary: String = "mmapd-test-boundary",
+        headers: [(String, String)] = []
+    ) throws -> HTTPResponse {
+        try request(
+            "PATCH", target, headers: [("Content-Type", "multipart/byteranges; boundary=\(boundary)")] + headers,
+            body: multipartByteranges(writes, boundary: boundary))
     }
 }
 
@@ -143,7 +149,7 @@ func eventually(within seconds: Double = 20, _ condition: () throws -> Bool) ret
 func anonymousResidentBytes(pid: Int32? = nil) throws -> UInt64 {
     let status = try String(contentsOfFile: "/proc/\(pid.map(String.init) ?? "self")/status", encoding: .utf8)
     guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("RssAnon:") }),
-          let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ UInt64($0) })
+        let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ UInt64($0) })
     else { throw HTTPTestError(description: "no RssAnon in /proc/self/status") }
     return kilobytes * 1024
 }

@@ -26,7 +26,8 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     errReader.wait()
-    return ProcessResult(status: process.terminationStatus, stdout: [UInt8](outData), stderr: String(decoding: errData.value, as: UTF8.self))
+    return ProcessResult(
+        status: process.terminationStatus, stdout: [UInt8](outData), stderr: String(decoding: errData.value, as: UTF8.self))
 }
 
 func curl(_ arguments: [String]) throws -> ProcessResult {

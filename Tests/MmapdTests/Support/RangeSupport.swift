@@ -9,7 +9,7 @@ import Testing
 func residentSetBytes() throws -> UInt64 {
     let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
     guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-          let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ UInt64($0) })
+        let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ UInt64($0) })
     else { throw HTTPTestError(description: "no VmRSS in /proc/self/status") }
     return kilobytes * 1024
 }
@@ -42,19 +42,23 @@ func overwrite(_ path: String, at offset: Int, with bytes: [UInt8]) throws {
 /// when the Content-Type or the framing is wrong.
 func byteranges(of response: HTTPResponse) throws -> ByterangesBody {
     let contentType = try #require(response.header("Content-Type"))
-    let boundary = try #require(ByterangesBody.boundary(fromContentType: contentType),
-                                "not multipart/byteranges with a boundary: \(contentType)")
+    let boundary = try #require(
+        ByterangesBody.boundary(fromContentType: contentType),
+        "not multipart/byteranges with a boundary: \(contentType)")
     return try ByterangesBody(response.body, boundary: boundary)
 }
 
 /// Checks a multipart/byteranges answer against `file`: 206, a Content-Length that counts the
 /// whole body, one part per expected range in order, each with the file's media type, the exact
 /// Content-Range and exactly the file's bytes.
-func expectByteranges(_ response: HTTPResponse, _ expected: [ClosedRange<UInt64>], of file: [UInt8],
-                      contentType: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+func expectByteranges(
+    _ response: HTTPResponse, _ expected: [ClosedRange<UInt64>], of file: [UInt8],
+    contentType: String, sourceLocation: SourceLocation = #_sourceLocation
+) throws {
     #expect(response.status == 206, sourceLocation: sourceLocation)
-    #expect(response.header("Content-Range") == nil, "a multipart answer has no top-level Content-Range",
-            sourceLocation: sourceLocation)
+    #expect(
+        response.header("Content-Range") == nil, "a multipart answer has no top-level Content-Range",
+        sourceLocation: sourceLocation)
     #expect(response.header("Content-Length") == "\(response.body.count)", sourceLocation: sourceLocation)
     let multipart = try byteranges(of: response)
     #expect(multipart.preamble.isEmpty, sourceLocation: sourceLocation)
@@ -62,10 +66,12 @@ func expectByteranges(_ response: HTTPResponse, _ expected: [ClosedRange<UInt64>
     #expect(multipart.parts.count == expected.count, sourceLocation: sourceLocation)
     for (part, range) in zip(multipart.parts, expected) {
         #expect(part.header("Content-Type") == contentType, sourceLocation: sourceLocation)
-        #expect(part.header("Content-Range") == "bytes \(range.lowerBound)-\(range.upperBound)/\(file.count)",
-                sourceLocation: sourceLocation)
-        #expect(part.body == Array(file[Int(range.lowerBound)...Int(range.upperBound)]),
-                "bytes of part \(range)", sourceLocation: sourceLocation)
+        #expect(
+            part.header("Content-Range") == "bytes \(range.lowerBound)-\(range.upperBound)/\(file.count)",
+            sourceLocation: sourceLocation)
+        #expect(
+            part.body == Array(file[Int(range.lowerBound)...Int(range.upperBound)]),
+            "bytes of part \(range)", sourceLocation: sourceLocation)
     }
 }
 

@@ -18,13 +18,17 @@ struct SearchQuery: Sendable, CustomStringConvertible {
     var end: Int64?
     var limit: Int?
 
-    init(_ pattern: String, regex: Bool = false, icase: Bool = false, reverse: Bool = false,
-         start: Int64? = nil, end: Int64? = nil, limit: Int? = nil) {
+    init(
+        _ pattern: String, regex: Bool = false, icase: Bool = false, reverse: Bool = false,
+        start: Int64? = nil, end: Int64? = nil, limit: Int? = nil
+    ) {
         self.init(bytes: Array(pattern.utf8), regex: regex, icase: icase, reverse: reverse, start: start, end: end, limit: limit)
     }
 
-    init(bytes: [UInt8], regex: Bool = false, icase: Bool = false, reverse: Bool = false,
-         start: Int64? = nil, end: Int64? = nil, limit: Int? = nil) {
+    init(
+        bytes: [UInt8], regex: Bool = false, icase: Bool = false, reverse: Bool = false,
+        start: Int64? = nil, end: Int64? = nil, limit: Int? = nil
+    ) {
         self.pattern = bytes
         self.regex = regex
         self.icase = icase
@@ -62,7 +66,7 @@ func percentEncoded(_ bytes: [UInt8]) -> String {
     for byte in bytes {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
             out.unicodeScalars.append(Unicode.Scalar(byte))
         default:
             out += String(format: "%%%02X", byte)
@@ -202,85 +206,87 @@ enum PythonReference {
     /// - Lines: 1 + the number of `\n` before the offset; the text is the line without its `\n`,
     ///   decoded with `backslashreplace`, when it has at most 1,024 bytes.
     static let script = #"""
-import sys, json, mmap, re
-path, spec = sys.argv[1], sys.argv[2]
-data = open(path, 'rb').read()
-n = len(data)
-queries = json.load(open(spec))
-mm = None
-if n:
-    handle = open(path, 'rb')
-    mm = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-lowered = None
-out = []
-for q in queries:
-    pat = bytes.fromhex(q['pattern'])
-    s = q.get('start'); e = q.get('end')
-    s = 0 if s is None else s
-    e = n if e is None else e
-    found = []
-    if q['regex']:
-        lo, hi, _ = slice(s, e).indices(n)
-        if lo <= hi:
-            rx = re.compile(pat, re.IGNORECASE if q['icase'] else 0)
-            found = [(m.start(), m.end() - m.start()) for m in rx.finditer(data, lo, hi)]
-        if q['reverse']:
-            found.reverse()
-        count = len(found)
-    else:
-        if q['icase']:
-            if lowered is None:
-                lowered = data.lower()
-            hay, needle, counted = lowered, pat.lower(), lowered
-        else:
-            hay, needle, counted = data, pat, data
-        count = counted.count(needle, s, e)
-        if not q['reverse']:
-            i = hay.find(needle, s, e)
-            while i >= 0:
-                found.append((i, len(needle)))
-                i = hay.find(needle, i + len(needle), e)
-        else:
-            i = hay.rfind(needle, s, e)
-            while i >= 0:
-                found.append((i, len(needle)))
-                i = hay.rfind(needle, s, i)
-        if count != len(found):
-            raise SystemExit('count %d != loop %d' % (count, len(found)))
-    limit = q.get('max')
-    if limit is not None:
-        found = found[:limit] if limit >= 0 else found[limit:]
-    lines = {}
-    position, line = 0, 1
-    for off in sorted(set(o for o, _ in found)):
-        line += data.count(b'\n', position, off)
-        position = off
-        lines[off] = line
-    rows = []
-    for off, length in found:
-        text = None
-        if q.get('texts', True):
-            lo = max(0, off - 1025)
-            a = data.rfind(b'\n', lo, off)
-            a = a + 1 if a >= 0 else (0 if lo == 0 else None)
-            hi = min(n, off + 1025)
-            b = data.find(b'\n', off, hi)
-            b = b if b >= 0 else (n if hi == n else None)
-            if a is not None and b is not None and b - a <= 1024:
-                text = data[a:b].decode('utf-8', 'backslashreplace')
-        rows.append([off, length, lines[off], text])
-    out.append({'count': count, 'matches': rows})
-json.dump(out, sys.stdout)
-"""#
+        import sys, json, mmap, re
+        path, spec = sys.argv[1], sys.argv[2]
+        data = open(path, 'rb').read()
+        n = len(data)
+        queries = json.load(open(spec))
+        mm = None
+        if n:
+            handle = open(path, 'rb')
+            mm = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        lowered = None
+        out = []
+        for q in queries:
+            pat = bytes.fromhex(q['pattern'])
+            s = q.get('start'); e = q.get('end')
+            s = 0 if s is None else s
+            e = n if e is None else e
+            found = []
+            if q['regex']:
+                lo, hi, _ = slice(s, e).indices(n)
+                if lo <= hi:
+                    rx = re.compile(pat, re.IGNORECASE if q['icase'] else 0)
+                    found = [(m.start(), m.end() - m.start()) for m in rx.finditer(data, lo, hi)]
+                if q['reverse']:
+                    found.reverse()
+                count = len(found)
+            else:
+                if q['icase']:
+                    if lowered is None:
+                        lowered = data.lower()
+                    hay, needle, counted = lowered, pat.lower(), lowered
+                else:
+                    hay, needle, counted = data, pat, data
+                count = counted.count(needle, s, e)
+                if not q['reverse']:
+                    i = hay.find(needle, s, e)
+                    while i >= 0:
+                        found.append((i, len(needle)))
+                        i = hay.find(needle, i + len(needle), e)
+                else:
+                    i = hay.rfind(needle, s, e)
+                    while i >= 0:
+                        found.append((i, len(needle)))
+                        i = hay.rfind(needle, s, i)
+                if count != len(found):
+                    raise SystemExit('count %d != loop %d' % (count, len(found)))
+            limit = q.get('max')
+            if limit is not None:
+                found = found[:limit] if limit >= 0 else found[limit:]
+            lines = {}
+            position, line = 0, 1
+            for off in sorted(set(o for o, _ in found)):
+                line += data.count(b'\n', position, off)
+                position = off
+                lines[off] = line
+            rows = []
+            for off, length in found:
+                text = None
+                if q.get('texts', True):
+                    lo = max(0, off - 1025)
+                    a = data.rfind(b'\n', lo, off)
+                    a = a + 1 if a >= 0 else (0 if lo == 0 else None)
+                    hi = min(n, off + 1025)
+                    b = data.find(b'\n', off, hi)
+                    b = b if b >= 0 else (n if hi == n else None)
+                    if a is not None and b is not None and b - a <= 1024:
+                        text = data[a:b].decode('utf-8', 'backslashreplace')
+                rows.append([off, length, lines[off], text])
+            out.append({'count': count, 'matches': rows})
+        json.dump(out, sys.stdout)
+        """#
 
     /// Evaluates `queries` on the file at `path`. `maxMatches`: keep only the first n (or, negative,
     /// the last n) matches of each list; `texts: false` leaves texts out (big files).
-    static func answers(file path: String, _ queries: [SearchQuery], maxMatches: Int? = nil,
-                        texts: Bool = true) throws -> [ReferenceAnswer] {
+    static func answers(
+        file path: String, _ queries: [SearchQuery], maxMatches: Int? = nil,
+        texts: Bool = true
+    ) throws -> [ReferenceAnswer] {
         let spec: [[String: Any]] = queries.map { query in
             var item: [String: Any] = [
                 "pattern": query.pattern.map { String(format: "%02x", $0) }.joined(),
-                "regex": query.regex, "icase": query.icase, "reverse": query.reverse, "texts": texts,
+                "regex": query.regex, "icase": query.icase, "reverse": query.reverse, "texts": texts
             ]
             if let start = query.start { item["start"] = start }
             if let end = query.end { item["end"] = end }
@@ -298,8 +304,9 @@ json.dump(out, sys.stdout)
             let rows = item["matches"] as? [[Any]] ?? []
             return ReferenceAnswer(
                 matches: rows.map { row in
-                    ReferenceMatch(offset: row[0] as? Int ?? -1, length: row[1] as? Int ?? -1, line: row[2] as? Int ?? -1,
-                                   text: row[3] as? String)
+                    ReferenceMatch(
+                        offset: row[0] as? Int ?? -1, length: row[1] as? Int ?? -1, line: row[2] as? Int ?? -1,
+                        text: row[3] as? String)
                 },
                 count: item["count"] as? Int ?? -1)
         }
@@ -317,24 +324,24 @@ json.dump(out, sys.stdout)
     /// Python that writes `size` bytes of seeded English-like text to argv[1]: words of 1 to 9
     /// letters (mixed case) with frequent " the " and "example", lines of 3 to 15 words.
     static let textGenerator = #"""
-import random, sys
-path, size, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-r = random.Random(seed)
-letters = b'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'
-words = [bytes(r.choice(letters) for _ in range(r.randint(1, 9))) for _ in range(3000)]
-words += [b'the'] * 300 + [b'example'] * 20 + [b'The'] * 30 + [b'hello', b'world', b'mmap']
-with open(path, 'wb') as f:
-    written = 0
-    while written < size:
-        block = []
-        for _ in range(2000):
-            block.append(b' '.join(r.choices(words, k=r.randint(3, 15))))
-        chunk = b'\n'.join(block) + b'\n'
-        chunk = chunk[:size - written]
-        f.write(chunk)
-        written += len(chunk)
-print(written)
-"""#
+        import random, sys
+        path, size, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+        r = random.Random(seed)
+        letters = b'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'
+        words = [bytes(r.choice(letters) for _ in range(r.randint(1, 9))) for _ in range(3000)]
+        words += [b'the'] * 300 + [b'example'] * 20 + [b'The'] * 30 + [b'hello', b'world', b'mmap']
+        with open(path, 'wb') as f:
+            written = 0
+            while written < size:
+                block = []
+                for _ in range(2000):
+                    block.append(b' '.join(r.choices(words, k=r.randint(3, 15))))
+                chunk = b'\n'.join(block) + b'\n'
+                chunk = chunk[:size - written]
+                f.write(chunk)
+                written += len(chunk)
+        print(written)
+        """#
 }
 
 /// Writes `size` bytes of seeded text (see ``PythonReference/textGenerator``) to `path`.
@@ -518,7 +525,8 @@ func integer(after key: String, in line: UnsafeRawBufferPointer) -> Int? {
         guard let hit = memchr(base + from, Int32(keyBytes[0]), line.count - from) else { return nil }
         let index = base.distance(to: UnsafeRawPointer(hit))
         if index + keyBytes.count <= line.count,
-           keyBytes.withUnsafeBytes({ memcmp(base + index, $0.baseAddress!, keyBytes.count) }) == 0 {
+            keyBytes.withUnsafeBytes({ memcmp(base + index, $0.baseAddress!, keyBytes.count) }) == 0
+        {
             found = index + keyBytes.count
             break
         }

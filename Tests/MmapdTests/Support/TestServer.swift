@@ -59,7 +59,7 @@ func pseudoRandomBytes(count: Int, seed: UInt64) -> [UInt8] {
     var state = seed &+ 0x9E37_79B9_7F4A_7C15
     var bytes = [UInt8](repeating: 0, count: count)
     for index in 0..<count {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         bytes[index] = UInt8(truncatingIfNeeded: state >> 33)
     }
     return bytes
