@@ -500,7 +500,7 @@ def summarize_http(loads, samples, problems, failures, settings, report, results
            "every byte wrk read (headers included). errors = wrk socket errors + non-2xx/3xx answers, summed over rounds. "
            "'per round': the median [range] of the req/s ratios of each round's adjacent pair, then each round's in order.")
     if settings.alt_args:
-        report(f"mmapd-alt: a second mmapd with {settings.alt_args} (BENCH_MMAPD_ALT_ARGS); "
+        report(f"mmapd-alt: a second mmapd with {settings.alt_args} (BENCH_MMAPD_ALT_ARGS, BENCH_MMAPD_ALT_BIN); "
                "alt/mmapd is its req/s over mmapd's.")
     if any(row.get("ceiling") for row in summary.values()):
         report("ceiling: Benchmarks/ceiling.c, libmicrohttpd in mmapd's mode answering from mappings made at start, "
