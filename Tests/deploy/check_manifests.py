@@ -58,7 +58,7 @@ def mmapd_options():
     table = source[source.index("static let options"):]
     table = table[: table.index("\n    ]")]
     options = {}
-    for helper, key in re.findall(r'^\s*(\w+)\("(\w+)"', table, re.M):
+    for helper, key in re.findall(r'^\s*(\w+)\(\s*"(\w+)"', table, re.M):
         options[key] = helper
     for key in re.findall(r'Option\(key:\s*"(\w+)"', table):
         options[key] = "list"
