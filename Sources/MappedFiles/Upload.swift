@@ -54,15 +54,7 @@ public final class Upload {
 
     /// Appends `bytes` to the temporary.
     public func append(_ bytes: UnsafeRawBufferPointer) throws(FileAccessError) {
-        var done = 0
-        while done < bytes.count {
-            let count = Glibc.write(descriptor, bytes.baseAddress! + done, bytes.count - done)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw FileAccessError(errno: errno)
-            }
-            done += count
-        }
+        try writeAll(bytes, to: descriptor)
         written += UInt64(bytes.count)
     }
 

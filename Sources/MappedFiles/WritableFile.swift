@@ -124,15 +124,7 @@ public final class WritableFile {
         let current = try identity().size
         guard current >= min(size, end) else { throw .changedWhileReading }
         if end > current { try extend(from: current, to: end) }
-        var stored = 0
-        while stored < bytes.count {
-            let count = pwrite(descriptor, bytes.baseAddress! + stored, bytes.count - stored, off_t(offset) + off_t(stored))
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw FileAccessError(errno: errno)
-            }
-            stored += count
-        }
+        try writeAll(bytes, to: descriptor, at: offset)
         size = max(size, end)
         let start = Int(offset)
         touched = touched.map { min($0.lowerBound, start)..<max($0.upperBound, start + bytes.count) } ?? start..<(start + bytes.count)
