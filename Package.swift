@@ -72,7 +72,11 @@ let package = Package(
         .testTarget(name: "HTTPSemanticsTests", dependencies: ["ConfinedPaths", "HTTPSemantics", "TestSupport"]),
         .testTarget(name: "MappedFilesTests", dependencies: ["ConfinedPaths", "MappedFiles", "TestSupport"]),
         .testTarget(name: "ByteSearchTests", dependencies: ["ByteSearch", "ConfinedPaths", "TestSupport"]),
-        .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP", "TestSupport"]),
-        .testTarget(name: "MmapdTests", dependencies: ["ConfinedPaths", "Mmapd", "TestSupport"])
+        // Drives a RequestHandler through the request state machine without a daemon.
+        .target(
+            name: "MicroHTTPTesting", dependencies: ["MicroHTTP", "TestSupport"], path: "Tests/MicroHTTPTesting",
+            swiftSettings: strict),
+        .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP", "MicroHTTPTesting", "TestSupport"]),
+        .testTarget(name: "MmapdTests", dependencies: ["ConfinedPaths", "MicroHTTPTesting", "Mmapd", "TestSupport"])
     ]
 )

@@ -8,7 +8,7 @@ import Glibc
 /// a file truncated under the answer is a SIGBUS outside any guard; and libmicrohttpd's file
 /// reader, the other way to keep off the mapping, reads 4 KiB per call (a 1 MiB range ran at
 /// 0.39× nginx). A copy fault ends the answer with the connection closed, as a short file does.
-final class GuardedCopyReader {
+package final class GuardedCopyReader {
     /// The largest block libmicrohttpd asks for: large enough for GnuTLS to fill whole 16 KiB
     /// records many times per call, small enough that a response's buffer is cheap to allocate.
     static let maximumBlock = 256 * 1024
@@ -16,9 +16,9 @@ final class GuardedCopyReader {
     private let pieces: [Response.Piece]
     /// Where each piece begins in the body.
     private let starts: [Int]
-    let count: Int
+    package let count: Int
 
-    init(pieces: [Response.Piece]) {
+    package init(pieces: [Response.Piece]) {
         self.pieces = pieces.filter { $0.count > 0 }
         var starts: [Int] = []
         var offset = 0
@@ -35,7 +35,7 @@ final class GuardedCopyReader {
 
     /// Copies the body from `position` into `buffer`: the number of bytes, or -2 (end with an
     /// error: close the connection) when the memory's pages are gone.
-    func read(at position: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+    package func read(at position: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int {
         guard position < count else { return -1 }
         var index = indexOfPiece(holding: position)
         var copied = 0

@@ -34,6 +34,18 @@ public final class HeaderBlock: @unchecked Sendable {
 
     deinit { bytes.deallocate() }
 
+    /// The fields, in order (what `add(to:)` adds), for answers that no daemon sends.
+    package var fields: [(name: String, value: String)] {
+        var fields: [(name: String, value: String)] = []
+        var name = UnsafePointer<CChar>(bytes.baseAddress!.assumingMemoryBound(to: CChar.self))
+        for _ in 0..<count {
+            let value = name + strlen(name) + 1
+            fields.append((String(cString: name), String(cString: value)))
+            name = value + strlen(value) + 1
+        }
+        return fields
+    }
+
     /// Adds every field to `response`, in order.
     func add(to response: OpaquePointer) {
         var name = UnsafePointer<CChar>(bytes.baseAddress!.assumingMemoryBound(to: CChar.self))

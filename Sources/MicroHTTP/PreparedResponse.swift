@@ -11,8 +11,8 @@ import HTTPSemantics
 public final class PreparedResponse: @unchecked Sendable {
     let pointer: OpaquePointer
     public let status: Int
-    let headers: [(name: String, value: String)]
-    let body: UnsafeRawBufferPointer
+    package let headers: [(name: String, value: String)]
+    package let body: UnsafeRawBufferPointer
 
     /// nil when libmicrohttpd cannot allocate the response.
     public init?(status: Int, headers: [(name: String, value: String)], body: UnsafeRawBufferPointer) {

@@ -35,13 +35,12 @@ public final class PulledBody: @unchecked Sendable {
         case failed
     }
 
-    /// The connection pointer is only passed to libmicrohttpd's thread-safe suspend/resume.
+    /// The link is only asked to suspend, under the lock (libmicrohttpd's suspend is thread-safe).
     private struct State: @unchecked Sendable {
         var wakes: UInt64 = 0
         var clientLeft = false
         var suspended: Suspension?
-        var connection: OpaquePointer?
-        var suspensions: SuspendedConnections?
+        var link: (any RequestLink)?
     }
 
     private let state = Mutex(State())
@@ -70,15 +69,13 @@ public final class PulledBody: @unchecked Sendable {
         suspended?.resume()
     }
 
-    func attach(_ connection: OpaquePointer, suspensions: SuspendedConnections) {
-        state.withLock { state in
-            state.connection = connection
-            state.suspensions = suspensions
-        }
+    /// The connection the body is sent on, suspended while there is nothing to send.
+    package func attach(_ link: any RequestLink) {
+        state.withLock { $0.link = link }
     }
 
     /// libmicrohttpd's content reader: bytes copied, 0 after suspending, -1 at the end, -2 to cut.
-    func read(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+    package func read(into buffer: UnsafeMutableRawBufferPointer) -> Int {
         while true {
             let (ticket, clientLeft) = state.withLock { ($0.wakes, $0.clientLeft) }
             if clientLeft { return -2 }
@@ -90,8 +87,8 @@ public final class PulledBody: @unchecked Sendable {
                 // nil: woken meanwhile, read again.
                 let answer = state.withLock { state -> Int? in
                     guard state.wakes == ticket else { return nil }
-                    guard let connection = state.connection, let suspensions = state.suspensions else { return -2 }
-                    state.suspended = suspensions.suspend(connection)
+                    guard let link = state.link else { return -2 }
+                    state.suspended = link.suspend()
                     return 0
                 }
                 if let answer { return answer }
@@ -99,5 +96,5 @@ public final class PulledBody: @unchecked Sendable {
         }
     }
 
-    func release() { source.released() }
+    package func release() { source.released() }
 }

@@ -69,12 +69,32 @@ public final class Request: @unchecked Sendable {
         case answered
     }
 
+    /// The header fields of a request that came through no daemon (`RequestLink` in process);
+    /// nil for libmicrohttpd's requests, whose fields stay in the connection's memory.
+    private var fields: [(name: String, value: String)]?
+
     init(target: UnsafePointer<CChar>?) {
         // One pass over the bytes: measured, then decoded (with the same repair as `cString:`).
         let bytes = UnsafeRawBufferPointer(start: target, count: target.map { strlen($0) } ?? 0)
         self.target = String(decoding: bytes, as: UTF8.self)
         targetByteCount = bytes.count
         startNanoseconds = monotonicNanoseconds(CLOCK_MONOTONIC)
+    }
+
+    /// A request that comes through no daemon, driven in process by a `RequestDriver`: its
+    /// method, raw request-target and header fields, in order.
+    package init(method: String, target: String, headers: [(name: String, value: String)]) {
+        self.target = target
+        targetByteCount = target.utf8.count
+        startNanoseconds = monotonicNanoseconds(CLOCK_MONOTONIC)
+        self.method = RequestMethod(method)
+        fields = headers
+    }
+
+    /// Completion: the header fields can no longer be read (libmicrohttpd frees them).
+    func headersGone() {
+        connection = nil
+        fields = nil
     }
 
     /// Time since the request line arrived.
@@ -87,7 +107,7 @@ public final class Request: @unchecked Sendable {
     /// A `StaticString` name goes to libmicrohttpd as it is, with its known length: a request
     /// looks up about ten headers, and bridging each `String` name to C cost more than the lookup.
     public func header(_ name: StaticString) -> String? {
-        guard let connection else { return nil }
+        guard let connection else { return fields.flatMap { Self.values(named: "\(name)", in: $0).first } }
         var value: UnsafePointer<CChar>? = nil
         var length = 0
         let found = name.withUTF8Buffer { key in
@@ -106,7 +126,7 @@ public final class Request: @unchecked Sendable {
     /// Every value of a request header, one per field line, in order (`header(_:)` shows only the
     /// first, which is all libmicrohttpd itself looks at).
     public func headerValues(_ name: String) -> [String] {
-        guard let connection else { return [] }
+        guard let connection else { return fields.map { Self.values(named: name, in: $0) } ?? [] }
         var collector = HeaderCollector(name: Array(name.lowercased().utf8))
         withUnsafeMutablePointer(to: &collector) { pointer in
             _ = MHD_get_connection_values_n(
@@ -124,6 +144,11 @@ public final class Request: @unchecked Sendable {
                 }, pointer)
         }
         return collector.values
+    }
+
+    private static func values(named name: String, in fields: [(name: String, value: String)]) -> [String] {
+        let name = name.lowercased()
+        return fields.filter { $0.name.lowercased() == name }.map(\.value)
     }
 
     /// How the body is delimited, judged from every Content-Length and Transfer-Encoding line

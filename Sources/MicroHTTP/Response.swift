@@ -75,6 +75,16 @@ public struct Response: @unchecked Sendable {
     }
 }
 
+extension Response.Body {
+    /// The object whose memory the body points into, which must outlive the sending of it.
+    var memoryOwner: AnyObject? {
+        switch self {
+        case .borrowed(_, let owner), .pieces(_, let owner), .prepared(_, let owner): owner
+        case .empty, .bytes, .file, .stream, .pulled: nil
+        }
+    }
+}
+
 /// A descriptor on its way to libmicrohttpd, which closes it once the answer is sent. Closed here
 /// instead if the answer is never queued (the client left first).
 public final class OpenFile: @unchecked Sendable {
@@ -83,7 +93,7 @@ public final class OpenFile: @unchecked Sendable {
     public init(descriptor: Int32) { self.descriptor = descriptor }
 
     /// Hands the descriptor over, once.
-    func take() -> Int32? {
+    package func take() -> Int32? {
         defer { descriptor = nil }
         return descriptor
     }

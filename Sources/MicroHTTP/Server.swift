@@ -19,7 +19,7 @@ public final class Server: Sendable {
             headerTimeoutSeconds: options.headerTimeoutSeconds, idleTimeoutSeconds: options.connectionTimeoutSeconds,
             minimumBodyRate: options.minimumBodyRate, delivered: { handler.delivered($0) })
         let callbacks = Callbacks(
-            handler: handler, log: log, drainBodyLimit: options.drainBodyLimit, deadlines: deadlines,
+            handler: handler, drainBodyLimit: options.drainBodyLimit, deadlines: deadlines, log: log,
             guardsBorrowedBodies: options.tls != nil)
         let context = Unmanaged.passUnretained(callbacks).toOpaque()
         var error = [CChar](repeating: 0, count: 256)
@@ -40,7 +40,7 @@ public final class Server: Sendable {
                 Callbacks.uriLog, context, Callbacks.connectionEvent, context,
                 logTarget, &error, error.count)
         }
-        let messages = callbacks.finishStartup()
+        let messages = callbacks.startupLog.finishStartup()
         guard let started else {
             logTarget.deallocate()
             tls?.release()
@@ -62,7 +62,7 @@ public final class Server: Sendable {
     /// Open client connections.
     public var connections: Int { callbacks.connections.load(ordering: .relaxed) }
     /// Zero-copy responses whose memory libmicrohttpd still holds.
-    public var responsesHoldingMemory: Int { callbacks.leases.held }
+    public var responsesHoldingMemory: Int { callbacks.driver.leases.held }
     /// Connections shut down because a request head or body came too slowly.
     public var connectionsCutOff: Int { callbacks.deadlines.cutOff }
 
@@ -75,7 +75,7 @@ public final class Server: Sendable {
     /// epoll sets, and the loser aborts the process ("Failed to remove listen FD from epoll set",
     /// seen in CI; an open libmicrohttpd defect).
     public func shutdown(grace: Duration) {
-        callbacks.draining.store(true, ordering: .relaxed)
+        callbacks.driver.draining.store(true, ordering: .relaxed)
         let deadline = ContinuousClock.now + grace
         // A bounded poll is enough here: it runs once per process lifetime, and libmicrohttpd
         // offers no completion notification to wait on.
@@ -88,9 +88,9 @@ public final class Server: Sendable {
     /// libmicrohttpd refuses to stop with suspended connections: end them first.
     /// Answers still watched for their delivery are reported with what is known by then.
     private func stopDaemon() {
-        callbacks.suspensions.cancelAll()
+        callbacks.driver.suspensions.cancelAll()
         daemon.stop()
-        callbacks.deadlines.settleLingering().forEach(callbacks.handler.delivered)
+        callbacks.deadlines.settleLingering().forEach(callbacks.driver.handler.delivered)
     }
 }
 

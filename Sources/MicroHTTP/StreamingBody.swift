@@ -14,7 +14,7 @@ import Synchronization
 /// stalled consumer, or one that takes a few bytes now and then, never holds the producer's
 /// thread for long.
 public final class StreamingBody: @unchecked Sendable {
-    /// The connection pointer is only passed to libmicrohttpd's thread-safe suspend/resume.
+    /// The link is only asked to suspend, under the lock (libmicrohttpd's suspend is thread-safe).
     private struct State: @unchecked Sendable {
         var buffered: [UInt8] = []
         var finished = false
@@ -29,8 +29,7 @@ public final class StreamingBody: @unchecked Sendable {
         var takenInWindow = 0
         /// How long the producer waited for space since `windowStart`.
         var waitedInWindow = Duration.zero
-        var connection: OpaquePointer?
-        var suspensions: SuspendedConnections?
+        var link: (any RequestLink)?
     }
 
     private let state = Mutex(State())
@@ -133,23 +132,19 @@ public final class StreamingBody: @unchecked Sendable {
         return state.suspendedReader
     }
 
-    func attach(_ connection: OpaquePointer, suspensions: SuspendedConnections) {
-        state.withLock { state in
-            state.connection = connection
-            state.suspensions = suspensions
-        }
+    /// The connection the body is sent on, suspended while there is nothing to send.
+    package func attach(_ link: any RequestLink) {
+        state.withLock { $0.link = link }
     }
 
     /// libmicrohttpd's content reader: bytes copied, 0 after suspending when nothing is ready,
     /// -1 at the end of the stream, -2 when it was cut (close without ending the body).
-    func read(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+    package func read(into buffer: UnsafeMutableRawBufferPointer) -> Int {
         let count = state.withLock { state -> Int in
             if state.cut { return -2 }
             if state.buffered.isEmpty {
                 if state.finished { return -1 }
-                if let connection = state.connection, let suspensions = state.suspensions {
-                    state.suspendedReader = suspensions.suspend(connection)
-                }
+                if let link = state.link { state.suspendedReader = link.suspend() }
                 return 0
             }
             let count = min(buffer.count, state.buffered.count)
@@ -163,7 +158,7 @@ public final class StreamingBody: @unchecked Sendable {
     }
 
     /// The response was freed (sent or abandoned): wake and stop the producer.
-    func cancel() {
+    package func cancel() {
         state.withLock { $0.cancelled = true }
         space.signal()
         onCancel?()

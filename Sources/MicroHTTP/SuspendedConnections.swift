@@ -5,16 +5,29 @@ import Synchronization
 /// granted write turn, a stream with new bytes) or cancelled by shutdown. libmicrohttpd aborts
 /// the process if it is stopped with a connection still suspended, and resuming a connection
 /// after the daemon is gone would touch freed memory; this single transition rules out both.
-final class Suspension: @unchecked Sendable {
+package final class Suspension: @unchecked Sendable {
     private enum State { case suspended, resumed, cancelled }
 
+    /// How the connection is woken: libmicrohttpd's resume, or an in-process link's signal.
+    fileprivate enum Wake {
+        case daemon(OpaquePointer)
+        case signal(@Sendable () -> Void)
+    }
+
     private let state = Mutex(State.suspended)
-    let connection: OpaquePointer
+    private let wake: Wake
     private unowned let registry: SuspendedConnections
 
-    fileprivate init(connection: OpaquePointer, registry: SuspendedConnections) {
-        self.connection = connection
+    fileprivate init(wake: Wake, registry: SuspendedConnections) {
+        self.wake = wake
         self.registry = registry
+    }
+
+    private func wakeConnection() {
+        switch wake {
+        case .daemon(let connection): MHD_resume_connection(connection)
+        case .signal(let signal): signal()
+        }
     }
 
     /// Runs `prepare` (e.g. storing the answer) and resumes the connection, unless shutdown
@@ -29,7 +42,7 @@ final class Suspension: @unchecked Sendable {
         }
         guard won else { return false }
         registry.remove(self)
-        MHD_resume_connection(connection)
+        wakeConnection()
         return true
     }
 
@@ -40,19 +53,30 @@ final class Suspension: @unchecked Sendable {
             state = .cancelled
             return true
         }
-        if won { MHD_resume_connection(connection) }
+        if won { wakeConnection() }
     }
 }
 
 /// Every connection currently suspended, so shutdown can end them all.
-final class SuspendedConnections: Sendable {
+package final class SuspendedConnections: Sendable {
     private let suspended = Mutex<[ObjectIdentifier: Suspension]>([:])
 
     /// Suspends `connection`; call only from a libmicrohttpd callback for it.
     func suspend(_ connection: OpaquePointer) -> Suspension {
-        let suspension = Suspension(connection: connection, registry: self)
-        suspended.withLock { $0[ObjectIdentifier(suspension)] = suspension }
+        let suspension = register(.daemon(connection))
         MHD_suspend_connection(connection)
+        return suspension
+    }
+
+    /// Parks a connection that no daemon serves (an in-process link): `wake` is called, once,
+    /// when it is resumed or cancelled.
+    package func park(waking wake: @escaping @Sendable () -> Void) -> Suspension {
+        register(.signal(wake))
+    }
+
+    private func register(_ wake: Suspension.Wake) -> Suspension {
+        let suspension = Suspension(wake: wake, registry: self)
+        suspended.withLock { $0[ObjectIdentifier(suspension)] = suspension }
         return suspension
     }
 

@@ -153,8 +153,8 @@ final class PatchTurn: Turn, @unchecked Sendable {
     }
 
     func granted() -> Disposition {
-        do throws(ProblemDetails) {
-            let file = try openFile()
+        do {
+            let file = try patches.writableFiles.file(path)
             guard file.key == held else {
                 // The path names another file than when the turn was asked for: wait for that one's.
                 release()
@@ -162,7 +162,7 @@ final class PatchTurn: Turn, @unchecked Sendable {
                 return .waitForTurn(self)
             }
             sizeAtStart = file.size
-            let identity = try Self.checked { () throws(FileAccessError) in try file.identity() }
+            let identity = try file.identity()
             patches.followers.writeBegan(identity)
             writing = identity
             let validators = Validators(identity, generation: patches.generations.current(identity))
@@ -177,18 +177,14 @@ final class PatchTurn: Turn, @unchecked Sendable {
                 let plan = try PatchPlan(
                     [PatchPart(start: start, data: 0..<Int(streamedLength), completeLength: complete)],
                     currentSize: file.size)
-                try Self.checked { () throws(FileAccessError) in try file.reserve(upTo: plan.finalSize) }
+                try file.reserve(upTo: plan.finalSize)
                 return .receiveBody(StreamingPatch(turn: self, file: file, offset: start, length: length))
             }
             return .receiveBody(BufferedPatch(turn: self, file: file, limit: bufferLimit))
         } catch {
             release()
-            return .respond(Response.problem(error))
+            return .respond(Response.problem(forThrown: error))
         }
-    }
-
-    private func openFile() throws(ProblemDetails) -> WritableFile {
-        try Self.checked { () throws(FileAccessError) in try patches.writableFiles.file(path) }
     }
 
     /// The PATCH's bytes are all in the file: makes them visible as a new version (ETag,
@@ -199,11 +195,11 @@ final class PatchTurn: Turn, @unchecked Sendable {
     /// a worker.
     func commit(_ file: WritableFile, answer resumption: Resumption) {
         let response: Response
-        do throws(ProblemDetails) {
+        do throws(FileAccessError) {
             response = try publish(file)
         } catch {
             release()
-            resumption.answer(Response.problem(error))
+            resumption.answer(Response.problem(for: error))
             return
         }
         release()
@@ -228,7 +224,7 @@ final class PatchTurn: Turn, @unchecked Sendable {
     }
 
     /// Under the turn: the new version's validators, with every cache about the old bytes told.
-    private func publish(_ file: WritableFile) throws(ProblemDetails) -> Response {
+    private func publish(_ file: WritableFile) throws(FileAccessError) -> Response {
         let (touched, written) = file.finishWrites()
         let shrunk = sizeAtStart.map { file.size < $0 } == true ? Int(file.size) : nil
         if let from = [touched?.lowerBound, shrunk].compactMap({ $0 }).min() {
@@ -236,23 +232,16 @@ final class PatchTurn: Turn, @unchecked Sendable {
         }
         patches.metrics.patchBytes.increment(by: Int64(written))
         // pwrite moved the modification time already: one status serves the bump and the answer.
-        let identity = try Self.checked { () throws(FileAccessError) in try file.identity() }
+        let identity = try file.identity()
         patches.generations.bump(identity)
         patches.pool.expire(path)
         return Response(status: 204, headers: Validators(identity, generation: patches.generations.current(identity)).headers)
     }
 
-    /// A failed PATCH answer, releasing the turn.
-    func fail(_ problem: ProblemDetails) -> Response {
+    /// A failed PATCH answer, releasing the turn: a rule's problem, or a storage error's
+    /// (`Response.problem(forThrown:)`).
+    func fail(_ error: any Error) -> Response {
         release()
-        return Response.problem(problem)
-    }
-
-    static func checked<T>(_ body: () throws(FileAccessError) -> T) throws(ProblemDetails) -> T {
-        do {
-            return try body()
-        } catch {
-            throw error.problem
-        }
+        return Response.problem(forThrown: error)
     }
 }

@@ -70,26 +70,26 @@ final class PutWrite: EntryWrite {
     }
 
     func proceed(_ turn: EntryTurn, existing: (identity: FileIdentity, raw: stat)?) -> Disposition {
-        do throws(ProblemDetails) {
+        do {
             if let existing, !existing.identity.isRegularFile {
                 throw existing.identity.isDirectory
-                    ? .conflict("A directory has this name; a PUT cannot replace it.")
-                    : .conflict("Something other than a regular file has this name; a PUT does not replace it.")
+                    ? ProblemDetails.conflict("A directory has this name; a PUT cannot replace it.")
+                    : ProblemDetails.conflict("Something other than a regular file has this name; a PUT does not replace it.")
             }
             try puts.writes.check(conditions, against: existing?.identity)
-            let upload = try PatchTurn.checked { () throws(FileAccessError) in try Upload(entry: turn.entry) }
+            let upload = try Upload(entry: turn.entry)
             if let declaredLength {
                 do throws(FileAccessError) {
                     try upload.reserve(declaredLength)
                 } catch {
                     upload.discard()
-                    throw error.problem
+                    throw error
                 }
             }
             return .receiveBody(PutBody(puts: puts, turn: turn, upload: upload, path: path, replacing: existing != nil))
         } catch {
             turn.release()
-            return .respond(Response.problem(error))
+            return .respond(Response.problem(forThrown: error))
         }
     }
 }
@@ -113,7 +113,7 @@ final class PutBody: BodyReceiver, @unchecked Sendable {
     private let replacing: Bool
     private var batch: [UInt8] = []
     /// A worker's failed append, answered at the next call.
-    private var failure: ProblemDetails?
+    private var failure: FileAccessError?
 
     init(puts: FilePuts, turn: EntryTurn, upload: Upload, path: RelativePath, replacing: Bool) {
         self.puts = puts
@@ -127,7 +127,7 @@ final class PutBody: BodyReceiver, @unchecked Sendable {
         if let failure { return .stop(fail(failure)) }
         let limit = puts.writes.maxBodyBytes
         guard upload.written + UInt64(batch.count + chunk.count) <= limit else {
-            return .stop(fail(.contentTooLarge("The body exceeds \(limit) bytes, the most this server accepts in a PUT.")))
+            return .stop(fail(ProblemDetails.contentTooLarge("The body exceeds \(limit) bytes, the most this server accepts in a PUT.")))
         }
         batch.append(contentsOf: chunk)
         guard batch.count >= StreamingPatch.batchBytes else { return .more }
@@ -159,7 +159,7 @@ final class PutBody: BodyReceiver, @unchecked Sendable {
         do throws(FileAccessError) {
             try batch.withUnsafeBytes { bytes in Result { () throws(FileAccessError) in try upload.append(bytes) } }.get()
         } catch {
-            failure = error.problem
+            failure = error
         }
         batch.removeAll(keepingCapacity: true)
     }
@@ -167,24 +167,22 @@ final class PutBody: BodyReceiver, @unchecked Sendable {
     /// The temporary becomes the file; the turn is given back whatever happens.
     private func commit() -> Response {
         defer { turn.release() }
-        do throws(ProblemDetails) {
-            let (old, identity) = try PatchTurn.checked { () throws(FileAccessError) in
-                // The target's permissions as they are now, just before it is replaced.
-                let current = try turn.entry.status().flatMap { $0.identity.isRegularFile ? $0 : nil }
-                return (current?.identity.key, try upload.commit(mode: puts.newFileMode, replacing: current?.raw))
-            }
+        do throws(FileAccessError) {
+            // The target's permissions as they are now, just before it is replaced.
+            let current = try turn.entry.status().flatMap { $0.identity.isRegularFile ? $0 : nil }
+            let (old, identity) = (current?.identity.key, try upload.commit(mode: puts.newFileMode, replacing: current?.raw))
             puts.writes.metrics.putBytes.increment(by: Int64(upload.written))
             let validators = puts.writes.replaced(path, old: old, by: identity)
             return Response(status: replacing ? 204 : 201, headers: validators.headers)
         } catch {
             upload.discard()
-            return Response.problem(error)
+            return Response.problem(for: error)
         }
     }
 
-    private func fail(_ problem: ProblemDetails) -> Response {
+    private func fail(_ error: any Error) -> Response {
         upload.discard()
         turn.release()
-        return Response.problem(problem)
+        return Response.problem(forThrown: error)
     }
 }

@@ -14,15 +14,15 @@ extension PatchTurn {
         if length > file.size, length - file.size > limit {
             return .respond(
                 fail(
-                    .contentTooLarge(
+                    ProblemDetails.contentTooLarge(
                         "The resize would grow the file by \(length - file.size) bytes; this server grows a file by at most \(limit) per request."
                     )))
         }
         let file = HandOff(file)
         return .receiveBody(
             NoBodyThen(detail: PatchForm.resizeBodyDetail, cancel: release) { resumption in
-                do throws(ProblemDetails) {
-                    try PatchTurn.checked { () throws(FileAccessError) in try file.value.resize(to: length) }
+                do throws(FileAccessError) {
+                    try file.value.resize(to: length)
                 } catch {
                     resumption.answer(self.fail(error))
                     return

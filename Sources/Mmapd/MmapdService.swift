@@ -18,6 +18,30 @@ public final class MmapdService: Sendable {
     public init(settings: Settings, logger: Logger) throws(SettingsError) {
         self.settings = settings
         self.logger = logger
+        // The routes are made before the server they serve; /metrics reads the server through this.
+        let serverBox = ServerBox()
+        let (routes, followers) = try Self.assemble(settings: settings, logger: logger, serverBox: serverBox)
+        self.followers = followers
+        let options = ServerOptions(
+            host: settings.host, port: UInt16(settings.port), threads: settings.threads,
+            connectionLimit: settings.maxConnections, perIPConnectionLimit: settings.maxConnectionsPerIP,
+            connectionTimeoutSeconds: settings.connectionTimeout, headerTimeoutSeconds: settings.headerTimeout,
+            minimumBodyRate: settings.minBodyRate, memoryPerConnection: settings.maxHeaderBytes,
+            tls: try Self.tlsCredentials(settings))
+        let daemonLogger = logger
+        do {
+            server = try Server(options: options, handler: routes) { line in daemonLogger.warning("\(line)") }
+            serverBox.set(server)
+        } catch {
+            throw SettingsError(error.description)
+        }
+    }
+
+    /// The application without its daemon: the routes over the root `settings` name, and the
+    /// followers shutdown must end. Routes see the server (metrics, activity) through `serverBox`.
+    private static func assemble(
+        settings: Settings, logger: Logger, serverBox: ServerBox
+    ) throws(SettingsError) -> (Routes, Followers) {
         MemoryFaultGuard.install()
         let root: FileRoot
         do {
@@ -35,8 +59,6 @@ public final class MmapdService: Sendable {
         var links: SignedLinks?
         if let keyFile = settings.signingKeyFile { links = try SignedLinks(keyFile: keyFile) }
         let metrics = ServiceMetrics()
-        // The routes are made before the server they serve; /metrics reads the server through this.
-        let serverBox = ServerBox()
         let lineIndexes = LineIndexes(
             memoryLimit: settings.lineIndexBytes,
             configuration: SearchConfiguration(
@@ -50,7 +72,6 @@ public final class MmapdService: Sendable {
                 foregroundActivity: ForegroundActivity { [serverBox] in serverBox.server?.requestsStarted ?? 0 }))
         let pace = ReaderPace(stallTimeout: .seconds(settings.streamStallSeconds), minimumRate: settings.minStreamRate)
         let followers = try Followers(root: root, limit: settings.maxFollowers, pace: pace)
-        self.followers = followers
         let writableFiles = WritableFileCache(root: root)
         let fileTurns = WriteQueue<FileKey>()
         let entryTurns = WriteQueue<RelativePath>()
@@ -101,20 +122,14 @@ public final class MmapdService: Sendable {
                     writersWaiting: fileTurns.waitingCount + entryTurns.waitingCount,
                     followers: followers.count)
             })
-        if settings.writable { Self.sweepTemporaryUploads(root, logger: logger) }
-        let options = ServerOptions(
-            host: settings.host, port: UInt16(settings.port), threads: settings.threads,
-            connectionLimit: settings.maxConnections, perIPConnectionLimit: settings.maxConnectionsPerIP,
-            connectionTimeoutSeconds: settings.connectionTimeout, headerTimeoutSeconds: settings.headerTimeout,
-            minimumBodyRate: settings.minBodyRate, memoryPerConnection: settings.maxHeaderBytes,
-            tls: try Self.tlsCredentials(settings))
-        let daemonLogger = logger
-        do {
-            server = try Server(options: options, handler: routes) { line in daemonLogger.warning("\(line)") }
-            serverBox.set(server)
-        } catch {
-            throw SettingsError(error.description)
-        }
+        if settings.writable { sweepTemporaryUploads(root, logger: logger) }
+        return (routes, followers)
+    }
+
+    /// The service's routes, assembled as for the server but served by none: what in-process
+    /// tests drive (`InProcessExchange`). Follow streams are not ended by anyone.
+    package static func handler(settings: Settings, logger: Logger) throws(SettingsError) -> any RequestHandler {
+        try assemble(settings: settings, logger: logger, serverBox: ServerBox()).0
     }
 
     /// Removes the temporaries of PUTs a crash cut short, in the background: it reads every

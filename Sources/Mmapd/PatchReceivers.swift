@@ -24,7 +24,7 @@ final class StreamingPatch: BodyReceiver, @unchecked Sendable {
     private let end: UInt64
     private var batch: [UInt8] = []
     /// A worker's failed copy, answered at the next call.
-    private var failure: ProblemDetails?
+    private var failure: FileAccessError?
 
     init(turn: PatchTurn, file: WritableFile, offset: UInt64, length: UInt64) {
         self.turn = turn
@@ -37,7 +37,7 @@ final class StreamingPatch: BodyReceiver, @unchecked Sendable {
     func receive(_ chunk: UnsafeRawBufferPointer) -> BodyStep {
         if let failure { return .stop(fail(failure)) }
         guard offset + UInt64(batch.count + chunk.count) <= end else {
-            return .stop(fail(.badRequest("The body is longer than the Content-Range.")))
+            return .stop(fail(ProblemDetails.badRequest("The body is longer than the Content-Range.")))
         }
         batch.append(contentsOf: chunk)
         guard batch.count >= Self.batchBytes else { return .more }
@@ -52,7 +52,9 @@ final class StreamingPatch: BodyReceiver, @unchecked Sendable {
 
     func finish() -> BodyEnd {
         if let failure { return .respond(fail(failure)) }
-        guard offset + UInt64(batch.count) == end else { return .respond(fail(.badRequest("The body is shorter than the Content-Range."))) }
+        guard offset + UInt64(batch.count) == end else {
+            return .respond(fail(ProblemDetails.badRequest("The body is shorter than the Content-Range.")))
+        }
         return .later { [self] resumption in
             turn.patches.workers.async { [self] in
                 copyBatch()
@@ -67,20 +69,20 @@ final class StreamingPatch: BodyReceiver, @unchecked Sendable {
     }
 
     private func copyBatch() {
-        do {
+        do throws(FileAccessError) {
             try batch.withUnsafeBytes { bytes in
                 Result { () throws(FileAccessError) in try file.write(bytes, at: offset) }
             }.get()
             offset += UInt64(batch.count)
         } catch {
-            failure = error.problem
+            failure = error
         }
         batch.removeAll(keepingCapacity: true)
     }
 
-    private func fail(_ problem: ProblemDetails) -> Response {
+    private func fail(_ error: any Error) -> Response {
         file.releaseReservation()
-        return turn.fail(problem)
+        return turn.fail(error)
     }
 }
 
@@ -102,7 +104,9 @@ final class BufferedPatch: BodyReceiver, @unchecked Sendable {
 
     func receive(_ chunk: UnsafeRawBufferPointer) -> BodyStep {
         guard UInt64(body.count + chunk.count) <= limit else {
-            return .stop(turn.fail(.contentTooLarge("The body exceeds \(limit) bytes, the most this server holds for this form of PATCH.")))
+            return .stop(
+                turn.fail(
+                    ProblemDetails.contentTooLarge("The body exceeds \(limit) bytes, the most this server holds for this form of PATCH.")))
         }
         body.append(contentsOf: chunk)
         return .more
@@ -111,7 +115,7 @@ final class BufferedPatch: BodyReceiver, @unchecked Sendable {
     func finish() -> BodyEnd {
         .later { [self] resumption in
             turn.patches.workers.async { [self] in
-                do throws(ProblemDetails) {
+                do {
                     try apply()
                     turn.commit(file, answer: resumption)
                 } catch {
@@ -122,18 +126,14 @@ final class BufferedPatch: BodyReceiver, @unchecked Sendable {
         }
     }
 
-    private func apply() throws(ProblemDetails) {
+    /// Throws the body's problem (`ProblemDetails`) or the file's (`FileAccessError`).
+    private func apply() throws {
         let plan = try PatchPlan(try PatchBody.parts(of: body, form: turn.form), currentSize: file.size)
-        try PatchTurn.checked { () throws(FileAccessError) in
-            try file.reserve(upTo: plan.finalSize)
-            // `withUnsafeBytes` rethrows untyped errors; a Result keeps the error typed.
-            try body.withUnsafeBytes { bytes in
-                Result { () throws(FileAccessError) in
-                    for write in plan.writes {
-                        try file.write(UnsafeRawBufferPointer(rebasing: bytes[write.data]), at: write.start)
-                    }
-                }
-            }.get()
+        try file.reserve(upTo: plan.finalSize)
+        try body.withUnsafeBytes { bytes in
+            for write in plan.writes {
+                try file.write(UnsafeRawBufferPointer(rebasing: bytes[write.data]), at: write.start)
+            }
         }
     }
 

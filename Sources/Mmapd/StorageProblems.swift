@@ -1,9 +1,32 @@
 import ByteSearch
 import HTTPSemantics
 import MappedFiles
+import MicroHTTP
 
 // The one place where storage and search errors become HTTP answers: handlers answer with
 // `Response.problem(for: error)`, and nothing else decides what a client is told about a file.
+
+extension Response {
+    /// The answer for what a handler's step threw, when it throws both rules it checked itself
+    /// (`ProblemDetails`, as they are) and storage or search errors (through their mappings
+    /// below, the error value kept as the logged cause of a 5xx): the step calls storage with a
+    /// plain `try` and answers every failure here, as Hummingbird's handlers throw
+    /// `HTTPResponseError`s to one boundary. Anything else is a 500 naming the error.
+    static func problem(forThrown error: any Error) -> Response {
+        switch error {
+        case let problem as ProblemDetails: .problem(problem)
+        case let known as any ProblemConvertible: .problem(for: known)
+        default: .problem(for: UnmappedError(error: error))
+        }
+    }
+}
+
+/// An error no mapping knows: a server error, logged by its description.
+private struct UnmappedError: ProblemConvertible, CustomStringConvertible {
+    let error: any Error
+    var problem: ProblemDetails { .internalServerError("The request failed inside the server.") }
+    var description: String { String(describing: error) }
+}
 
 /// An error that has one HTTP answer.
 protocol ProblemConvertible: Error {

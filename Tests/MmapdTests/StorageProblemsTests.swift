@@ -53,4 +53,23 @@ import Testing
             Response.problem(for: SearchError.matchFailed(message: "JIT stack")).failure
                 == String(describing: SearchError.matchFailed(message: "JIT stack")))
     }
+
+    /// What a write's step threw, through the one boundary: its own problems as they are, storage
+    /// errors by their mapping with the value as the cause, anything else a 500 naming it.
+    @Test func thrownErrorsMeetOneBoundary() {
+        struct Unexpected: Error {}
+        let rule = Response.problem(forThrown: ProblemDetails.preconditionFailed("stale"))
+        #expect(rule.status == 412)
+        #expect(rule.failure == nil)
+        let full = Response.problem(forThrown: FileAccessError.noSpace)
+        #expect(full.status == 507)
+        let failed = Response.problem(forThrown: FileAccessError.system(.ioError))
+        #expect(failed.status == 500)
+        #expect(failed.failure == String(describing: FileAccessError.system(.ioError)))
+        let entry = Response.problem(forThrown: ResolvedEntry.Failure.missingParent)
+        #expect(entry.status == 409)
+        let unknown = Response.problem(forThrown: Unexpected())
+        #expect(unknown.status == 500)
+        #expect(unknown.failure?.contains("Unexpected") == true)
+    }
 }
