@@ -50,6 +50,7 @@ let package = Package(
             name: "Mmapd",
             dependencies: [
                 "ConfinedPaths", "MappedFiles", "ByteSearch", "HTTPSemantics", "MicroHTTP",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,6 @@
 import CPOSIXShim
 import Glibc
+import SystemPackage
 
 /// One name in a directory, as a listing shows it.
 public struct DirectoryEntry: Sendable, Equatable {
@@ -35,9 +36,9 @@ extension FileRoot {
     ///   no more (`isComplete` tells whether that cut anything).
     public func list(_ relativePath: String, limit: Int = .max) throws(FileAccessError) -> DirectoryContents {
         let fd = try open(relativePath, flags: O_RDONLY | O_DIRECTORY)
-        guard let directory = fdopendir(fd) else {
+        guard let directory = fdopendir(fd.rawValue) else {
             let code = errno
-            close(fd)
+            try? fd.close()
             throw FileAccessError(errno: code)
         }
         defer { closedir(directory) }
@@ -50,7 +51,7 @@ extension FileRoot {
             if name == [0x2E] || name == [0x2E, 0x2E] || TemporaryUploads.isTemporary(name) { continue }
             var status = stat()
             let found = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                fstatat(fd, raw.baseAddress!.assumingMemoryBound(to: CChar.self), &status, AT_SYMLINK_NOFOLLOW)
+                fstatat(fd.rawValue, raw.baseAddress!.assumingMemoryBound(to: CChar.self), &status, AT_SYMLINK_NOFOLLOW)
             }
             guard found == 0 else { continue }  // vanished between readdir and stat
             var target = FileIdentity(status)
@@ -78,7 +79,7 @@ extension FileRoot {
         // A name that is not UTF-8 cannot be carried as a String, and no request can name it.
         guard let decoded = String(validating: name, as: UTF8.self) else { return nil }
         var status = stat()
-        guard cposix_stat_beneath(descriptor, prefix + decoded, &status) == 0 else { return nil }
+        guard cposix_stat_beneath(descriptor.rawValue, prefix + decoded, &status) == 0 else { return nil }
         return FileIdentity(status)
     }
 }

@@ -6,7 +6,7 @@ import SystemPackage
 /// with openat2(RESOLVE_BENEATH), so the kernel, not string checks, decides what is inside: `..`,
 /// absolute symlinks and symlinks whose target leaves the root all fail to resolve.
 public final class FileRoot: Sendable {
-    public let descriptor: Int32
+    public let descriptor: FileDescriptor
     public let path: String
 
     /// Opens `path` as the root; fails with a one-line reason an operator can act on.
@@ -21,18 +21,19 @@ public final class FileRoot: Sendable {
             throw RootError(reason: "root confinement needs openat2 (Linux 5.6 or later): \(reason)")
         }
         close(probe)
-        descriptor = fd
+        descriptor = FileDescriptor(rawValue: fd)
         self.path = path
     }
 
-    deinit { close(descriptor) }
+    deinit { try? descriptor.close() }
 
     /// Opens a file or directory below the root; `relativePath` must not start with "/".
-    public func open(_ relativePath: String, flags: Int32 = O_RDONLY) throws(FileAccessError) -> Int32 {
+    public func open(_ relativePath: String, flags: Int32 = O_RDONLY) throws(FileAccessError) -> FileDescriptor {
         // O_NONBLOCK: a FIFO swapped in between stat and open must not hang the thread.
-        let fd = cposix_open_beneath(descriptor, relativePath.isEmpty ? "." : relativePath, flags | O_NONBLOCK | O_NOCTTY)
+        let fd = cposix_open_beneath(
+            descriptor.rawValue, relativePath.isEmpty ? "." : relativePath, flags | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { throw FileAccessError(errno: errno) }
-        return fd
+        return FileDescriptor(rawValue: fd)
     }
 
     /// Cheap revalidation by path (one statx, no descriptor). Following a symlink out of the root
@@ -42,18 +43,18 @@ public final class FileRoot: Sendable {
     /// outside the root must read as missing, like any other way out.
     public func status(of relativePath: String) throws(FileAccessError) -> FileIdentity {
         var buffer = stat()
-        guard fstatat(descriptor, relativePath.isEmpty ? "." : relativePath, &buffer, 0) == 0 else {
+        guard fstatat(descriptor.rawValue, relativePath.isEmpty ? "." : relativePath, &buffer, 0) == 0 else {
             throw FileAccessError(errno: errno)
         }
         let identity = FileIdentity(buffer)
-        if identity.isDirectory { close(try open(relativePath, flags: O_RDONLY | O_DIRECTORY)) }
+        if identity.isDirectory { try? open(relativePath, flags: O_RDONLY | O_DIRECTORY).close() }
         return identity
     }
 
     /// The identity of an open descriptor.
-    public static func status(of fd: Int32) throws(FileAccessError) -> FileIdentity {
+    public static func status(of fd: FileDescriptor) throws(FileAccessError) -> FileIdentity {
         var buffer = stat()
-        guard fstat(fd, &buffer) == 0 else { throw FileAccessError(errno: errno) }
+        guard fstat(fd.rawValue, &buffer) == 0 else { throw FileAccessError(errno: errno) }
         return FileIdentity(buffer)
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Glibc
+import SystemPackage
 
 /// The kernel's change notifications (inotify) for open files: one instance for the whole
 /// server, read by a dispatch source on one serial queue, so a thousand watched files cost one
@@ -37,8 +38,8 @@ public final class FileWatcher: Sendable {
     deinit { source.cancel() }
 
     /// Watches the file open as `fd`; the same watch for an inode watched already.
-    public func watch(_ fd: Int32) throws(FileAccessError) -> Watch {
-        let watch = inotify_add_watch(descriptor, "/proc/self/fd/\(fd)", Self.events)
+    public func watch(_ fd: FileDescriptor) throws(FileAccessError) -> Watch {
+        let watch = inotify_add_watch(descriptor, "/proc/self/fd/\(fd.rawValue)", Self.events)
         guard watch >= 0 else { throw FileAccessError(errno: errno) }
         return watch
     }

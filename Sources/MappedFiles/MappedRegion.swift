@@ -23,7 +23,7 @@ public final class MappedRegion: Sendable {
 
     /// Maps the file as `identity` describes it, shared and read-only (writers store with pwrite:
     /// `WritableFile`); the descriptor may be closed afterwards.
-    init(fd: Int32, identity: FileIdentity) throws(FileAccessError) {
+    init(fd: FileDescriptor, identity: FileIdentity) throws(FileAccessError) {
         self.identity = identity
         serial = Self.serials.add(1, ordering: .relaxed).newValue
         let length = identity.size
@@ -35,14 +35,14 @@ public final class MappedRegion: Sendable {
         }
         guard length <= UInt64(Int.max) else { throw .system(.fileTooLarge) }
         count = Int(length)
-        let address = mmap(nil, count, PROT_READ, MAP_SHARED, fd, 0)
+        let address = mmap(nil, count, PROT_READ, MAP_SHARED, fd.rawValue, 0)
         guard let address, address != MAP_FAILED else { throw FileAccessError(errno: errno) }
         base = UnsafeRawPointer(address)
         Self.alive.add(1, ordering: .relaxed)
     }
 
     /// A read-only mapping of the file open as `fd`, as large as it is now.
-    public static func reading(_ fd: Int32) throws(FileAccessError) -> MappedRegion {
+    public static func reading(_ fd: FileDescriptor) throws(FileAccessError) -> MappedRegion {
         try MappedRegion(fd: fd, identity: try FileRoot.status(of: fd))
     }
 

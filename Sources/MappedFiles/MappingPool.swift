@@ -1,6 +1,7 @@
 import ConfinedPaths
 import Glibc
 import Synchronization
+import SystemPackage
 
 /// Read-only mappings cached by path, revalidated on every lease (or, when configured, at most
 /// once per interval) and evicted least-recently-used within a count and a mapped-bytes budget.
@@ -100,10 +101,10 @@ public final class MappingPool: Sendable {
     /// A descriptor of the file `lease` shows, for sending with sendfile(2) (libmicrohttpd takes
     /// it over). nil when `relativePath` now names another file, or the file's size changed: the
     /// lease's validators would not describe what the descriptor reads.
-    public func descriptor(_ relativePath: RelativePath, showing lease: Lease) -> Int32? {
+    public func descriptor(_ relativePath: RelativePath, showing lease: Lease) -> FileDescriptor? {
         guard let fd = try? root.open(relativePath.string) else { return nil }
         guard let opened = try? FileRoot.status(of: fd), lease.identity.mappingStillValid(for: opened) else {
-            close(fd)
+            try? fd.close()
             return nil
         }
         return fd
@@ -171,7 +172,7 @@ public final class MappingPool: Sendable {
     /// earlier stat by path, so the mapping and its identity always describe the same file.
     private func mapFreshly(_ path: RelativePath) throws(FileAccessError) -> MappedRegion {
         let fd = try root.open(path.string)
-        defer { close(fd) }
+        defer { try? fd.close() }
         let identity = try FileRoot.status(of: fd)
         if identity.isDirectory { throw .isDirectory }
         guard identity.isRegularFile else { throw .notRegularFile }

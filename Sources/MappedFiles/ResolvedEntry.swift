@@ -1,6 +1,7 @@
 import CPOSIXShim
 import ConfinedPaths
 import Glibc
+import SystemPackage
 
 /// A name in a directory below the root, resolved for creating, replacing or removing the file
 /// it names: the open directory, the plain name within it, and the path with every symlink
@@ -12,7 +13,7 @@ import Glibc
 /// paths that reach the same entry (a symlinked directory, a link to the file) take turns.
 public final class ResolvedEntry: @unchecked Sendable {
     /// The directory holding the entry, open for the renames and the fsync that makes them durable.
-    public let directory: Int32
+    public let directory: FileDescriptor
     public let name: String
     /// The entry's path from the root, with every symlink resolved.
     public let canonicalPath: RelativePath
@@ -31,7 +32,7 @@ public final class ResolvedEntry: @unchecked Sendable {
         var path = relativePath.string
         for _ in 0..<2 {
             let (parent, name) = Self.split(path)
-            let fd = cposix_open_beneath(root.descriptor, parent.isEmpty ? "." : parent, O_RDONLY | O_DIRECTORY)
+            let fd = cposix_open_beneath(root.descriptor.rawValue, parent.isEmpty ? "." : parent, O_RDONLY | O_DIRECTORY)
             guard fd >= 0 else {
                 throw [ENOENT, ENOTDIR].contains(errno) ? .missingParent : (errno == EMFILE || errno == ENFILE ? .system(errno) : .notFound)
             }
@@ -39,7 +40,7 @@ public final class ResolvedEntry: @unchecked Sendable {
             if fstatat(fd, name, &status, AT_SYMLINK_NOFOLLOW) == 0, status.st_mode & S_IFMT == S_IFLNK {
                 close(fd)
                 // The link's target, resolved confined: dangling or escaping reads as missing.
-                let target = cposix_open_beneath(root.descriptor, path, Self.pathOnly)
+                let target = cposix_open_beneath(root.descriptor.rawValue, path, Self.pathOnly)
                 guard target >= 0 else { throw .notFound }
                 defer { close(target) }
                 guard let resolved = Self.pathFromRoot(of: target, root: root) else { throw .notFound }
@@ -52,7 +53,7 @@ public final class ResolvedEntry: @unchecked Sendable {
                 close(fd)
                 throw .notFound
             }
-            directory = fd
+            directory = FileDescriptor(rawValue: fd)
             self.name = name
             canonicalPath = canonical
             return
@@ -61,12 +62,12 @@ public final class ResolvedEntry: @unchecked Sendable {
         throw .notFound
     }
 
-    deinit { close(directory) }
+    deinit { try? directory.close() }
 
     /// The entry's status now, not following a symlink; nil when nothing has the name.
     public func status() throws(FileAccessError) -> (identity: FileIdentity, raw: stat)? {
         var status = stat()
-        guard fstatat(directory, name, &status, AT_SYMLINK_NOFOLLOW) == 0 else {
+        guard fstatat(directory.rawValue, name, &status, AT_SYMLINK_NOFOLLOW) == 0 else {
             if errno == ENOENT { return nil }
             throw FileAccessError(errno: errno)
         }
@@ -75,8 +76,8 @@ public final class ResolvedEntry: @unchecked Sendable {
 
     /// Removes the entry (a file) and makes the removal durable (fsync of the directory).
     public func remove() throws(FileAccessError) {
-        guard unlinkat(directory, name, 0) == 0 else { throw FileAccessError(errno: errno) }
-        guard fsync(directory) == 0 else { throw FileAccessError(errno: errno) }
+        guard unlinkat(directory.rawValue, name, 0) == 0 else { throw FileAccessError(errno: errno) }
+        guard fsync(directory.rawValue) == 0 else { throw FileAccessError(errno: errno) }
     }
 
     /// O_PATH (the same value on every Linux architecture), which Swift's Glibc module leaves out
@@ -91,7 +92,9 @@ public final class ResolvedEntry: @unchecked Sendable {
     /// Where the open `fd` lies below the root, from /proc (the kernel's own path for it); nil
     /// when it is not below the root (moved out since, or deleted).
     private static func pathFromRoot(of fd: Int32, root: FileRoot) -> String? {
-        guard let full = linkTarget("/proc/self/fd/\(fd)"), let base = linkTarget("/proc/self/fd/\(root.descriptor)") else { return nil }
+        guard let full = linkTarget("/proc/self/fd/\(fd)"), let base = linkTarget("/proc/self/fd/\(root.descriptor.rawValue)") else {
+            return nil
+        }
         if full == base { return "" }
         let prefix = base == "/" ? "/" : base + "/"
         // Byte-wise: `hasPrefix` compares by canonical equivalence, under which two different

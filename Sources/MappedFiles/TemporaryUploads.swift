@@ -1,5 +1,6 @@
 import CPOSIXShim
 import Glibc
+import SystemPackage
 
 /// The names of PUT uploads in progress, and the sweep that removes those a crash left behind.
 ///
@@ -50,7 +51,7 @@ public enum TemporaryUploads {
     /// only (symlinks are not followed, so nothing outside the root is touched); returns how many.
     /// Meant for a background thread at start: it reads every directory of the tree once.
     public static func sweep(_ root: FileRoot) -> Int {
-        let fd = cposix_open_beneath(root.descriptor, ".", O_RDONLY | O_DIRECTORY)
+        let fd = cposix_open_beneath(root.descriptor.rawValue, ".", O_RDONLY | O_DIRECTORY)
         guard fd >= 0 else { return 0 }
         return sweep(directory: fd)
     }

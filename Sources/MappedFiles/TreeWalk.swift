@@ -1,25 +1,26 @@
 import CPOSIXShim
 import Glibc
+import SystemPackage
 
 /// An open directory of a walk. Files found in it are opened relative to it (one openat2 of a
 /// plain name, no path resolved again from the root), so it stays open while any of them waits
 /// to be searched, and closes when the last holder lets go.
 public final class DirectoryHandle: Sendable {
-    public let descriptor: Int32
+    public let descriptor: FileDescriptor
 
-    init(descriptor: Int32) { self.descriptor = descriptor }
+    init(descriptor: FileDescriptor) { self.descriptor = descriptor }
 
-    deinit { close(descriptor) }
+    deinit { try? descriptor.close() }
 }
 
 /// A descriptor the walk already opened (a file reached through a symlink, which had to be opened
 /// to learn what it is); closed when its holder lets go.
 public final class OpenedFile: Sendable {
-    public let descriptor: Int32
+    public let descriptor: FileDescriptor
 
-    init(descriptor: Int32) { self.descriptor = descriptor }
+    init(descriptor: FileDescriptor) { self.descriptor = descriptor }
 
-    deinit { close(descriptor) }
+    deinit { try? descriptor.close() }
 }
 
 /// A regular file found by a ``TreeWalk``.
@@ -42,12 +43,12 @@ public struct WalkedFile: Sendable {
     /// Opens the file read-only: the symlink's descriptor (duplicated), or the name relative to its
     /// directory without following anything (a name swapped for a symlink since the walk saw it
     /// fails, as anything leaving the directory does).
-    public func open() throws(FileAccessError) -> Int32 {
+    public func open() throws(FileAccessError) -> FileDescriptor {
         let fd =
-            opened.map { fcntl($0.descriptor, F_DUPFD_CLOEXEC, 0) }
+            opened.map { fcntl($0.descriptor.rawValue, F_DUPFD_CLOEXEC, 0) }
             ?? TreeWalk.openName(name, in: directory.descriptor, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { throw FileAccessError(errno: errno) }
-        return fd
+        return FileDescriptor(rawValue: fd)
     }
 }
 
@@ -153,7 +154,7 @@ public final class TreeWalk {
         var type = entry.type
         if type == UInt8(DT_UNKNOWN) {
             var status = stat()
-            let found = entry.name.withCString { name in fstatat(frame.handle.descriptor, name, &status, AT_SYMLINK_NOFOLLOW) }
+            let found = entry.name.withCString { name in fstatat(frame.handle.descriptor.rawValue, name, &status, AT_SYMLINK_NOFOLLOW) }
             guard found == 0 else { return nil }  // vanished
             type = Self.directoryType(of: status.st_mode)
         }
@@ -165,7 +166,7 @@ public final class TreeWalk {
             guard path.withUnsafeBufferPointer(options.walksDirectory) else { return nil }
             let fd = Self.openName(entry.name, in: frame.handle.descriptor, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
             guard fd >= 0 else { return .skipped(path) }
-            _ = enter(DirectoryHandle(descriptor: fd), prefix: path + [0x2F])
+            _ = enter(DirectoryHandle(descriptor: FileDescriptor(rawValue: fd)), prefix: path + [0x2F])
             return nil
         case UInt8(DT_LNK):
             return followLink(path, in: frame)
@@ -179,14 +180,14 @@ public final class TreeWalk {
         let rootPath = rootPrefix + path
         guard let fd = try? root.open(String(decoding: rootPath, as: UTF8.self), flags: O_RDONLY) else { return .skipped(path) }
         var status = stat()
-        guard fstat(fd, &status) == 0 else {
-            close(fd)
+        guard fstat(fd.rawValue, &status) == 0 else {
+            try? fd.close()
             return .skipped(path)
         }
         switch Self.directoryType(of: status.st_mode) {
         case UInt8(DT_REG):
             guard path.withUnsafeBufferPointer(options.includesFile) else {
-                close(fd)
+                try? fd.close()
                 return nil
             }
             return .file(
@@ -195,13 +196,13 @@ public final class TreeWalk {
                     rootPrefix: rootPrefix, opened: OpenedFile(descriptor: fd)))
         case UInt8(DT_DIR):
             guard path.withUnsafeBufferPointer(options.walksDirectory) else {
-                close(fd)
+                try? fd.close()
                 return nil
             }
             _ = enter(DirectoryHandle(descriptor: fd), prefix: path + [0x2F])
             return nil
         default:
-            close(fd)
+            try? fd.close()
             return nil
         }
     }
@@ -210,10 +211,10 @@ public final class TreeWalk {
     @discardableResult
     private func enter(_ handle: DirectoryHandle, prefix: [UInt8]) -> Bool {
         var status = stat()
-        guard fstat(handle.descriptor, &status) == 0 else { return false }
+        guard fstat(handle.descriptor.rawValue, &status) == 0 else { return false }
         guard seen.insert(DirectoryKey(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))).inserted else { return false }
         // fdopendir takes over the descriptor it is given, so it gets a duplicate.
-        let copy = fcntl(handle.descriptor, F_DUPFD_CLOEXEC, 0)
+        let copy = fcntl(handle.descriptor.rawValue, F_DUPFD_CLOEXEC, 0)
         guard copy >= 0, let stream = fdopendir(copy) else {
             if copy >= 0 { close(copy) }
             return false
@@ -240,8 +241,8 @@ public final class TreeWalk {
     }
 
     /// openat2 of one plain name relative to a directory descriptor.
-    static func openName(_ name: [UInt8], in directory: Int32, flags: Int32) -> Int32 {
-        name.withCString { cposix_open_beneath(directory, $0, flags) }
+    static func openName(_ name: [UInt8], in directory: FileDescriptor, flags: Int32) -> Int32 {
+        name.withCString { cposix_open_beneath(directory.rawValue, $0, flags) }
     }
 }
 

@@ -10,7 +10,7 @@ import SystemPackage
 /// Used by one request at a time, the holder of the entry's write turn.
 public final class Upload {
     public let entry: ResolvedEntry
-    private let descriptor: Int32
+    private let descriptor: FileDescriptor
     private let temporaryName: String
     public private(set) var written: UInt64 = 0
     private var open = true
@@ -20,7 +20,7 @@ public final class Upload {
         self.entry = entry
         while true {
             let name = TemporaryUploads.freshName()
-            let fd = openat(entry.directory, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            let fd = openat(entry.directory.rawValue, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             guard fd >= 0 else {
                 if errno == EEXIST { continue }
                 throw errno == EACCES || errno == EPERM || errno == EROFS ? .notWritable : FileAccessError(errno: errno)
@@ -29,10 +29,10 @@ public final class Upload {
             // keep the file only if the name still leads to it once it is locked.
             var mine = stat()
             var named = stat()
-            if flock(fd, LOCK_EX) == 0, fstat(fd, &mine) == 0, fstatat(entry.directory, name, &named, AT_SYMLINK_NOFOLLOW) == 0,
+            if flock(fd, LOCK_EX) == 0, fstat(fd, &mine) == 0, fstatat(entry.directory.rawValue, name, &named, AT_SYMLINK_NOFOLLOW) == 0,
                 mine.st_ino == named.st_ino, mine.st_dev == named.st_dev
             {
-                descriptor = fd
+                descriptor = FileDescriptor(rawValue: fd)
                 temporaryName = name
                 return
             }
@@ -47,7 +47,7 @@ public final class Upload {
     public func reserve(_ length: UInt64) throws(FileAccessError) {
         guard length > 0 else { return }
         guard length <= UInt64(Int64.max) else { throw .system(.fileTooLarge) }
-        if cposix_fallocate(descriptor, CPOSIX_SPACE_RESERVE_BEYOND_END, 0, Int64(length)) != 0, errno != EOPNOTSUPP {
+        if cposix_fallocate(descriptor.rawValue, CPOSIX_SPACE_RESERVE_BEYOND_END, 0, Int64(length)) != 0, errno != EOPNOTSUPP {
             throw FileAccessError(errno: errno)
         }
     }
@@ -68,17 +68,21 @@ public final class Upload {
         if let replacing {
             // Owner first: chown clears the set-user-ID and set-group-ID bits that chmod restores.
             // Only root may give a file away; anyone else's upload keeps its own owner.
-            if replacing.st_uid != geteuid() || replacing.st_gid != getegid() { _ = fchown(descriptor, replacing.st_uid, replacing.st_gid) }
-            guard fchmod(descriptor, replacing.st_mode & 0o7777) == 0 else { throw FileAccessError(errno: errno) }
+            if replacing.st_uid != geteuid() || replacing.st_gid != getegid() {
+                _ = fchown(descriptor.rawValue, replacing.st_uid, replacing.st_gid)
+            }
+            guard fchmod(descriptor.rawValue, replacing.st_mode & 0o7777) == 0 else { throw FileAccessError(errno: errno) }
         } else {
-            guard fchmod(descriptor, mode) == 0 else { throw FileAccessError(errno: errno) }
+            guard fchmod(descriptor.rawValue, mode) == 0 else { throw FileAccessError(errno: errno) }
         }
-        guard fsync(descriptor) == 0 else { throw FileAccessError(errno: errno) }
-        guard renameat(entry.directory, temporaryName, entry.directory, entry.name) == 0 else { throw FileAccessError(errno: errno) }
+        guard fsync(descriptor.rawValue) == 0 else { throw FileAccessError(errno: errno) }
+        guard renameat(entry.directory.rawValue, temporaryName, entry.directory.rawValue, entry.name) == 0 else {
+            throw FileAccessError(errno: errno)
+        }
         let identity = try FileRoot.status(of: descriptor)
-        close(descriptor)
+        try? descriptor.close()
         open = false
-        guard fsync(entry.directory) == 0 else { throw FileAccessError(errno: errno) }
+        guard fsync(entry.directory.rawValue) == 0 else { throw FileAccessError(errno: errno) }
         return identity
     }
 
@@ -86,7 +90,7 @@ public final class Upload {
     public func discard() {
         guard open else { return }
         open = false
-        unlinkat(entry.directory, temporaryName, 0)
-        close(descriptor)
+        unlinkat(entry.directory.rawValue, temporaryName, 0)
+        try? descriptor.close()
     }
 }

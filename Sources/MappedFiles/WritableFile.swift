@@ -1,6 +1,7 @@
 import CPOSIXShim
 import ConfinedPaths
 import Glibc
+import SystemPackage
 
 /// A file opened for writing, for one writer at a time (the `WriteQueue` turn holder).
 ///
@@ -21,7 +22,7 @@ import Glibc
 /// as what was really written, and gives the unused blocks back.
 public final class WritableFile {
     private let owner: OwnedDescriptor
-    public var descriptor: Int32 { owner.fd }
+    public var descriptor: FileDescriptor { owner.fd }
     /// Group commit of this file's writes (it keeps the descriptor open while a flush runs).
     public let flusher: GroupFlush
     /// The file opened (device and inode, from the descriptor): what its write turn is keyed by.
@@ -38,7 +39,7 @@ public final class WritableFile {
 
     /// Opens `relativePath` below `root` for reading and writing (confined like every open).
     public init(root: FileRoot, relativePath: RelativePath) throws(FileAccessError) {
-        let fd: Int32
+        let fd: FileDescriptor
         do {
             fd = try root.open(relativePath.string, flags: O_RDWR)
         } catch .permissionDenied, .system(.readOnlyFileSystem), .system(.textFileBusy) {
@@ -54,7 +55,7 @@ public final class WritableFile {
             size = identity.size
             key = identity.key
         } catch {
-            close(fd)
+            try? fd.close()
             throw error
         }
         let owner = OwnedDescriptor(fd)
@@ -86,7 +87,7 @@ public final class WritableFile {
     public func reserve(upTo end: UInt64) throws(FileAccessError) {
         guard end > size else { return }
         guard end <= UInt64(Int64.max) else { throw .system(.fileTooLarge) }
-        if canReserve, cposix_fallocate(descriptor, CPOSIX_SPACE_RESERVE_BEYOND_END, Int64(size), Int64(end - size)) != 0 {
+        if canReserve, cposix_fallocate(descriptor.rawValue, CPOSIX_SPACE_RESERVE_BEYOND_END, Int64(size), Int64(end - size)) != 0 {
             let code = errno
             guard code == EOPNOTSUPP else { throw FileAccessError(errno: code) }
             // No reservation on this filesystem: stores allocate their blocks, and a full disk
@@ -108,8 +109,8 @@ public final class WritableFile {
         guard canReserve, let current = try? identity().size else { return }
         let from = max(size, current)
         guard end > from else { return }
-        _ = cposix_fallocate(descriptor, CPOSIX_SPACE_RELEASE, Int64(from), Int64(end - from))
-        _ = ftruncate(descriptor, off_t(current))
+        _ = cposix_fallocate(descriptor.rawValue, CPOSIX_SPACE_RELEASE, Int64(from), Int64(end - from))
+        _ = ftruncate(descriptor.rawValue, off_t(current))
     }
 
     /// Stores `bytes` at file offset `offset`, which with `bytes.count` must lie within the file
@@ -136,8 +137,8 @@ public final class WritableFile {
         // Over reserved blocks this allocates nothing; it only moves the length.
         let failed =
             canReserve
-            ? cposix_fallocate(descriptor, CPOSIX_SPACE_EXTEND, Int64(current), Int64(end - current)) != 0
-            : ftruncate(descriptor, off_t(end)) != 0
+            ? cposix_fallocate(descriptor.rawValue, CPOSIX_SPACE_EXTEND, Int64(current), Int64(end - current)) != 0
+            : ftruncate(descriptor.rawValue, off_t(end)) != 0
         if failed { throw FileAccessError(errno: errno) }
     }
 
@@ -150,12 +151,14 @@ public final class WritableFile {
         guard length <= UInt64(Int64.max) else { throw .system(.fileTooLarge) }
         releaseReservation()
         let current = try identity().size
-        if length > current, canReserve, cposix_fallocate(descriptor, CPOSIX_SPACE_EXTEND, Int64(current), Int64(length - current)) != 0 {
+        if length > current, canReserve,
+            cposix_fallocate(descriptor.rawValue, CPOSIX_SPACE_EXTEND, Int64(current), Int64(length - current)) != 0
+        {
             guard errno == EOPNOTSUPP else { throw FileAccessError(errno: errno) }
             canReserve = false
         }
         if length < current || (length > current && !canReserve) {
-            guard ftruncate(descriptor, off_t(length)) == 0 else { throw FileAccessError(errno: errno) }
+            guard ftruncate(descriptor.rawValue, off_t(length)) == 0 else { throw FileAccessError(errno: errno) }
         }
         size = length
         // Writes before the resize were flushed by their own PATCH; none is pending here.
@@ -181,12 +184,12 @@ public final class WritableFile {
 /// A descriptor closed when its last holder lets go: the writable file, or a flush still running
 /// after the file left the cache.
 final class OwnedDescriptor: Sendable {
-    let fd: Int32
-    init(_ fd: Int32) { self.fd = fd }
-    deinit { close(fd) }
+    let fd: FileDescriptor
+    init(_ fd: FileDescriptor) { self.fd = fd }
+    deinit { try? fd.close() }
 
     /// fdatasync: the file's bytes, including those stored through a mapping, and its length.
     func sync() throws(FileAccessError) {
-        guard fdatasync(fd) == 0 else { throw FileAccessError(errno: errno) }
+        guard fdatasync(fd.rawValue) == 0 else { throw FileAccessError(errno: errno) }
     }
 }

@@ -2,8 +2,7 @@ import SystemPackage
 
 /// All of `bytes` written to `fd`, at `offset` (pwrite) or else at the file position (write),
 /// through swift-system's `writeAll`, which writes again after a short write or an EINTR.
-func writeAll(_ bytes: UnsafeRawBufferPointer, to fd: Int32, at offset: UInt64? = nil) throws(FileAccessError) {
-    let descriptor = FileDescriptor(rawValue: fd)
+func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: FileDescriptor, at offset: UInt64? = nil) throws(FileAccessError) {
     do {
         if let offset {
             _ = try descriptor.writeAll(toAbsoluteOffset: Int64(offset), bytes)

@@ -121,7 +121,8 @@ struct FileReads: Sendable {
         guard let sendfileThreshold, count >= sendfileThreshold, request.method != .head,
             let descriptor = pool.descriptor(file.path, showing: lease)
         else { return nil }
-        return .file(OpenFile(descriptor: descriptor), offset: offset, count: Int(count))
+        // Handed over to libmicrohttpd, which closes it once the answer is sent.
+        return .file(OpenFile(descriptor: descriptor.rawValue), offset: offset, count: Int(count))
     }
 
     /// A whole-file answer made once per file version; a 503 in the unlikely case libmicrohttpd

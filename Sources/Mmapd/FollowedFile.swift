@@ -2,6 +2,7 @@ import ConfinedPaths
 import Glibc
 import MappedFiles
 import Synchronization
+import SystemPackage
 
 /// Something following a file as it grows: a `tail -f` byte stream or a follow search.
 protocol Follower: AnyObject, Sendable {
@@ -41,7 +42,7 @@ final class FollowedFile: Sendable {
     }
 
     let key: Key
-    let descriptor: Int32
+    let descriptor: FileDescriptor
     /// The path it was opened by: rotation is a path that no longer names this inode.
     let path: RelativePath
     let watch: FileWatcher.Watch
@@ -56,7 +57,7 @@ final class FollowedFile: Sendable {
     let followers = Mutex<[ObjectIdentifier: any Follower]>([:])
 
     /// `writingEnd`: set when a PATCH is writing to the file now, the end of its bytes before it.
-    init(key: Key, descriptor: Int32, path: RelativePath, watch: FileWatcher.Watch, size: Int64, writingEnd: Int64?) {
+    init(key: Key, descriptor: FileDescriptor, path: RelativePath, watch: FileWatcher.Watch, size: Int64, writingEnd: Int64?) {
         self.key = key
         self.descriptor = descriptor
         self.path = path
@@ -66,7 +67,7 @@ final class FollowedFile: Sendable {
         self.writeSpans = Atomic(writingEnd == nil ? 0 : 1)
     }
 
-    deinit { close(descriptor) }
+    deinit { try? descriptor.close() }
 
     /// The end below which every byte may be read now, or nil when the file cannot be looked
     /// at: the file's size, or during a PATCH the end before it.
@@ -85,7 +86,7 @@ final class FollowedFile: Sendable {
                 end = readableEnd.load(ordering: .acquiring)
             } else {
                 var status = stat()
-                guard fstat(descriptor, &status) == 0 else { return nil }
+                guard fstat(descriptor.rawValue, &status) == 0 else { return nil }
                 end = Int64(status.st_size)
             }
             // The size's load, inside the kernel, comes before the second look at the count.
@@ -101,7 +102,7 @@ final class FollowedFile: Sendable {
         let room = min(Int64(buffer.count), end - offset)
         guard room > 0 else { return 0 }
         while true {
-            let count = pread(descriptor, buffer.baseAddress, Int(room), off_t(offset))
+            let count = pread(descriptor.rawValue, buffer.baseAddress, Int(room), off_t(offset))
             if count >= 0 || errno != EINTR { return count }
         }
     }

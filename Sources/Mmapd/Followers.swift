@@ -5,6 +5,7 @@ import HTTPSemantics
 import MappedFiles
 import MicroHTTP
 import Synchronization
+import SystemPackage
 
 /// Every follow stream of the server (`?follow=true` on /files and /search) and what wakes
 /// them: one inotify instance for appends by other processes, and mmapd's own PATCHes, which
@@ -53,16 +54,16 @@ final class Followers: Sendable {
     /// - Throws: the file's access error (404 and the like), or ``FollowRefusal/shuttingDown``
     ///   once shutdown began.
     func follow(_ path: RelativePath, by follower: any Follower) throws(FollowRefusal) -> (FollowedFile, FileIdentity) {
-        let fd: Int32
+        let fd: FileDescriptor
         let identity: FileIdentity
-        do {
+        do throws(FileAccessError) {
             fd = try root.open(path.string)
             identity = try FileRoot.status(of: fd)
         } catch {
             throw .file(error)
         }
         guard identity.isRegularFile else {
-            close(fd)
+            try? fd.close()
             throw .file(identity.isDirectory ? .isDirectory : .notFound)
         }
         let key = FollowedFile.Key(identity)
@@ -91,10 +92,10 @@ final class Followers: Sendable {
         }
         switch registered {
         case .success(let file):
-            if file.descriptor != fd { close(fd) }
+            if file.descriptor != fd { try? fd.close() }
             return (file, identity)
         case .failure(let refusal):
-            close(fd)
+            try? fd.close()
             throw refusal
         }
     }

@@ -3,6 +3,7 @@ import ConfinedPaths
 import Glibc
 import HTTPSemantics
 import MappedFiles
+import SystemPackage
 
 /// How one file of a tree search is read and searched; shared by every worker of a search.
 ///
@@ -110,20 +111,20 @@ struct TreeFileSearch: Sendable {
     func withBytes<T>(of file: WalkedFile, buffer: ReadBuffer, _ body: (UnsafeRawBufferPointer) -> T) -> Access<T> {
         guard let fd = try? file.open() else { return .skipped }
         var status = stat()
-        guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
-            close(fd)
+        guard fstat(fd.rawValue, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            try? fd.close()
             return .skipped
         }
         let size = Int(status.st_size)
         if size <= Self.readLimit {
             let count = buffer.read(fd, size: size)
-            close(fd)
+            try? fd.close()
             guard let count else { return .skipped }
             let bytes = UnsafeRawBufferPointer(start: buffer.base, count: count)
             if binary == .skip, Self.looksBinary(bytes) { return .binary }
             return .read(size: count, body(bytes))
         }
-        close(fd)
+        try? fd.close()
         guard let path = RelativePath(file.rootPath), let lease = try? pool.lease(path) else { return .skipped }
         let region = lease.region
         return withExtendedLifetime(region) { () -> Access<T> in
@@ -150,14 +151,12 @@ final class ReadBuffer: @unchecked Sendable {
     deinit { base.deallocate() }
 
     /// Reads up to `size` bytes from the start of `fd`; nil on a read error.
-    func read(_ fd: Int32, size: Int) -> Int? {
+    func read(_ fd: FileDescriptor, size: Int) -> Int? {
         var count = 0
         while count < size {
-            let got = pread(fd, base + count, size - count, off_t(count))
-            if got < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
+            // swift-system's pread, which reads again after an EINTR.
+            let room = UnsafeMutableRawBufferPointer(start: base + count, count: size - count)
+            guard let got = try? fd.read(fromAbsoluteOffset: Int64(count), into: room) else { return nil }
             if got == 0 { break }  // truncated since fstat: search what is there
             count += got
         }

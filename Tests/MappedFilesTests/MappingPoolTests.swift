@@ -107,8 +107,8 @@ private func text(_ lease: MappingPool.Lease) -> String {
         let lease = try pool.lease(testPath("f"))
         let same = try #require(pool.descriptor(testPath("f"), showing: lease))
         var byte: UInt8 = 0
-        #expect(pread(same, &byte, 1, 0) == 1 && byte == UInt8(ascii: "o"))
-        close(same)
+        #expect(pread(same.rawValue, &byte, 1, 0) == 1 && byte == UInt8(ascii: "o"))
+        try same.close()
 
         try sandbox.replace("f", "new!")  // same size, another inode
         #expect(pool.descriptor(testPath("f"), showing: lease) == nil)
