@@ -108,6 +108,10 @@ LoggingSystem.bootstrap { label in
 guard Logger.Level(rawValue: settings.logLevel) != nil else {
     fail("logLevel must be one of trace, debug, info, notice, warning, error, critical")
 }
+let openFiles = OpenFileLimit.raise()
+if let warning = OpenFileLimit.warning(limit: openFiles, maxConnections: settings.maxConnections) {
+    Logger(label: "mmapd").warning("\(warning)")
+}
 let service: MmapdService
 do {
     service = try MmapdService(settings: settings, logger: Logger(label: "mmapd"))
