@@ -47,7 +47,11 @@ public final class FileRoot: Sendable {
             throw FileAccessError(errno: errno)
         }
         let identity = FileIdentity(buffer)
-        if identity.isDirectory { try? open(relativePath, flags: O_RDONLY | O_DIRECTORY).close() }
+        if identity.isDirectory {
+            // The confined open must succeed (its error is the answer); only its close may not.
+            let directory = try open(relativePath, flags: O_RDONLY | O_DIRECTORY)
+            try? directory.close()
+        }
         return identity
     }
 
