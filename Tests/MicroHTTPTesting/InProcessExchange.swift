@@ -45,7 +45,8 @@ public final class InProcessExchange: Sendable {
             pending = pending.dropFirst(chunk.count - unread)
             proceed = goOn
         }
-        guard let response = link.answer else {
+        // Taken out of the link: a streamed body holds the link, which must not hold it back.
+        guard let response = link.takeAnswer() else {
             driver.ended(request, abortReason: "error")
             return nil
         }
@@ -76,6 +77,11 @@ private final class InProcessLink: RequestLink, @unchecked Sendable {
     func send(_ response: Response, for request: Request) -> Bool {
         answer = response
         return true
+    }
+
+    func takeAnswer() -> Response? {
+        defer { answer = nil }
+        return answer
     }
 
     /// Waits until every suspension so far was resumed (30 s at most: a lost resume fails the
