@@ -137,7 +137,7 @@ package final class RequestDriver: Sendable {
         case .deferredPending(let work):
             guard chunk.isEmpty else { return true }
             handOff(request, on: link, receiver: nil) { [workQueue] resumption in
-                workQueue.async { resumption.answer(work()) }
+                workQueue.async { resumption.answer(GeneratedBody.detached(work())) }
             }
             return true
         case .suspended, .answered, .waiting(_, granted: false):

@@ -1,3 +1,4 @@
+import ByteSearch
 import ConfinedPaths
 import Glibc
 import HTTPSemantics
@@ -61,9 +62,13 @@ struct DirectoryListings: Sendable {
             ifRange: nil)
         let (root, maxEntries, path) = (self.root, self.maxEntries, directory.path)
         return .deferred {
-            Self.answer(
-                root: root, path: path, representation: representation, conditions: conditions, maxEntries: maxEntries,
-                links: PageLinks(grant: grant))
+            // At background priority, as searches run: reading, sorting and rendering 100,000
+            // entries keeps a core busy, and small GETs must not wait behind it for a time slice.
+            BackgroundPriority.run(true) {
+                Self.answer(
+                    root: root, path: path, representation: representation, conditions: conditions, maxEntries: maxEntries,
+                    links: PageLinks(grant: grant))
+            }
         }
     }
 

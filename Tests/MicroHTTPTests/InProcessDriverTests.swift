@@ -52,6 +52,22 @@ extension MicroHTTPSuites {
             }
         }
 
+        /// A deferred answer's large generated body is moved off the network thread into memory of
+        /// its own (`GeneratedBody`) and sent from there: every size, on either side of the
+        /// threshold, arrives byte for byte, over a daemon and in process.
+        @Test(arguments: [10, 64 * 1024 - 1, 64 * 1024, 1_048_579])
+        func deferredBodiesOfEverySizeArriveWhole(size: Int) throws {
+            let body = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
+            let route: @Sendable (Request) -> Disposition = { _ in
+                .deferred { Response(status: 200, headers: [("Content-Type", "application/octet-stream")], body: .bytes(body)) }
+            }
+            let server = try startServer(respond: route)
+            let connection = try HTTPConnection(port: server.port)
+            for _ in 0..<2 { #expect(try connection.send("GET", "/big").body == body) }
+            server.shutdown(grace: .seconds(1))
+            #expect(try InProcessExchange(handler: ClosureHandler(respond: route)).perform("GET", "/big")?.body == body)
+        }
+
         /// The driver calls `completed` and `delivered` once each, and lets the body's memory
         /// owner go only after them: a response never outlives its memory, and never keeps it.
         @Test func theOwnerIsHeldUntilTheRequestEndsAndNoLonger() throws {
