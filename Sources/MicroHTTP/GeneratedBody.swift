@@ -4,8 +4,8 @@
 /// libmicrohttpd copies a `.bytes` body when the response is made (`RESPMEM_MUST_COPY`), on the
 /// network thread: for a 100,000-entry listing, megabytes of memcpy into fresh pages, each
 /// faulted in, while small GETs waited behind it (Benchmarks/README, "Profiles behind the
-/// code"). Copied here, on the worker, the body
-/// is sent from this memory as a borrowed one, its owner held until the request completes.
+/// code"). Copied here, on the worker, the body is sent from this memory as a borrowed one, its
+/// owner held until the request completes.
 final class GeneratedBody: Sendable {
     /// Bodies below this are copied by libmicrohttpd as before: one allocation fewer, and
     /// microseconds of copying.

@@ -37,21 +37,21 @@ public final class HeaderBlock: @unchecked Sendable {
     /// The fields, in order (what `add(to:)` adds), for answers that no daemon sends.
     package var fields: [(name: String, value: String)] {
         var fields: [(name: String, value: String)] = []
-        var name = UnsafePointer<CChar>(bytes.baseAddress!.assumingMemoryBound(to: CChar.self))
-        for _ in 0..<count {
-            let value = name + strlen(name) + 1
-            fields.append((String(cString: name), String(cString: value)))
-            name = value + strlen(value) + 1
-        }
+        forEachField { name, value in fields.append((String(cString: name), String(cString: value))) }
         return fields
     }
 
     /// Adds every field to `response`, in order.
     func add(to response: OpaquePointer) {
+        forEachField { name, value in _ = MHD_add_response_header(response, name, value) }
+    }
+
+    /// Walks the `name\0value\0` pairs in order, without copying them.
+    private func forEachField(_ body: (UnsafePointer<CChar>, UnsafePointer<CChar>) -> Void) {
         var name = UnsafePointer<CChar>(bytes.baseAddress!.assumingMemoryBound(to: CChar.self))
         for _ in 0..<count {
             let value = name + strlen(name) + 1
-            _ = MHD_add_response_header(response, name, value)
+            body(name, value)
             name = value + strlen(value) + 1
         }
     }

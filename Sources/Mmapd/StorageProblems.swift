@@ -4,7 +4,8 @@ import MappedFiles
 import MicroHTTP
 
 // The one place where storage and search errors become HTTP answers: handlers answer with
-// `Response.problem(for: error)`, and nothing else decides what a client is told about a file.
+// `Response.problem(for: error)`, or `Response.problem(forThrown:)` for a step that throws both
+// its own problems and storage errors, and nothing else decides what a client is told about a file.
 
 extension Response {
     /// The answer for what a handler's step threw, when it throws both rules it checked itself
